@@ -1,0 +1,122 @@
+"""Named, cited constants: reference colours, chart geometry and the thresholds the verdicts use.
+
+Everything numeric that a measurement or a verdict depends on lives here, once, with its source.
+"""
+
+import numpy as np
+
+#: X-Rite ColorChecker Classic, formulation after November 2014: CIE L*a*b* (D50, 2 degree observer,
+#: M0), chart order (row by row from "dark skin" to "black"). Source: X-Rite's published reference data,
+#: also in colour-science as ``CCS_COLOURCHECKERS['ColorChecker24 - After November 2014']``.
+COLORCHECKER_2014_LAB_D50 = np.array(
+    [
+        (37.54, 14.37, 14.92),  # 1 dark skin
+        (64.66, 19.27, 17.50),  # 2 light skin
+        (49.32, -3.82, -22.54),  # 3 blue sky
+        (43.46, -12.74, 22.72),  # 4 foliage
+        (54.94, 9.61, -24.79),  # 5 blue flower
+        (70.48, -32.26, -0.37),  # 6 bluish green
+        (62.73, 35.83, 56.50),  # 7 orange
+        (39.43, 10.75, -45.17),  # 8 purplish blue
+        (50.57, 48.64, 16.67),  # 9 moderate red
+        (30.10, 22.54, -20.87),  # 10 purple
+        (71.77, -24.13, 58.19),  # 11 yellow green
+        (71.51, 18.24, 67.37),  # 12 orange yellow
+        (28.37, 15.42, -49.80),  # 13 blue
+        (54.38, -39.72, 32.27),  # 14 green
+        (42.43, 51.05, 28.62),  # 15 red
+        (81.80, 2.67, 80.41),  # 16 yellow
+        (50.63, 51.28, -14.12),  # 17 magenta
+        (49.57, -29.71, -28.32),  # 18 cyan
+        (95.19, -1.03, 2.93),  # 19 white
+        (81.29, -0.57, 0.44),  # 20 neutral 8
+        (66.89, -0.75, -0.06),  # 21 neutral 6.5
+        (50.76, -0.13, 0.14),  # 22 neutral 5
+        (35.63, -0.46, -0.48),  # 23 neutral 3.5
+        (20.64, 0.07, -0.46),  # 24 black
+    ],
+    dtype=np.float64,
+)
+
+COLORCHECKER_PATCH_NAMES = (
+    "dark skin", "light skin", "blue sky", "foliage", "blue flower", "bluish green",
+    "orange", "purplish blue", "moderate red", "purple", "yellow green", "orange yellow",
+    "blue", "green", "red", "yellow", "magenta", "cyan",
+    "white", "neutral 8", "neutral 6.5", "neutral 5", "neutral 3.5", "black",
+)
+
+#: Chart layout: 4 rows of 6 patches; the last row holds the six neutrals, white first.
+CHART_ROWS = 4
+CHART_COLUMNS = 6
+NEUTRAL_PATCH_INDICES = tuple(range(18, 24))
+
+#: Patch side as a fraction of the patch pitch (centre-to-centre distance). Measured on the real
+#: Classic photos in ``shared/real_cards`` (patch about 65 px at a 74 px pitch).
+PATCH_FRACTION_OF_PITCH = 0.88
+
+#: Patch pitch in millimetres per chart, for the photo's scale. The Classic's patches are 1.5 in
+#: (38.1 mm) squares (X-Rite); the pitch follows from PATCH_FRACTION_OF_PITCH. The Mini (108 x 63.5 mm
+#: card) and the Passport's Classic page are nominal values scaled from the card sizes X-Rite
+#: publishes; measure your own card with a ruler if mm^2 areas matter to the last few percent.
+PATCH_PITCH_MM = {
+    "classic24": 38.1 / PATCH_FRACTION_OF_PITCH,
+    "mini24": 108.0 / 6.44,
+    "passport24": 16.0,
+}
+CHART_TYPES = tuple(PATCH_PITCH_MM)
+
+#: CIE D50 and D65 white points (XYZ, Y = 1), 2 degree observer (CIE 15:2004, table T.3).
+WHITE_D50_XYZ = np.array([0.96422, 1.00000, 0.82521])
+WHITE_D65_XYZ = np.array([0.95047, 1.00000, 1.08883])
+
+#: Bradford cone response matrix (Lam 1985; Hunt, Measuring Colour, 4th ed., eq. 7.6).
+BRADFORD_MATRIX = np.array(
+    [
+        [0.8951, 0.2664, -0.1614],
+        [-0.7502, 1.7135, 0.0367],
+        [0.0389, -0.0685, 1.0296],
+    ]
+)
+
+#: Linear sRGB (D65) to CIE XYZ (IEC 61966-2-1:1999).
+LINEAR_SRGB_TO_XYZ = np.array(
+    [
+        [0.4124564, 0.3575761, 0.1804375],
+        [0.2126729, 0.7151522, 0.0721750],
+        [0.0193339, 0.1191920, 0.9503041],
+    ]
+)
+
+# --- capture-quality thresholds --------------------------------------------------------------------
+
+#: Colour-difference thresholds for skin (CIEDE2000). Perceptibility about 0.8-1.3 and acceptability
+#: about 1.8-2.6 from fair to dark skin: Paravina et al., "Color difference thresholds of
+#: maxillofacial skin replications", J Prosthodont 2019;28:e524-e531 (50:50% thresholds).
+SKIN_PERCEPTIBILITY_DE00 = 1.0
+SKIN_ACCEPTABILITY_DE00 = 2.0
+
+#: Card residual (mean leave-one-out CIEDE2000 over usable patches) above which a capture is only
+#: "usable", and above which it should be retaken. A residual at the acceptability threshold means the
+#: correction alone could hide a visible difference.
+RESIDUAL_USABLE_DE00 = 1.5
+RESIDUAL_RETAKE_DE00 = SKIN_ACCEPTABILITY_DE00 * 1.5
+
+#: A detection whose verified fit leaves a mean residual above this is not the chart (decoy grids,
+#: wrong orientation, a card mostly covered): "no card found" is reported instead.
+RESIDUAL_REJECT_DE00 = 8.0
+
+#: Patch pitch on the photo, in pixels: below RETAKE the patches are too few pixels to read robustly
+#: (JPEG blocks are 8 px), below USABLE the reading is noisier than it need be.
+PITCH_RETAKE_PX = 12.0
+PITCH_USABLE_PX = 24.0
+
+#: An 8-bit channel at or above this value is treated as clipped (NOTES: any channel >= 250 of 255).
+CLIPPED_LEVEL = 250.0 / 255.0
+
+#: Minimum number of usable patches, of which at least this many neutrals (three points are the
+#: fewest a tone curve can be fitted through), for a fit to be trusted.
+MIN_USABLE_PATCHES = 12
+MIN_USABLE_NEUTRALS = 3
+
+#: Largest photo accepted, in pixels (decompression-bomb guard).
+MAX_PHOTO_PIXELS = 100_000_000
