@@ -260,6 +260,74 @@ def orient_corners(rgb, quad):
     return best
 
 
+def refine_corners(rgb, corners):
+    """Refine the patch-area corners at full resolution from the patches' own outlines.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray, shape (H, W, 3)
+    corners : numpy.ndarray, shape (4, 2)
+        Corners in chart order, accurate to a fraction of a patch (from a reduced copy or clicks).
+
+    Returns
+    -------
+    numpy.ndarray, shape (4, 2)
+        Corners from a homography fitted (RANSAC) to the centroids of the patches found around their
+        predicted centres; the input when fewer than 8 patches could be outlined.
+
+    Notes
+    -----
+    A patch is outlined as the connected region of pixels within a colour tolerance of its centre's
+    median colour, inside a window 1.5 pitches wide; it counts when its area is 40-130 % of the
+    patch's expected area. Patches as dark as the card's black face (black, neutral 3.5) fail that
+    test and are simply not used.
+    """
+    homography = chart_homography(corners)
+    centres = _transform(homography, CHART_CENTRES)
+    height, width = rgb.shape[:2]
+    found_model, found_image = [], []
+    for model_centre, centre in zip(CHART_CENTRES, centres):
+        around = _transform(homography, model_centre + np.array([[-0.75, -0.75], [0.75, -0.75], [0.75, 0.75], [-0.75, 0.75]]))
+        expected_area = cv2.contourArea(
+            _transform(homography, model_centre + np.array([[-0.44, -0.44], [0.44, -0.44], [0.44, 0.44], [-0.44, 0.44]])).astype(np.float32)
+        )
+        x0, y0 = np.floor(around.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(around.max(axis=0)).astype(int)
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 - x0 < 6 or y1 - y0 < 6:
+            continue
+        step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / 6000)))
+        crop = rgb[y0:y1:step, x0:x1:step]
+        cx, cy = int((centre[0] - x0) / step), int((centre[1] - y0) / step)
+        if not (0 <= cx < crop.shape[1] and 0 <= cy < crop.shape[0]):
+            continue
+        radius = max(1, int(0.15 * np.sqrt(expected_area) / step))
+        core = crop[max(cy - radius, 0) : cy + radius + 1, max(cx - radius, 0) : cx + radius + 1].reshape(-1, 3)
+        reference = np.median(core, axis=0)
+        distance = np.abs(crop - reference).max(axis=2)
+        tolerance = max(0.06, 3.0 * float(np.median(np.abs(core - reference).max(axis=1))))
+        inside = (distance < tolerance).astype(np.uint8)
+        count, labels = cv2.connectedComponents(inside, connectivity=4)
+        label = labels[cy, cx]
+        if label == 0:
+            continue
+        ys, xs = np.nonzero(labels == label)
+        area = len(xs) * step * step
+        if not 0.4 * expected_area <= area <= 1.3 * expected_area:
+            continue
+        found_model.append(model_centre)
+        found_image.append([x0 + (xs.mean() + 0.5) * step - 0.5, y0 + (ys.mean() + 0.5) * step - 0.5])
+    if len(found_model) < 8:
+        return np.asarray(corners, dtype=np.float64)
+    pitch = np.sqrt(cv2.contourArea(np.asarray(corners, np.float32)) / 24.0)
+    refined, inliers = cv2.findHomography(
+        np.array(found_model), np.array(found_image), cv2.RANSAC, max(1.0, 0.08 * pitch)
+    )
+    if refined is None or inliers.sum() < 8:
+        return np.asarray(corners, dtype=np.float64)
+    return _transform(refined, CHART_CORNERS)
+
+
 def _neutral_checks(patch_srgb, usable):
     """Drop neutrals that are tinted unlike the others or break the light-to-dark order."""
     usable = usable.copy()
@@ -312,7 +380,7 @@ def reading_from_corners(rgb, quad, chart="classic24", method="manual"):
         raise InputError(f"the card corners fall outside the {width}x{height} photo")
     if cv2.contourArea(order_quad(quad).astype(np.float32)) < 24 * 16:
         raise InputError("the card corners enclose almost no area")
-    corners = orient_corners(rgb, quad)
+    corners = refine_corners(rgb, orient_corners(rgb, quad))
     centres, median, spread, clipped = read_patches(rgb, corners)
     finite = np.all(np.isfinite(median), axis=1)
     uniform = np.all(np.nan_to_num(spread, nan=1.0) <= _PATCH_SPREAD_LIMIT, axis=1)
@@ -425,13 +493,14 @@ def detect(rgb, chart="classic24"):
                 continue
             fit = verify(reading)
             if fit is not None and (best[1] is None or fit.mean_residual < best[1].mean_residual):
-                best = (_with_usable(reading, fit.usable), fit)
+                best = (with_usable(reading, fit.usable), fit)
         if best[0] is not None:
             return best
     return None, None
 
 
-def _with_usable(reading, usable):
+def with_usable(reading, usable):
+    """A copy of ``reading`` with the usable patches replaced (after verification dropped some)."""
     return CardReading(
         chart=reading.chart,
         corners=reading.corners,

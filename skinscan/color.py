@@ -134,8 +134,9 @@ def lab_d50_to_lab_d65(lab_d50):
     Hunt, R. W. G., Pointer, M. R. (2011), Measuring Colour, 4th ed., section 7.6.
     """
     xyz_d50 = skcolor.lab2xyz(np.asarray(lab_d50, dtype=np.float64), illuminant="D50", observer="2")
-    cone_d50 = constants.BRADFORD_MATRIX @ constants.WHITE_D50_XYZ
-    cone_d65 = constants.BRADFORD_MATRIX @ constants.WHITE_D65_XYZ
+    # The same white points skimage's L*a*b* conversions use, so that neutrals stay exactly neutral.
+    cone_d50 = constants.BRADFORD_MATRIX @ skcolor.xyz_tristimulus_values(illuminant="D50", observer="2")
+    cone_d65 = constants.BRADFORD_MATRIX @ skcolor.xyz_tristimulus_values(illuminant="D65", observer="2")
     adaptation = (
         np.linalg.inv(constants.BRADFORD_MATRIX)
         @ np.diag(cone_d65 / cone_d50)

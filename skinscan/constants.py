@@ -65,10 +65,6 @@ PATCH_PITCH_MM = {
 }
 CHART_TYPES = tuple(PATCH_PITCH_MM)
 
-#: CIE D50 and D65 white points (XYZ, Y = 1), 2 degree observer (CIE 15:2004, table T.3).
-WHITE_D50_XYZ = np.array([0.96422, 1.00000, 0.82521])
-WHITE_D65_XYZ = np.array([0.95047, 1.00000, 1.08883])
-
 #: Bradford cone response matrix (Lam 1985; Hunt, Measuring Colour, 4th ed., eq. 7.6).
 BRADFORD_MATRIX = np.array(
     [

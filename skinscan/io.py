@@ -131,7 +131,8 @@ def _photo_from_bytes(data, name, max_pixels):
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        hint = "" if HEIF_SUPPORTED else " (HEIC needs the optional extra: pip install 'skinscan[heic]')"
+        looks_heif = data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc")
+        hint = " (HEIC needs the optional extra: pip install 'skinscan[heic]')" if looks_heif else ""
         raise InputError(f"{name}: not an image skinscan can read{hint}") from None
     except Exception as error:  # noqa: BLE001 - any decoder failure is bad input
         raise InputError(f"{name}: not a readable image ({error})") from None

@@ -1,0 +1,241 @@
+"""Rendered test scenes with known truth: a ColorChecker, skin-coloured surfaces, a camera model.
+
+Small and deterministic (every random draw comes from a seeded generator). The scene is described in
+linear sRGB reflectance (D65 white = 1); the camera model turns it into an 8-bit sRGB photo the way a
+phone does, badly:
+
+1. illuminant: a black body of the given colour temperature (Planckian locus by the cubic
+   approximation of Kim et al., US patent 7,024,034), as a per-channel gain, green = 1;
+2. sensor cross-talk: a 3x3 matrix with rows summing to 1;
+3. white balance that removes only a fraction of the cast (in log gain);
+4. exposure, shot and read noise, clipping;
+5. sRGB encoding followed by a contrast S-curve;
+6. 8-bit quantisation and JPEG.
+
+The chart geometry is this module's own (patch 0.88 of the pitch, a black border 0.35 pitch wide),
+so a detector is tested against the card, not against its own constants.
+"""
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from skimage import color as skcolor
+
+from skinscan.constants import COLORCHECKER_2014_LAB_D50
+
+PATCH_FRACTION = 0.88
+BORDER = 0.35  # card border around the patch area, in pitches
+XYZ_TO_LINEAR_SRGB = np.linalg.inv(
+    np.array(
+        [
+            [0.4124564, 0.3575761, 0.1804375],
+            [0.2126729, 0.7151522, 0.0721750],
+            [0.0193339, 0.1191920, 0.9503041],
+        ]
+    )
+)
+
+
+def lab_to_linear(lab):
+    """CIE L*a*b* (D65) to linear sRGB, unclipped (scene-side twin of the pipeline's conversion)."""
+    return skcolor.lab2xyz(np.asarray(lab, float), illuminant="D65") @ XYZ_TO_LINEAR_SRGB.T
+
+
+def linear_to_lab(linear):
+    """Linear sRGB to CIE L*a*b* (D65)."""
+    return skcolor.xyz2lab(np.asarray(linear, float) @ np.linalg.inv(XYZ_TO_LINEAR_SRGB).T, illuminant="D65")
+
+
+def chart_reference_linear():
+    """The 24 ColorChecker 2014 colours, Bradford-adapted D50 -> D65, as linear sRGB reflectance."""
+    xyz_d50 = skcolor.lab2xyz(COLORCHECKER_2014_LAB_D50, illuminant="D50")
+    bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+    d50 = skcolor.xyz_tristimulus_values(illuminant="D50", observer="2")
+    d65 = skcolor.xyz_tristimulus_values(illuminant="D65", observer="2")
+    adapt = np.linalg.inv(bradford) @ np.diag((bradford @ d65) / (bradford @ d50)) @ bradford
+    return (xyz_d50 @ adapt.T) @ XYZ_TO_LINEAR_SRGB.T
+
+
+def blackbody_rgb(cct):
+    """Linear sRGB of a black body at ``cct`` kelvin (1667-25000 K), normalised to green = 1."""
+    t = float(cct)
+    if t <= 4000:
+        x = -0.2661239e9 / t**3 - 0.2343589e6 / t**2 + 0.8776956e3 / t + 0.179910
+    else:
+        x = -3.0258469e9 / t**3 + 2.1070379e6 / t**2 + 0.2226347e3 / t + 0.240390
+    if t <= 2222:
+        y = -1.1063814 * x**3 - 1.34811020 * x**2 + 2.18555832 * x - 0.20219683
+    elif t <= 4000:
+        y = -0.9549476 * x**3 - 1.37418593 * x**2 + 2.09137015 * x - 0.16748867
+    else:
+        y = 3.0817580 * x**3 - 5.87338670 * x**2 + 3.75112997 * x - 0.37001483
+    rgb = XYZ_TO_LINEAR_SRGB @ np.array([x / y, 1.0, (1 - x - y) / y])
+    return np.maximum(rgb, 0.02) / rgb[1]
+
+
+@dataclass
+class Camera:
+    """A phone-like camera. Defaults are a mild, honest one."""
+
+    cct: float = 5500.0
+    white_balance: float = 0.8  # fraction of the cast removed, 0..1
+    crosstalk: np.ndarray = field(
+        default_factory=lambda: np.array([[0.86, 0.11, 0.03], [0.07, 0.85, 0.08], [0.02, 0.13, 0.85]])
+    )
+    exposure: float = 0.9  # scales the white-balanced scene before encoding
+    contrast: float = 0.25  # S-curve strength, 0 = plain sRGB
+    noise: float = 0.003  # read-noise sigma in linear units (shot noise scales with it)
+    jpeg_quality: int | None = 90
+    seed: int = 0
+
+    def capture(self, scene_linear):
+        """Photograph a linear scene: returns uint8 RGB (after JPEG when jpeg_quality is set)."""
+        rng = np.random.default_rng(self.seed)
+        light = blackbody_rgb(self.cct)
+        raw = (scene_linear * light) @ self.crosstalk.T
+        grey_response = self.crosstalk @ light
+        gains = grey_response ** (-self.white_balance)
+        gains = gains / gains[1]
+        raw = raw * gains * self.exposure
+        sigma = np.sqrt(self.noise**2 + 0.5 * self.noise * np.maximum(raw, 0))
+        raw = raw + rng.standard_normal(raw.shape).astype(np.float32) * sigma
+        encoded = _srgb_encode(np.clip(raw, 0, 1))
+        toned = (1 - self.contrast) * encoded + self.contrast * (3 * encoded**2 - 2 * encoded**3)
+        photo = np.clip(np.round(toned * 255), 0, 255).astype(np.uint8)
+        if self.jpeg_quality:
+            ok, data = cv2.imencode(".jpg", photo[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+            photo = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+        return np.ascontiguousarray(photo)
+
+
+def _srgb_encode(linear):
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+
+
+@dataclass
+class CardPlacement:
+    """Where the card lies: centre (fractions of the frame), width of the patch area as a fraction of
+    the frame width, rotation in degrees, perspective (fraction by which the far edge shrinks)."""
+
+    centre: tuple = (0.3, 0.35)
+    width_fraction: float = 0.3
+    rotation_deg: float = 0.0
+    perspective: float = 0.0
+    mirrored: bool = False
+
+
+def chart_corners_in_frame(placement, width, height):
+    """Patch-area corners (beside patch 1, 6, 24, 19) in frame pixels, and the patch pitch in px."""
+    pitch = placement.width_fraction * width / (6 - (1 - PATCH_FRACTION))
+    half_w = (6 - (1 - PATCH_FRACTION)) * pitch / 2
+    half_h = (4 - (1 - PATCH_FRACTION)) * pitch / 2
+    shrink = placement.perspective
+    local = np.array(
+        [
+            [-half_w * (1 - shrink), -half_h],
+            [half_w * (1 - shrink), -half_h],
+            [half_w, half_h],
+            [-half_w, half_h],
+        ]
+    )
+    if placement.mirrored:
+        local[:, 0] *= -1
+    angle = np.deg2rad(placement.rotation_deg)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = np.array([placement.centre[0] * width, placement.centre[1] * height])
+    return local @ rotation.T + centre, pitch
+
+
+def _chart_image(pixels_per_pitch):
+    """The card in chart units rendered at ``pixels_per_pitch``: linear reflectance and its frame."""
+    reference = chart_reference_linear()
+    size_w = int(round((6 + 2 * BORDER) * pixels_per_pitch))
+    size_h = int(round((4 + 2 * BORDER) * pixels_per_pitch))
+    image = np.full((size_h, size_w, 3), 0.035, np.float32)  # black card face
+    gap = (1 - PATCH_FRACTION) / 2
+    for index in range(24):
+        row, column = divmod(index, 6)
+        x0 = int(round((BORDER + column + gap) * pixels_per_pitch))
+        y0 = int(round((BORDER + row + gap) * pixels_per_pitch))
+        side = int(round(PATCH_FRACTION * pixels_per_pitch))
+        image[y0 : y0 + side, x0 : x0 + side] = reference[index]
+    # Patch-area corners of this image, in its pixels, in chart order.
+    a = (BORDER + gap) * pixels_per_pitch
+    corners = np.array(
+        [[a, a], [size_w - a, a], [size_w - a, size_h - a], [a, size_h - a]], np.float64
+    )
+    return image, corners
+
+
+@dataclass
+class Scene:
+    """A rendered scene and its truth."""
+
+    linear: np.ndarray  # scene reflectance, linear sRGB, (H, W, 3) float32
+    truth_regions: list  # [(mask, lab_d65)] surfaces of known colour
+    chart_corners: np.ndarray | None  # (4, 2) in chart order, or None
+    chart_pitch_px: float | None
+
+
+def skin_background(width, height, lab, seed=0, texture=0.02):
+    """A skin-coloured field with soft, low-frequency mottling of relative amplitude ``texture``."""
+    rng = np.random.default_rng(seed)
+    base = lab_to_linear(lab).astype(np.float32)
+    small = rng.standard_normal((max(2, height // 64), max(2, width // 64))).astype(np.float32)
+    mottle = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    return base * (1 + texture * mottle[..., None])
+
+
+def render_scene(
+    width=1200,
+    height=900,
+    background_lab=(62.0, 14.0, 17.0),
+    card=CardPlacement(),
+    surfaces=(),
+    decoy_grid=False,
+    shadow=None,
+    seed=0,
+):
+    """Lay out a scene in linear reflectance.
+
+    Parameters
+    ----------
+    surfaces : sequence of (x, y, w, h, lab)
+        Uniform skin-coloured rectangles (fractions of the frame) whose colour is the truth.
+    decoy_grid : bool
+        Add a 4 x 6 grid of random coloured squares (not a ColorChecker).
+    shadow : None or (x0_fraction, strength)
+        Darken everything right of x0 (a soft edge) by ``strength`` (0.4 = 40 % less light).
+    """
+    scene = skin_background(width, height, background_lab, seed=seed)
+    truth = []
+    for x, y, w, h, lab in surfaces:
+        x0, y0 = int(x * width), int(y * height)
+        x1, y1 = int((x + w) * width), int((y + h) * height)
+        scene[y0:y1, x0:x1] = lab_to_linear(lab)
+        mask = np.zeros((height, width), bool)
+        mask[y0 + 3 : y1 - 3, x0 + 3 : x1 - 3] = True
+        truth.append((mask, np.asarray(lab, float)))
+    corners = pitch = None
+    if card is not None:
+        corners, pitch = chart_corners_in_frame(card, width, height)
+        chart, chart_corners = _chart_image(max(12, int(pitch * 1.5)))
+        homography = cv2.getPerspectiveTransform(chart_corners.astype(np.float32), corners.astype(np.float32))
+        warped = cv2.warpPerspective(chart, homography, (width, height), flags=cv2.INTER_AREA)
+        coverage = cv2.warpPerspective(
+            np.ones(chart.shape[:2], np.float32), homography, (width, height), flags=cv2.INTER_LINEAR
+        )
+        scene = scene * (1 - coverage[..., None]) + warped * coverage[..., None]
+    if decoy_grid:
+        rng = np.random.default_rng(seed + 99)
+        step = width // 16
+        for index in range(24):
+            row, column = divmod(index, 6)
+            x0, y0 = int(0.55 * width) + column * step, int(0.55 * height) + row * step
+            scene[y0 : y0 + int(step * 0.85), x0 : x0 + int(step * 0.85)] = rng.uniform(0.03, 0.8, 3)
+    if shadow is not None:
+        x_start, strength = shadow
+        ramp = np.clip((np.arange(width) / width - x_start) / 0.05, 0, 1).astype(np.float32)
+        scene = scene * (1 - strength * ramp)[None, :, None]
+    return Scene(scene.astype(np.float32), truth, corners, pitch)
