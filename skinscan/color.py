@@ -92,7 +92,7 @@ def linear_srgb_to_lab(linear_rgb):
 
     Examples
     --------
-    >>> linear_srgb_to_lab([1.0, 1.0, 1.0]).round(2).tolist()
+    >>> [abs(float(v)) for v in linear_srgb_to_lab([1.0, 1.0, 1.0]).round(2)]
     [100.0, 0.0, 0.0]
     """
     linear_rgb = np.asarray(linear_rgb, dtype=np.float64)
