@@ -369,3 +369,30 @@ def fit_correction(camera_srgb, usable, reference_lab=None):
     if best is None:
         raise ValueError("the neutral patches do not brighten in order")
     return best
+
+
+def leave_one_out_corrections(camera_srgb, fit, reference_lab=None):
+    """The corrections fitted with each usable patch left out in turn (same model as ``fit``).
+
+    Parameters
+    ----------
+    camera_srgb : numpy.ndarray, shape (24, 3)
+    fit : CorrectionFit
+
+    Returns
+    -------
+    list of ColorCorrection
+        One per usable patch whose removal leaves a fittable set; used for jackknife uncertainties.
+    """
+    if reference_lab is None:
+        reference_lab = color.chart_reference_lab_d65()
+    reference_linear = color.lab_to_linear_srgb(reference_lab)
+    corrections = []
+    for index in np.flatnonzero(fit.usable):
+        held_out = fit.usable.copy()
+        held_out[index] = False
+        try:
+            corrections.append(_fit_once(np.asarray(camera_srgb, float), held_out, fit.correction.model, reference_linear))
+        except ValueError:
+            continue
+    return corrections

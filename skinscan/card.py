@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from . import calibrate, color, constants
+from . import color, constants
+from .calibrate import fit_correction, screen_outliers
 from .errors import InputError
 
 #: Long side, in pixels, of the reduced copy detection runs on; the second size is tried when the first
@@ -458,9 +459,9 @@ def verify(reading):
     Patches that do not fit the chart are first screened out one at a time
     (:func:`calibrate.screen_outliers`), then the correction is fitted on the rest.
     """
-    usable = calibrate.screen_outliers(reading.patch_srgb, reading.usable)
+    usable = screen_outliers(reading.patch_srgb, reading.usable)
     try:
-        fit = calibrate.fit_correction(reading.patch_srgb, usable)
+        fit = fit_correction(reading.patch_srgb, usable)
     except ValueError:
         return None
     if fit.mean_residual > constants.RESIDUAL_REJECT_DE00:

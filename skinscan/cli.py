@@ -6,10 +6,10 @@ import json
 import os
 import sys
 
-from . import card, pipeline
+from . import card, pipeline, segment
 from .constants import CHART_TYPES
 from .errors import InputError
-from .io import save_png
+from .io import load_mask, save_png
 
 
 def _build_parser():
@@ -25,6 +25,17 @@ def _build_parser():
     calibrate.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
     calibrate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     calibrate.add_argument("--out", help="folder to write corrected.png and card.png into")
+
+    analyze = commands.add_parser("analyze", help="measure a treated area against the skin around it")
+    analyze.add_argument("photo", help="photo file")
+    analyze.add_argument("--roi", help="X,Y,W,H: a loose box around the treated area (pixels)")
+    analyze.add_argument("--mask", help="image of the photo's size, non-zero inside the treated area")
+    analyze.add_argument("--whole-roi", action="store_true", help="the whole --roi box is the treated area")
+    analyze.add_argument("--reference-roi", help="X,Y,W,H: untreated skin to compare with (default: a ring around)")
+    analyze.add_argument("--corners", help="X1,Y1,...,X4,Y4: card patch-area corners when detection fails")
+    analyze.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    analyze.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    analyze.add_argument("--out", help="folder to write mask.png, reference.png, overlay.png, corrected.png into")
     return parser
 
 
@@ -56,6 +67,36 @@ def _summary_calibrate(result):
     return "\n".join(lines)
 
 
+def _summary_analyze(result):
+    treated, reference, contrast = result.treated, result.reference, result.contrast
+    u = result.uncertainty
+    area = f", {treated.area_mm2:.1f} mm²" if treated.area_mm2 is not None else ""
+    lines = [
+        f"treated area: {treated.pixels} px{area}; L*a*b* {treated.lab[0]:.1f} {treated.lab[1]:.1f} {treated.lab[2]:.1f}; "
+        f"ITA {treated.ita_deg:.1f}° ({treated.ita_category}); erythema index {treated.erythema_index:.1f}",
+        f"reference skin: L*a*b* {reference.lab[0]:.1f} {reference.lab[1]:.1f} {reference.lab[2]:.1f}; "
+        f"ITA {reference.ita_deg:.1f}° ({reference.ita_category}); erythema index {reference.erythema_index:.1f}",
+        f"contrast: ΔL* {contrast.delta_l:+.1f} ± {u['delta_l']:.1f}, Δa* {contrast.delta_a:+.1f} ± {u['delta_a']:.1f}, "
+        f"Δb* {contrast.delta_b:+.1f} ± {u['delta_b']:.1f}, ΔE00 {contrast.delta_e00:.1f} ± {u['delta_e00']:.1f} "
+        f"-> {contrast.pigmentation}",
+    ]
+    quality = result.calibration.quality
+    reasons = "; ".join(quality.reasons)
+    lines.append(f"quality: {quality.verdict}" + (f" ({reasons})" if reasons else ""))
+    lines.extend(f"warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
+def _write_analyze_images(result, out):
+    os.makedirs(out, exist_ok=True)
+    corrected = result.calibration.corrected_image()
+    treated, reference = result.full_mask("treated"), result.full_mask("reference")
+    save_png(os.path.join(out, "corrected.png"), corrected)
+    save_png(os.path.join(out, "mask.png"), treated.astype("uint8") * 255)
+    save_png(os.path.join(out, "reference.png"), reference.astype("uint8") * 255)
+    save_png(os.path.join(out, "overlay.png"), segment.draw_regions(corrected, treated, reference))
+
+
 def _write_calibrate_images(result, out):
     os.makedirs(out, exist_ok=True)
     save_png(os.path.join(out, "corrected.png"), result.corrected_image())
@@ -84,6 +125,19 @@ def run(argv):
             if args.out:
                 _write_calibrate_images(result, args.out)
             summary = _summary_calibrate
+        elif args.command == "analyze":
+            result = pipeline.analyze(
+                args.photo,
+                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
+                mask=load_mask(args.mask) if args.mask else None,
+                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                whole_roi=args.whole_roi,
+                corners=card.parse_corners(args.corners) if args.corners else None,
+                chart=args.chart,
+            )
+            if args.out:
+                _write_analyze_images(result, args.out)
+            summary = _summary_analyze
         else:  # pragma: no cover - argparse rejects unknown commands
             return 2
     except InputError as error:

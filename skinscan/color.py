@@ -185,3 +185,85 @@ def chart_reference_linear_srgb():
     numpy.ndarray, shape (24, 3)
     """
     return lab_to_linear_srgb(chart_reference_lab_d65())
+
+
+def ita_degrees(lab):
+    """Individual typology angle, ITA° = atan2(L* − 50, b*) · 180/π.
+
+    Parameters
+    ----------
+    lab : array_like, shape (..., 3)
+        CIE L*a*b* (D65).
+
+    Returns
+    -------
+    numpy.ndarray or float
+        Degrees; higher is lighter skin (categories in :data:`constants.ITA_CATEGORIES`).
+
+    References
+    ----------
+    Chardon, A., Cretois, I., Hourseau, C. (1991), Skin colour typology and suntanning pathways,
+    Int. J. Cosmet. Sci. 13, 191-208.
+
+    Examples
+    --------
+    >>> round(float(ita_degrees([60.0, 12.0, 15.0])), 1)
+    33.7
+    """
+    lab = np.asarray(lab, dtype=np.float64)
+    return np.degrees(np.arctan2(lab[..., 0] - 50.0, lab[..., 2]))
+
+
+def ita_category(ita):
+    """Skin-tone category name of an ITA° value (very light, light, intermediate, tan, brown, dark).
+
+    Examples
+    --------
+    >>> ita_category(33.7)
+    'intermediate'
+    """
+    for lower_bound, name in constants.ITA_CATEGORIES:
+        if ita > lower_bound:
+            return name
+    return constants.ITA_CATEGORIES[-1][1]
+
+
+def erythema_index(linear_rgb):
+    """Erythema index EI = 100 · log10(R / G) of calibrated linear RGB.
+
+    Parameters
+    ----------
+    linear_rgb : array_like, shape (..., 3)
+        Colour-corrected linear sRGB.
+
+    Returns
+    -------
+    numpy.ndarray
+        Higher is redder. Haemoglobin absorbs green far more than red, so R/G rises with blood.
+
+    References
+    ----------
+    Diffey, B. L., Oliver, R. J., Farr, P. M. (1984), A portable instrument for quantifying erythema
+    induced by ultraviolet radiation, Br. J. Dermatol. 111, 663-672 (the reflectance form
+    100·log10(R_red / R_green)); applied to calibrated camera RGB as in Yamamoto et al. (2008),
+    Skin Res. Technol. 14, 26-34.
+
+    Examples
+    --------
+    >>> float(erythema_index([0.4, 0.2, 0.15]).round(2))
+    30.1
+    """
+    rgb = np.maximum(np.asarray(linear_rgb, dtype=np.float64), 1e-6)
+    return 100.0 * np.log10(rgb[..., 0] / rgb[..., 1])
+
+
+def hue_angle_degrees(lab):
+    """CIE hue angle h_ab = atan2(b*, a*) in degrees, 0..360.
+
+    Examples
+    --------
+    >>> float(hue_angle_degrees([50.0, 0.0, 10.0]))
+    90.0
+    """
+    lab = np.asarray(lab, dtype=np.float64)
+    return np.degrees(np.arctan2(lab[..., 2], lab[..., 1])) % 360.0

@@ -116,3 +116,24 @@ MIN_USABLE_NEUTRALS = 3
 
 #: Largest photo accepted, in pixels (decompression-bomb guard).
 MAX_PHOTO_PIXELS = 100_000_000
+
+# --- skin-colour metrics -----------------------------------------------------------------------------
+
+#: Individual typology angle categories, lower bound of each in degrees, lightest first.
+#: Chardon, Cretois & Hourseau (1991), Skin colour typology and suntanning pathways, Int J Cosmet Sci
+#: 13:191-208; "dark" added by Del Bino et al. (2006), Pigment Cell Res 19:606-614.
+ITA_CATEGORIES = (
+    (55.0, "very light"),
+    (41.0, "light"),
+    (28.0, "intermediate"),
+    (10.0, "tan"),
+    (-30.0, "brown"),
+    (-float("inf"), "dark"),
+)
+
+#: Pigmentation verdict: a treated area within this CIEDE2000 of its reference skin reads "even"
+#: (the skin acceptability threshold above).
+PIGMENTATION_EVEN_DE00 = SKIN_ACCEPTABILITY_DE00
+
+#: Redness after needling should settle within this many hours; longer is a reason to refer.
+REDNESS_EXPECTED_WINDOW_HOURS = 48.0

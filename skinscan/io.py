@@ -295,3 +295,19 @@ def save_png(path, rgb):
         array = cv2.cvtColor(array, cv2.COLOR_RGB2BGR)
     if not cv2.imwrite(os.fspath(path), array):
         raise InputError(f"{os.fspath(path)}: could not write the image")
+
+
+def load_mask(source):
+    """Read a mask image: any non-zero pixel is inside.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or bytes
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (H, W)
+        Orientation applied as for photos.
+    """
+    photo = load_photo(source)
+    return np.any(photo.rgb > 0.5 / 255.0, axis=2)

@@ -1,15 +1,20 @@
 """The method, end to end. The CLI and the app call these functions and nothing else.
 
 ``calibrate``: photo -> card (detected, or from four corners) -> verified colour correction.
+``analyze``: calibrate -> crop around the area -> correct only the crop -> exclusions (card, hair,
+glare, clipped) -> treated area (found in a box, or given) -> reference skin (ring or chosen patch)
+-> region medians -> contrast and uncertainty.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import card, color, quality
+from . import card, color, constants, metrics, quality, segment
+from .calibrate import leave_one_out_corrections
 from .errors import InputError
 from .io import Photo, load_photo
+from .segment import validate_box
 
 
 @dataclass(frozen=True)
@@ -133,3 +138,210 @@ def calibrate(photo, corners=None, chart="classic24"):
             warnings.append("no colour card found: measurements are not colour-calibrated")
     verdict = quality.card_quality(reading, fit, photo.clipped_fraction)
     return Calibration(photo, reading, fit, verdict, tuple(warnings))
+
+
+#: Skin kept around the box or mask for the reference ring and the skin estimate, as a fraction of
+#: the box's longer side (the ring reaches at most 0.42 of it: 0.75 of the equivalent radius).
+WORK_MARGIN_FRACTION = 0.6
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A treated area measured against its reference skin.
+
+    Attributes
+    ----------
+    calibration : Calibration
+    crop : tuple of slice
+        The part of the photo that was measured (rows, columns).
+    treated_mask, reference_mask : numpy.ndarray of bool
+        In crop coordinates.
+    treated, reference : metrics.RegionMeasurement
+    contrast : metrics.Contrast
+    uncertainty : dict
+    warnings : tuple of str
+    """
+
+    calibration: Calibration
+    crop: tuple
+    treated_mask: np.ndarray
+    reference_mask: np.ndarray
+    treated: object
+    reference: object
+    contrast: object
+    uncertainty: dict
+    warnings: tuple
+
+    def full_mask(self, which="treated"):
+        """A photo-sized boolean mask of the treated area or the reference skin."""
+        mask = np.zeros(self.calibration.photo.rgb.shape[:2], dtype=bool)
+        mask[self.crop] = self.treated_mask if which == "treated" else self.reference_mask
+        return mask
+
+    def to_dict(self):
+        """The JSON of ``skinscan analyze --json``."""
+        return {
+            "card": self.calibration.card_dict(),
+            "treated": self.treated.to_dict(with_area=True),
+            "reference": self.reference.to_dict(with_area=False),
+            "contrast": self.contrast.to_dict(),
+            "quality": {**self.calibration.quality.to_dict(), "photo": self.calibration.photo.facts()},
+            "warnings": list(self.warnings),
+            "uncertainty": self.uncertainty,
+            "skin_tone": {
+                "treated": self.treated.ita_category,
+                "reference": self.reference.ita_category,
+            },
+        }
+
+
+def _as_mask(mask, shape):
+    mask = np.asarray(mask)
+    if mask.ndim == 3:
+        mask = mask.any(axis=2)
+    if mask.shape != tuple(shape[:2]):
+        raise InputError(
+            f"the mask is {mask.shape[1]}x{mask.shape[0]} but the photo is {shape[1]}x{shape[0]}"
+        )
+    mask = mask.astype(bool)
+    if not mask.any():
+        raise InputError("the mask is empty: nothing is marked as treated")
+    return mask
+
+
+def _work_crop(shape, boxes, margin):
+    height, width = shape[:2]
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    x0, y0 = max(0, int(x0 - margin)), max(0, int(y0 - margin))
+    x1, y1 = min(width, int(np.ceil(x1 + margin))), min(height, int(np.ceil(y1 + margin)))
+    return (slice(y0, y1), slice(x0, x1))
+
+
+def _card_zone(reading, crop, crop_shape):
+    """The card and its border, in crop pixels: the patch area grown by one pitch all round."""
+    zone = np.zeros(crop_shape[:2], dtype=np.uint8)
+    if reading is None:
+        return zone.astype(bool)
+    centre = reading.corners.mean(axis=0)
+    grown = centre + (reading.corners - centre) * (1 + 2.0 / 5.0)
+    grown = grown - [crop[1].start, crop[0].start]
+    card.cv2.fillConvexPoly(zone, np.round(grown).astype(np.int32), 1)
+    return zone.astype(bool)
+
+
+def analyze(
+    photo,
+    roi=None,
+    mask=None,
+    reference_roi=None,
+    whole_roi=False,
+    corners=None,
+    chart="classic24",
+    calibration=None,
+):
+    """Measure a treated area against the skin around it (or a chosen reference patch).
+
+    Parameters
+    ----------
+    photo : str, os.PathLike, bytes, numpy.ndarray or Photo
+    roi : tuple (x, y, w, h), optional
+        A loose box around the treated area; the area is found inside it.
+    mask : numpy.ndarray of bool, optional
+        The treated area exactly, photo-sized (takes precedence over ``roi``).
+    reference_roi : tuple (x, y, w, h), optional
+        A patch of untreated skin to compare with instead of the automatic ring.
+    whole_roi : bool
+        The whole box is the treated area.
+    corners, chart
+        As for :func:`calibrate`.
+    calibration : Calibration, optional
+        A calibration of this photo already made (the app keeps one per photo).
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    InputError
+        Unreadable photo; no box or mask; a box outside the photo; an empty mask or one of another
+        size; too little skin to compare with.
+    """
+    if calibration is None:
+        calibration = calibrate(photo, corners=corners, chart=chart)
+    photo = calibration.photo
+    shape = photo.rgb.shape
+    warnings = list(calibration.warnings)
+    if mask is None and roi is None:
+        raise InputError("give the treated area: a box (--roi) or a mask (--mask)")
+    if mask is not None:
+        mask = _as_mask(mask, shape)
+        ys, xs = np.nonzero(mask)
+        area_box = (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+    else:
+        area_box = validate_box(roi, shape, "--roi")
+    boxes = [area_box]
+    if reference_roi is not None:
+        reference_roi = validate_box(reference_roi, shape, "--reference-roi")
+        boxes.append(reference_roi)
+    crop = _work_crop(shape, boxes, WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
+    offset = np.array([crop[1].start, crop[0].start])
+
+    camera = photo.rgb[crop]
+    linear = calibration.corrected_linear(camera)
+    lab = color.linear_srgb_to_lab(linear)
+    clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
+    card_zone = _card_zone(calibration.reading, crop, camera.shape)
+    hair = segment.hair_mask(lab[..., 0])
+    area_box_in_crop = (area_box[0] - offset[0], area_box[1] - offset[1], area_box[2], area_box[3])
+    outside = ~segment.box_mask(area_box_in_crop, lab.shape) & ~card_zone
+    skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
+    glare = segment.glare_mask(lab, skin_estimate)
+    valid = ~(clipped | card_zone | hair | glare)
+
+    if mask is not None:
+        treated = mask[crop]
+    elif whole_roi:
+        treated = segment.box_mask(area_box_in_crop, lab.shape)
+    else:
+        treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_in_crop)
+        if not stands_out:
+            warnings.append(
+                "the area does not stand out from the skin around it: the whole box was measured"
+            )
+    treated_valid = treated & valid
+    if treated_valid.sum() < 9:
+        raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
+    if reference_roi is not None:
+        reference_box = (reference_roi[0] - offset[0], reference_roi[1] - offset[1], reference_roi[2], reference_roi[3])
+        reference = segment.reference_from_box(reference_box, treated, valid, lab)
+    else:
+        reference = segment.reference_ring(treated, valid, lab)
+
+    px_per_mm = calibration.reading.px_per_mm if calibration.found else None
+    treated_measurement = metrics.measure_region(
+        lab[treated_valid], linear[treated_valid], camera[treated_valid], px_per_mm, area_pixels=int(treated.sum())
+    )
+    reference_measurement = metrics.measure_region(lab[reference], linear[reference], camera[reference])
+    leave_one_out = (
+        leave_one_out_corrections(calibration.reading.patch_srgb, calibration.fit)
+        if calibration.found
+        else ()
+    )
+    excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)
+    if excluded_fraction > 0.3:
+        warnings.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
+    return Analysis(
+        calibration=calibration,
+        crop=crop,
+        treated_mask=treated,
+        reference_mask=reference,
+        treated=treated_measurement,
+        reference=reference_measurement,
+        contrast=metrics.contrast(treated_measurement, reference_measurement),
+        uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, leave_one_out),
+        warnings=tuple(warnings),
+    )

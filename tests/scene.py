@@ -239,3 +239,90 @@ def render_scene(
         ramp = np.clip((np.arange(width) / width - x_start) / 0.05, 0, 1).astype(np.float32)
         scene = scene * (1 - strength * ramp)[None, :, None]
     return Scene(scene.astype(np.float32), truth, corners, pitch)
+
+
+@dataclass
+class Lesion:
+    """A treated area: an irregular ellipse of core colour ``lab`` blended into the skin.
+
+    centre and radii are fractions of the frame width; softness is the edge width as a fraction of
+    the radius (0 = sharp); the true area is where the blend is at least one half.
+    """
+
+    centre: tuple = (0.5, 0.5)
+    radii: tuple = (0.08, 0.06)
+    lab: tuple = (55.0, 25.0, 18.0)
+    softness: float = 0.2
+    angle_deg: float = 0.0
+    irregularity: float = 0.08
+    mottle: float = 0.02  # relative variation inside (ink and scars are not flat)
+    seed: int = 0
+
+
+def lesion_alpha(width, height, lesion):
+    """Blend weight (0..1) of a lesion over the frame; >= 0.5 is the true treated area."""
+    rng = np.random.default_rng(lesion.seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    cx, cy = lesion.centre[0] * width, lesion.centre[1] * height
+    angle = np.deg2rad(lesion.angle_deg)
+    dx, dy = xs - cx, ys - cy
+    u = dx * np.cos(angle) + dy * np.sin(angle)
+    v = -dx * np.sin(angle) + dy * np.cos(angle)
+    rx, ry = lesion.radii[0] * width, lesion.radii[1] * width
+    theta = np.arctan2(v / ry, u / rx)
+    wobble = np.zeros_like(theta)
+    for harmonic in (2, 3, 5):
+        wobble += np.cos(harmonic * theta + rng.uniform(0, 2 * np.pi)) / harmonic
+    rho = np.sqrt((u / rx) ** 2 + (v / ry) ** 2) / (1 + lesion.irregularity * wobble)
+    if lesion.softness <= 0:
+        return (rho <= 1).astype(np.float32)
+    t = np.clip((rho - (1 - lesion.softness / 2)) / lesion.softness, 0, 1)
+    return (1 - (3 * t**2 - 2 * t**3)).astype(np.float32)
+
+
+def add_lesions(scene, lesions):
+    """Blend lesions into a Scene in place; returns the list of (alpha, truth mask) per lesion."""
+    height, width = scene.linear.shape[:2]
+    out = []
+    for lesion in lesions:
+        alpha = lesion_alpha(width, height, lesion)
+        colour = lab_to_linear(lesion.lab).astype(np.float32)
+        if lesion.mottle:
+            rng = np.random.default_rng(lesion.seed + 7)
+            small = rng.standard_normal((max(2, height // 24), max(2, width // 24))).astype(np.float32)
+            texture = 1 + lesion.mottle * cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+            colour = colour * texture[..., None]
+        scene.linear = scene.linear * (1 - alpha[..., None]) + colour * alpha[..., None]
+        out.append((alpha, alpha >= 0.5))
+    return out
+
+
+def add_pores(linear, density=0.003, depth=0.15, seed=0):
+    """Small dark dots (pores, follicles), 1-2 px, multiplied into the scene."""
+    rng = np.random.default_rng(seed + 31)
+    height, width = linear.shape[:2]
+    count = int(density * height * width)
+    shade = np.ones((height, width), np.float32)
+    for x, y, r in zip(rng.integers(0, width, count), rng.integers(0, height, count), rng.integers(1, 3, count)):
+        cv2.circle(shade, (int(x), int(y)), int(r), 1 - depth, -1, lineType=cv2.LINE_AA)
+    return linear * shade[..., None]
+
+
+def add_hair(linear, count=12, lab=(22.0, 6.0, 8.0), width_px=2, seed=0, region=None):
+    """Dark hairs: gently curved anti-aliased strokes across the frame (or inside ``region`` x0,y0,x1,y1)."""
+    rng = np.random.default_rng(seed + 53)
+    height, width = linear.shape[:2]
+    x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
+    layer = np.zeros((height, width), np.float32)
+    for _ in range(count):
+        start = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
+        direction = rng.uniform(0, 2 * np.pi)
+        length = rng.uniform(0.15, 0.35) * (x1 - x0)
+        bend = rng.uniform(-0.6, 0.6)
+        points = []
+        for t in np.linspace(0, 1, 20):
+            angle = direction + bend * t
+            points.append(start + length * t * np.array([np.cos(angle), np.sin(angle)]))
+        cv2.polylines(layer, [np.round(np.array(points) * 4).astype(np.int32)], False, 1.0, width_px, cv2.LINE_AA, shift=2)
+    colour = lab_to_linear(lab).astype(np.float32)
+    return linear * (1 - layer[..., None]) + colour * layer[..., None]
