@@ -10,8 +10,9 @@ import numpy as np
 
 from . import color, constants
 
-#: Pixels whose colours are correlated by demosaicing, JPEG and our own resampling: a region of n
-#: pixels counts as n / CORRELATED_PIXELS independent samples in the standard errors below.
+#: Pixels whose colours are correlated by demosaicing and JPEG: a region of n full-resolution pixels
+#: counts as n / CORRELATED_PIXELS independent samples in the standard errors below (a region read on
+#: a sub-grid of step s counts min(n, n s² / CORRELATED_PIXELS)).
 CORRELATED_PIXELS = 16.0
 
 
@@ -24,7 +25,7 @@ class RegionMeasurement:
     pixels : int
         Pixels in the region (the area), hair and glare included.
     measured_pixels : int
-        Valid pixels the statistics are taken over.
+        Valid pixels the statistics are taken over (on the sub-grid, when the region is large).
     area_mm2 : float or None
         pixels / px_per_mm², at the card's scale (the card should lie beside the area, at the same
         distance); None without a card.
@@ -50,6 +51,7 @@ class RegionMeasurement:
     erythema_index: float
     erythema_iqr: float
     camera_srgb: np.ndarray
+    sample_step: int = 1
 
     @property
     def ita_category(self):
@@ -71,7 +73,7 @@ class RegionMeasurement:
         return out
 
 
-def measure_region(lab_pixels, linear_pixels, camera_srgb_pixels, px_per_mm=None, area_pixels=None):
+def measure_region(lab_pixels, linear_pixels, camera_srgb_pixels, px_per_mm=None, area_pixels=None, sample_step=1):
     """Medians and spreads of a region.
 
     Parameters
@@ -84,7 +86,9 @@ def measure_region(lab_pixels, linear_pixels, camera_srgb_pixels, px_per_mm=None
         The same pixels as read from the photo.
     px_per_mm : float, optional
     area_pixels : int, optional
-        Pixels of the whole region when the valid pixels are fewer (hair, glare excluded).
+        Pixels of the whole region at full resolution (hair and glare included).
+    sample_step : int
+        The pixels were read on a sub-grid of this step (1 = every pixel).
 
     Returns
     -------
@@ -108,6 +112,7 @@ def measure_region(lab_pixels, linear_pixels, camera_srgb_pixels, px_per_mm=None
         erythema_index=float(e50),
         erythema_iqr=float(e75 - e25),
         camera_srgb=np.median(np.asarray(camera_srgb_pixels, dtype=np.float64), axis=0),
+        sample_step=int(sample_step),
     )
 
 
@@ -196,9 +201,11 @@ def _headline(treated_lab, reference_lab, treated_linear, reference_linear):
     }
 
 
-def _standard_error_of_median(iqr, pixels):
-    """SE of a median ≈ 1.2533 σ / sqrt(n_eff), σ = IQR / 1.349, n_eff = n / CORRELATED_PIXELS."""
-    return 1.2533 * (np.asarray(iqr) / 1.349) / np.sqrt(max(pixels / CORRELATED_PIXELS, 1.0))
+def _standard_error_of_median(iqr, region):
+    """SE of a median ≈ 1.2533 σ / sqrt(n_eff), σ = IQR / 1.349 (see CORRELATED_PIXELS for n_eff)."""
+    sampled = region.measured_pixels
+    effective = min(sampled, sampled * region.sample_step**2 / CORRELATED_PIXELS)
+    return 1.2533 * (np.asarray(iqr) / 1.349) / np.sqrt(max(effective, 1.0))
 
 
 def uncertainty(treated, reference, leave_one_out=()):
@@ -229,8 +236,8 @@ def uncertainty(treated, reference, leave_one_out=()):
       correction; u² = (n−1)/n · Σ(θ_i − θ̄)². This is the card residual expressed in the number's own
       units, and it largely cancels in differences between regions of one photo, as it should.
     """
-    se_t = _standard_error_of_median(treated.lab_iqr, treated.measured_pixels)
-    se_r = _standard_error_of_median(reference.lab_iqr, reference.measured_pixels)
+    se_t = _standard_error_of_median(treated.lab_iqr, treated)
+    se_r = _standard_error_of_median(reference.lab_iqr, reference)
     se_delta = np.hypot(se_t, se_r)
 
     def ita_se(lab, se):
@@ -241,8 +248,8 @@ def uncertainty(treated, reference, leave_one_out=()):
         "treated_l": se_t[0], "treated_a": se_t[1], "treated_b": se_t[2],
         "reference_l": se_r[0], "reference_a": se_r[1], "reference_b": se_r[2],
         "treated_ita_deg": ita_se(treated.lab, se_t), "reference_ita_deg": ita_se(reference.lab, se_r),
-        "treated_erythema_index": float(_standard_error_of_median(treated.erythema_iqr, treated.measured_pixels)),
-        "reference_erythema_index": float(_standard_error_of_median(reference.erythema_iqr, reference.measured_pixels)),
+        "treated_erythema_index": float(_standard_error_of_median(treated.erythema_iqr, treated)),
+        "reference_erythema_index": float(_standard_error_of_median(reference.erythema_iqr, reference)),
         "delta_l": se_delta[0], "delta_a": se_delta[1], "delta_b": se_delta[2],
         "delta_e00": float(np.linalg.norm(se_delta)),
     }

@@ -55,8 +55,8 @@ class Calibration:
         numpy.ndarray, shape (..., 3)
         """
         if self.fit is None:
-            return color.srgb_to_linear(np.asarray(srgb_pixels, dtype=np.float64))
-        return self.fit.correction.to_linear(srgb_pixels)
+            return color.srgb_to_linear(np.asarray(srgb_pixels, dtype=np.float32))
+        return self.fit.correction.to_linear_image(srgb_pixels)
 
     def corrected_image(self):
         """The whole photo colour-corrected, sRGB-encoded float32 (the photo itself without a card)."""
@@ -143,6 +143,9 @@ def calibrate(photo, corners=None, chart="classic24"):
 #: Skin kept around the box or mask for the reference ring and the skin estimate, as a fraction of
 #: the box's longer side (the ring reaches at most 0.42 of it: 0.75 of the equivalent radius).
 WORK_MARGIN_FRACTION = 0.6
+#: Larger areas are segmented and measured on a regular sub-grid that puts about this many pixels
+#: along the box's longer side: medians over a sub-grid are as good, and the cost stays bounded.
+WORK_BOX_LONG_SIDE = 200
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,9 @@ class Analysis:
     crop : tuple of slice
         The part of the photo that was measured (rows, columns).
     treated_mask, reference_mask : numpy.ndarray of bool
-        In crop coordinates.
+        Full resolution, in crop coordinates.
+    sample_step : int
+        Sub-grid step the area was segmented and measured on (1 = every pixel).
     treated, reference : metrics.RegionMeasurement
     contrast : metrics.Contrast
     uncertainty : dict
@@ -166,6 +171,7 @@ class Analysis:
     crop: tuple
     treated_mask: np.ndarray
     reference_mask: np.ndarray
+    sample_step: int
     treated: object
     reference: object
     contrast: object
@@ -220,16 +226,24 @@ def _work_crop(shape, boxes, margin):
     return (slice(y0, y1), slice(x0, x1))
 
 
-def _card_zone(reading, crop, crop_shape):
-    """The card and its border, in crop pixels: the patch area grown by one pitch all round."""
-    zone = np.zeros(crop_shape[:2], dtype=np.uint8)
+def _card_zone(reading, offset, step, work_shape):
+    """The card and its border on the working grid: the patch area grown by about a pitch all round."""
+    zone = np.zeros(work_shape[:2], dtype=np.uint8)
     if reading is None:
         return zone.astype(bool)
     centre = reading.corners.mean(axis=0)
     grown = centre + (reading.corners - centre) * (1 + 2.0 / 5.0)
-    grown = grown - [crop[1].start, crop[0].start]
+    grown = (grown - offset) / step
     card.cv2.fillConvexPoly(zone, np.round(grown).astype(np.int32), 1)
     return zone.astype(bool)
+
+
+def _to_full_resolution(work_mask, step, crop_shape):
+    """A working-grid mask back on every pixel of the crop (nearest neighbour)."""
+    if step == 1:
+        return work_mask
+    full = np.repeat(np.repeat(work_mask, step, axis=0), step, axis=1)
+    return full[: crop_shape[0], : crop_shape[1]]
 
 
 def analyze(
@@ -288,44 +302,53 @@ def analyze(
         reference_roi = validate_box(reference_roi, shape, "--reference-roi")
         boxes.append(reference_roi)
     crop = _work_crop(shape, boxes, WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
+    step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
     offset = np.array([crop[1].start, crop[0].start])
+    crop_shape = (crop[0].stop - crop[0].start, crop[1].stop - crop[1].start)
 
-    camera = photo.rgb[crop]
+    def to_work(box):
+        x, y = (box[0] - offset[0]) / step, (box[1] - offset[1]) / step
+        return (int(round(x)), int(round(y)), max(1, int(round(box[2] / step))), max(1, int(round(box[3] / step))))
+
+    camera = photo.rgb[crop][::step, ::step]
     linear = calibration.corrected_linear(camera)
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
-    card_zone = _card_zone(calibration.reading, crop, camera.shape)
+    card_zone = _card_zone(calibration.reading, offset, step, camera.shape)
     hair = segment.hair_mask(lab[..., 0])
-    area_box_in_crop = (area_box[0] - offset[0], area_box[1] - offset[1], area_box[2], area_box[3])
-    outside = ~segment.box_mask(area_box_in_crop, lab.shape) & ~card_zone
+    area_box_work = to_work(area_box)
+    outside = ~segment.box_mask(area_box_work, lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
     glare = segment.glare_mask(lab, skin_estimate)
     valid = ~(clipped | card_zone | hair | glare)
 
     if mask is not None:
-        treated = mask[crop]
-    elif whole_roi:
-        treated = segment.box_mask(area_box_in_crop, lab.shape)
+        treated_full = mask[crop]
+        treated = treated_full[::step, ::step]
     else:
-        treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_in_crop)
-        if not stands_out:
-            warnings.append(
-                "the area does not stand out from the skin around it: the whole box was measured"
-            )
+        if whole_roi:
+            treated = segment.box_mask(area_box_work, lab.shape)
+        else:
+            treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_work)
+            if not stands_out:
+                warnings.append("the area does not stand out from the skin around it: the whole box was measured")
+        treated_full = _to_full_resolution(treated, step, crop_shape)
     treated_valid = treated & valid
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
     if reference_roi is not None:
-        reference_box = (reference_roi[0] - offset[0], reference_roi[1] - offset[1], reference_roi[2], reference_roi[3])
-        reference = segment.reference_from_box(reference_box, treated, valid, lab)
+        reference = segment.reference_from_box(to_work(reference_roi), treated, valid, lab)
     else:
         reference = segment.reference_ring(treated, valid, lab)
 
     px_per_mm = calibration.reading.px_per_mm if calibration.found else None
     treated_measurement = metrics.measure_region(
-        lab[treated_valid], linear[treated_valid], camera[treated_valid], px_per_mm, area_pixels=int(treated.sum())
+        lab[treated_valid], linear[treated_valid], camera[treated_valid], px_per_mm,
+        area_pixels=int(treated_full.sum()), sample_step=step,
     )
-    reference_measurement = metrics.measure_region(lab[reference], linear[reference], camera[reference])
+    reference_measurement = metrics.measure_region(
+        lab[reference], linear[reference], camera[reference], sample_step=step
+    )
     leave_one_out = (
         leave_one_out_corrections(calibration.reading.patch_srgb, calibration.fit)
         if calibration.found
@@ -337,8 +360,9 @@ def analyze(
     return Analysis(
         calibration=calibration,
         crop=crop,
-        treated_mask=treated,
-        reference_mask=reference,
+        treated_mask=treated_full,
+        reference_mask=_to_full_resolution(reference, step, crop_shape),
+        sample_step=step,
         treated=treated_measurement,
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
