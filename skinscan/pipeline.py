@@ -325,13 +325,13 @@ def analyze(
     if mask is not None:
         treated_full = mask[crop]
         treated = treated_full[::step, ::step]
+    elif whole_roi:
+        treated_full = segment.box_mask((area_box[0] - offset[0], area_box[1] - offset[1], *area_box[2:]), crop_shape)
+        treated = treated_full[::step, ::step]
     else:
-        if whole_roi:
-            treated = segment.box_mask(area_box_work, lab.shape)
-        else:
-            treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_work)
-            if not stands_out:
-                warnings.append("the area does not stand out from the skin around it: the whole box was measured")
+        treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_work)
+        if not stands_out:
+            warnings.append("the area does not stand out from the skin around it: the whole box was measured")
         treated_full = _to_full_resolution(treated, step, crop_shape)
     treated_valid = treated & valid
     if treated_valid.sum() < 9:
