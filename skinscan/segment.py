@@ -91,18 +91,28 @@ def hair_mask(lightness, kernel_px=HAIR_KERNEL_PX, depth=HAIR_DEPTH_L):
 
     Notes
     -----
+    L* is lightly smoothed (σ 0.8 px) against noise, then
     black-hat = closing(L*) − L* with an elliptical element of ``kernel_px``: large where a structure
     narrower than the element is darker than its surroundings (Lee et al. 1997, DullRazor, Comput.
     Biol. Med. 27(6), 533-543, use the same idea on dermoscopy images).
     """
     element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
-    lightness = lightness.astype(np.float32)
+    lightness = cv2.GaussianBlur(lightness.astype(np.float32), (0, 0), 0.8)
     black_hat = cv2.morphologyEx(lightness, cv2.MORPH_CLOSE, element) - lightness
     hair = (black_hat > depth).astype(np.uint8)
-    # Hairs are long: drop isolated specks (pores) under a few element areas.
+    # Hairs are long and thin: keep components at least an element long that are nowhere wider than
+    # two thirds of an element (half-width from the distance transform); pores, noise and ink
+    # mottling are compact. Crossing hairs stay thin everywhere, so they are kept too.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(hair, connectivity=8)
-    keep = np.zeros(count, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 2 * kernel_px
+    if count <= 1:
+        return np.zeros(hair.shape, dtype=bool)
+    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    half_width = np.zeros(count)
+    half_width[1:] = ndimage.maximum(
+        cv2.distanceTransform(hair, cv2.DIST_L2, 3), labels, index=np.arange(1, count)
+    )
+    keep = (length >= kernel_px) & (half_width <= kernel_px / 3)
+    keep[0] = False
     hair = keep[labels]
     return cv2.dilate(hair.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 

@@ -326,3 +326,21 @@ def add_hair(linear, count=12, lab=(22.0, 6.0, 8.0), width_px=2, seed=0, region=
         cv2.polylines(layer, [np.round(np.array(points) * 4).astype(np.int32)], False, 1.0, width_px, cv2.LINE_AA, shift=2)
     colour = lab_to_linear(lab).astype(np.float32)
     return linear * (1 - layer[..., None]) + colour * layer[..., None]
+
+
+def region_truth(linear, true_mask, ring=(0.25, 0.75)):
+    """True median L*a*b* of a treated area and of a ring of skin around it (0.25-0.75 of the area's
+    equivalent radius), computed on the scene itself (before hair and camera)."""
+    lab = linear_to_lab(linear)
+    radius = np.sqrt(true_mask.sum() / np.pi)
+    distance = cv2.distanceTransform((~true_mask).astype(np.uint8), cv2.DIST_L2, 5)
+    ring_mask = (distance > ring[0] * radius) & (distance <= ring[1] * radius)
+    return np.median(lab[true_mask], axis=0), np.median(lab[ring_mask], axis=0)
+
+
+def loose_box(true_mask, scale=1.4):
+    """A box (x, y, w, h) around the true area, ``scale`` times its extent each way."""
+    ys, xs = np.nonzero(true_mask)
+    cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
+    w, h = (xs.max() - xs.min()) * scale, (ys.max() - ys.min()) * scale
+    return (int(cx - w / 2), int(cy - h / 2), int(w), int(h))

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from scene import Camera, CardPlacement, Lesion, add_hair, add_lesions, add_pores, linear_to_lab, render_scene
+from scene import Camera, CardPlacement, Lesion, add_hair, add_lesions, add_pores, loose_box, region_truth, render_scene
 from skinscan import InputError, analyze, color
 from skinscan.cli import run
 
@@ -48,19 +48,6 @@ CASES = {
     "pmu_brow_warm_cast": ("intermediate", (38.0, 9.0, 9.0), 0.2, True, 2900, 1.35),
 }
 
-RING = (0.25, 0.75)  # truth ring: from 0.25 to 0.75 of the lesion's equivalent radius
-
-
-def _truth(linear, true_mask):
-    lab = linear_to_lab(linear)
-    radius = np.sqrt(true_mask.sum() / np.pi)
-    distance = cv2.distanceTransform((~true_mask).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (distance > RING[0] * radius) & (distance <= RING[1] * radius)
-    treated = np.median(lab[true_mask], axis=0)
-    reference = np.median(lab[ring], axis=0)
-    return treated, reference
-
-
 def _render(name, index):
     skin, lesion_lab, softness, hair, cct, box_scale = CASES[name]
     seed = 100 + index
@@ -74,15 +61,11 @@ def _render(name, index):
     )
     (_, true_mask), = add_lesions(scene, [lesion])
     scene.linear = add_pores(scene.linear, seed=seed)
-    truth = _truth(scene.linear, true_mask)
+    truth = region_truth(scene.linear, true_mask)
     if hair:
         scene.linear = add_hair(scene.linear, count=14, seed=seed, region=(420, 280, 880, 720))
     photo = Camera(cct=cct, white_balance=0.6, seed=seed).capture(scene.linear)
-    ys, xs = np.nonzero(true_mask)
-    cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
-    w, h = (xs.max() - xs.min()) * box_scale, (ys.max() - ys.min()) * box_scale
-    roi = (int(cx - w / 2), int(cy - h / 2), int(w), int(h))
-    return photo, true_mask, truth, roi
+    return photo, true_mask, truth, loose_box(true_mask, box_scale)
 
 
 @pytest.fixture(scope="module")
@@ -258,3 +241,17 @@ def test_no_skin_around_the_box_is_a_clear_message():
     photo = Camera(seed=9).capture(scene.linear)
     with pytest.raises(InputError, match="no skin around it"):
         analyze(photo, roi=(0, 0, 400, 300))
+
+
+def test_hair_mask_finds_hairs_not_ink_or_pores():
+    scene = render_scene(600, 450, background_lab=SKIN["light"], card=None, seed=21)
+    add_lesions(scene, [Lesion(centre=(0.3, 0.5), radii=(0.12, 0.1), lab=(30.0, 1.0, -3.0), seed=21)])
+    hairless = add_pores(scene.linear, seed=21)
+    with_hair = add_hair(hairless, count=8, seed=21, region=(320, 50, 580, 400))
+    true_hair = np.abs(with_hair - hairless).max(axis=2) > 0.02
+    lab = color.linear_srgb_to_lab(color.srgb_to_linear(Camera(seed=21, white_balance=1.0).capture(with_hair) / 255.0))
+    from skinscan.segment import hair_mask
+
+    found = hair_mask(lab[..., 0])
+    assert found[true_hair].mean() > 0.6  # most hair pixels found
+    assert found[:, :300][~true_hair[:, :300]].mean() < 0.01  # the ink and pores on the left are not hair
