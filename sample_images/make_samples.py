@@ -47,10 +47,9 @@ def visit(name, taken, skin, lesion, camera, card, hair=False, seed=0):
     """Render one visit photo; return its truth record."""
     scene = render_scene(WIDTH, HEIGHT, background_lab=skin, card=card, seed=seed)
     (_, true_mask), = add_lesions(scene, [lesion])
-    scene.linear = add_pores(scene.linear, seed=seed)
+    scene.linear = add_pores(scene.linear, density=0.006, depth=0.2, seed=seed)
     treated, reference = region_truth(scene.linear, true_mask)
-    if hair:
-        scene.linear = add_hair(scene.linear, count=10, seed=seed, region=(420, 250, 860, 650))
+    scene.linear = add_hair(scene.linear, count=10 if hair else 4, seed=seed, region=(380, 200, 900, 700))
     write_jpeg(HERE / name, camera.capture(scene.linear), taken)
     delta = treated - reference
     return {

@@ -1,10 +1,10 @@
 """skinscan: colour-calibrated skin measurements from treatment photos with a colour card.
 
-Public API: :func:`load_photo`, :func:`calibrate`, :func:`analyze`.
+Public API: :func:`load_photo`, :func:`calibrate`, :func:`analyze`, :func:`compare`.
 """
 
 from .errors import InputError
 from .io import load_photo
-from .pipeline import analyze, calibrate
+from .pipeline import analyze, calibrate, compare
 
-__all__ = ["InputError", "analyze", "calibrate", "load_photo"]
+__all__ = ["InputError", "analyze", "calibrate", "compare", "load_photo"]

@@ -16,8 +16,9 @@ from . import color, constants
 from .calibrate import fit_correction, screen_outliers
 from .errors import InputError
 
-#: Long side, in pixels, of the reduced copy detection runs on; the second size is tried when the first
-#: finds nothing (small cards), then the full photo.
+#: Long side, in pixels, of the reduced copy detection runs on. When nothing verifies, the first size
+#: is tried again median-filtered (hairs across the card), then the second size (small cards), then
+#: the full photo.
 DETECTION_LONG_SIDES = (1600, 2800)
 
 #: Half-width of the sampled window around a patch centre, in pitch units (the patch itself is
@@ -222,14 +223,15 @@ def robust_patch_colour(pixels):
 
 def _orientation_score(patch_srgb, reference_linear, reference_lab):
     """Mean CIE76 error of a quick affine fit from the read colours to the chart: low = right way up."""
-    if np.any(~np.isfinite(patch_srgb)):
+    seen = np.all(np.isfinite(patch_srgb), axis=1)
+    if seen.sum() < constants.MIN_USABLE_PATCHES:
         return np.inf
-    linear = color.srgb_to_linear(patch_srgb)
+    linear = color.srgb_to_linear(patch_srgb[seen])
     # Cube roots make the affine fit tolerant of the camera's tone curve.
-    terms = np.column_stack([np.cbrt(linear), np.ones(24)])
-    matrix, *_ = np.linalg.lstsq(terms, np.cbrt(np.maximum(reference_linear, 0)), rcond=None)
+    terms = np.column_stack([np.cbrt(linear), np.ones(int(seen.sum()))])
+    matrix, *_ = np.linalg.lstsq(terms, np.cbrt(np.maximum(reference_linear[seen], 0)), rcond=None)
     predicted = np.maximum(terms @ matrix, 0) ** 3
-    return float(np.mean(np.linalg.norm(color.linear_srgb_to_lab(predicted) - reference_lab, axis=1)))
+    return float(np.mean(np.linalg.norm(color.linear_srgb_to_lab(predicted) - reference_lab[seen], axis=1)))
 
 
 def orient_corners(rgb, quad):
@@ -250,7 +252,7 @@ def orient_corners(rgb, quad):
     ordered = order_quad(quad)
     reference_lab = color.chart_reference_lab_d65()
     reference_linear = color.lab_to_linear_srgb(reference_lab)
-    best, best_score = None, np.inf
+    best, best_score = ordered, np.inf
     for candidate_base in (ordered, ordered[::-1]):
         for shift in range(4):
             candidate = np.roll(candidate_base, -shift, axis=0)
@@ -368,6 +370,8 @@ def reading_from_corners(rgb, quad, chart="classic24", method="manual"):
     quad : array_like, shape (4, 2)
     chart : str
     method : str
+        "manual" corners must lie inside the photo; "detected" ones may not (a card partly out of
+        the frame: the patches outside are simply not usable).
 
     Returns
     -------
@@ -377,7 +381,8 @@ def reading_from_corners(rgb, quad, chart="classic24", method="manual"):
         raise InputError(f"unknown chart {chart!r}; choose one of {', '.join(constants.CHART_TYPES)}")
     quad = np.asarray(quad, dtype=np.float64)
     height, width = rgb.shape[:2]
-    if np.any(quad < -0.5) or np.any(quad[:, 0] > width - 0.5) or np.any(quad[:, 1] > height - 0.5):
+    outside = np.any(quad < -0.5) or np.any(quad[:, 0] > width - 0.5) or np.any(quad[:, 1] > height - 0.5)
+    if outside and method == "manual":
         raise InputError(f"the card corners fall outside the {width}x{height} photo")
     if cv2.contourArea(order_quad(quad).astype(np.float32)) < 24 * 16:
         raise InputError("the card corners enclose almost no area")
@@ -411,8 +416,12 @@ def reading_from_corners(rgb, quad, chart="classic24", method="manual"):
     )
 
 
-def _mcc_candidate_quads(rgb, long_side):
-    """Run OpenCV's mcc detector on a reduced copy; return candidate patch-area quads in full-res pixels."""
+def _mcc_candidate_quads(rgb, long_side, median_px=0):
+    """Run OpenCV's mcc detector on a reduced copy; return candidate patch-area quads in full-res pixels.
+
+    ``median_px`` > 0 median-filters the copy first: hairs and fine lines that touch the card break
+    the detector's square contours, and a median filter removes them while keeping the patches.
+    """
     height, width = rgb.shape[:2]
     scale = min(1.0, long_side / max(height, width))
     if scale < 1.0:
@@ -426,6 +435,8 @@ def _mcc_candidate_quads(rgb, long_side):
     else:
         small = rgb
     bgr = cv2.cvtColor(np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    if median_px:
+        bgr = cv2.medianBlur(bgr, median_px)
     detector = cv2.mcc.CCheckerDetector.create()
     detector.setColorChartType(cv2.mcc.MCC24)
     if not detector.process(bgr, 2):
@@ -485,9 +496,10 @@ def detect(rgb, chart="classic24"):
     """
     height, width = rgb.shape[:2]
     sizes = [s for s in DETECTION_LONG_SIDES if s < max(height, width)] + [max(height, width)]
-    for long_side in sizes:
+    attempts = [(sizes[0], 5)] + [(size, 0) for size in sizes[1:]]
+    for long_side, median_px in [(sizes[0], 0)] + attempts:
         best = (None, None)
-        for quad in _mcc_candidate_quads(rgb, long_side):
+        for quad in _mcc_candidate_quads(rgb, long_side, median_px):
             try:
                 reading = reading_from_corners(rgb, quad, chart=chart, method="detected")
             except InputError:

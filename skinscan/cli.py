@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from . import card, pipeline, segment
+from . import card, pipeline, register, segment
 from .constants import CHART_TYPES
 from .errors import InputError
 from .io import load_mask, save_png
@@ -36,6 +36,21 @@ def _build_parser():
     analyze.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
     analyze.add_argument("--json", action="store_true", help="print the result as one JSON object")
     analyze.add_argument("--out", help="folder to write mask.png, reference.png, overlay.png, corrected.png into")
+
+    compare = commands.add_parser("compare", help="measure a follow-up over the same skin as its baseline")
+    compare.add_argument("baseline", help="baseline photo")
+    compare.add_argument("followup", help="follow-up photo")
+    compare.add_argument("--roi", help="X,Y,W,H in the baseline: a loose box around the treated area")
+    compare.add_argument("--mask", help="baseline-sized image, non-zero inside the treated area")
+    compare.add_argument("--whole-roi", action="store_true", help="the whole --roi box is the treated area")
+    compare.add_argument("--reference-roi", help="X,Y,W,H in the baseline: untreated skin to compare with")
+    compare.add_argument(
+        "--landmarks",
+        help="when alignment fails: 3 or 4 baseline points then the same points in the follow-up, X,Y,...",
+    )
+    compare.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    compare.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    compare.add_argument("--out", help="folder for baseline_overlay.png and followup_overlay.png")
     return parser
 
 
@@ -97,6 +112,32 @@ def _write_analyze_images(result, out):
     save_png(os.path.join(out, "overlay.png"), segment.draw_regions(corrected, treated, reference))
 
 
+def _summary_compare(result):
+    data = result.to_dict()
+
+    def shown(value, unit=""):
+        return "n/a" if value is None else f"{value:+.1f}{unit}"
+
+    registration = result.registration
+    lines = [
+        f"alignment: {registration.method}, {registration.inliers} matches, residual {registration.residual_px:.2f} px",
+        f"baseline: ΔE00 {result.baseline.contrast.delta_e00:.1f}, Δa* {result.baseline.contrast.delta_a:+.1f}",
+        f"follow-up: ΔE00 {result.followup.contrast.delta_e00:.1f}, Δa* {result.followup.contrast.delta_a:+.1f}",
+        f"fade {shown(data['fade_percent'], ' %')}, redness resolved {shown(data['redness_resolution_percent'], ' %')}, "
+        f"hue shift {shown(data['hue_shift_deg'], '°')}, area change {shown(data['area_change_percent'], ' %')}",
+    ]
+    lines.extend(f"warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
+def _write_compare_images(result, out):
+    os.makedirs(out, exist_ok=True)
+    for name, analysis in (("baseline", result.baseline), ("followup", result.followup)):
+        corrected = analysis.calibration.corrected_image()
+        overlay = segment.draw_regions(corrected, analysis.full_mask("treated"), analysis.full_mask("reference"))
+        save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
+
+
 def _write_calibrate_images(result, out):
     os.makedirs(out, exist_ok=True)
     save_png(os.path.join(out, "corrected.png"), result.corrected_image())
@@ -138,6 +179,20 @@ def run(argv):
             if args.out:
                 _write_analyze_images(result, args.out)
             summary = _summary_analyze
+        elif args.command == "compare":
+            result = pipeline.compare(
+                args.baseline,
+                args.followup,
+                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
+                mask=load_mask(args.mask) if args.mask else None,
+                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                whole_roi=args.whole_roi,
+                landmarks=register.parse_landmarks(args.landmarks) if args.landmarks else None,
+                chart=args.chart,
+            )
+            if args.out:
+                _write_compare_images(result, args.out)
+            summary = _summary_compare
         else:  # pragma: no cover - argparse rejects unknown commands
             return 2
     except InputError as error:

@@ -267,3 +267,48 @@ def uncertainty(treated, reference, leave_one_out=()):
     result = {name: round(float(np.hypot(sampling[name], calibration[name])), 3) for name in sampling}
     result["calibration_included"] = len(leave_one_out) >= 2
     return result
+
+
+def percent_reduction(baseline, followup, minimum=0.5):
+    """100 · (1 − followup / baseline): how much of a baseline difference has gone.
+
+    Used for ``fade_percent`` (of ΔE00: 100 % = the area now matches its skin, 0 % = unchanged,
+    negative = more contrast than before) and ``redness_resolution_percent`` (of Δa*). The definitions
+    are those of the compare contract (ARCHITECTURE.md).
+
+    Parameters
+    ----------
+    baseline, followup : float
+    minimum : float
+        A baseline smaller than this (in its own units) has nothing to resolve: None is returned.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> percent_reduction(10.0, 2.5)
+    75.0
+    >>> percent_reduction(0.2, 0.1) is None
+    True
+    """
+    if baseline is None or followup is None or baseline < minimum:
+        return None
+    return 100.0 * (1.0 - followup / baseline)
+
+
+def hue_shift_degrees(baseline_lab, followup_lab):
+    """Change of CIE hue angle h_ab (followup − baseline), wrapped to (−180, 180] degrees.
+
+    A permanent-makeup brow turning ash or blue-grey shows a hue shift away from the warm browns
+    (h_ab about 50-70°); turning salmon or red, towards 30-40°. Near-neutral colours (chroma under
+    about 3) have an unstable hue: read the shift with the chroma.
+
+    Examples
+    --------
+    >>> hue_shift_degrees([40, 10, 10], [40, 10, -10])
+    -90.0
+    """
+    shift = color.hue_angle_degrees(followup_lab) - color.hue_angle_degrees(baseline_lab)
+    return float((shift + 180.0) % 360.0 - 180.0) if shift != -180.0 else 180.0

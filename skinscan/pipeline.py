@@ -4,13 +4,16 @@
 ``analyze``: calibrate -> crop around the area -> correct only the crop -> exclusions (card, hair,
 glare, clipped) -> treated area (found in a box, or given) -> reference skin (ring or chosen patch)
 -> region medians -> contrast and uncertainty.
+``compare``: analyze the baseline -> calibrate the follow-up -> align it on the skin around the area
+-> the baseline's area mapped into the follow-up, measured against the follow-up's own skin -> what
+changed (fade, redness resolution, hue drift, spread).
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import card, color, constants, metrics, quality, segment
+from . import card, color, constants, metrics, quality, register, segment
 from .calibrate import leave_one_out_corrections
 from .errors import InputError
 from .io import Photo, load_photo
@@ -238,6 +241,16 @@ def _card_zone(reading, offset, step, work_shape):
     return zone.astype(bool)
 
 
+def _pool_any(mask, step, work_shape):
+    """Full-resolution mask -> working grid: a cell is set when any of its pixels is."""
+    if step == 1:
+        return mask
+    height, width = work_shape[:2]
+    padded = np.zeros((height * step, width * step), dtype=bool)
+    padded[: mask.shape[0], : mask.shape[1]] = mask
+    return padded.reshape(height, step, width, step).any(axis=(1, 3))
+
+
 def _to_full_resolution(work_mask, step, crop_shape):
     """A working-grid mask back on every pixel of the crop (nearest neighbour)."""
     if step == 1:
@@ -315,7 +328,9 @@ def analyze(
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
     card_zone = _card_zone(calibration.reading, offset, step, camera.shape)
-    hair = segment.hair_mask(lab[..., 0])
+    # Hairs are found at full resolution (one or two pixels wide, they vanish on the sub-grid) on the
+    # encoded green channel, about L*/100 for skin tones, then pooled onto the working grid.
+    hair = _pool_any(segment.hair_mask(100.0 * photo.rgb[crop][..., 1]), step, camera.shape)
     area_box_work = to_work(area_box)
     outside = ~segment.box_mask(area_box_work, lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
@@ -369,3 +384,151 @@ def analyze(
         uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, leave_one_out),
         warnings=tuple(warnings),
     )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A follow-up visit measured over the same skin as its baseline.
+
+    Attributes
+    ----------
+    baseline, followup : Analysis
+    registration : register.Registration
+    area_change_percent : float or None
+        Spread: 100 · (A_followup / A_baseline − 1), the follow-up's own found area mapped into baseline
+        pixels by the registration's local area scale. None when the area no longer stands out.
+    warnings : tuple of str
+    """
+
+    baseline: Analysis
+    followup: Analysis
+    registration: object
+    area_change_percent: float | None
+    warnings: tuple
+
+    @property
+    def fade_percent(self):
+        """100 · (1 − ΔE00_followup / ΔE00_baseline) (:func:`metrics.percent_reduction`)."""
+        return metrics.percent_reduction(self.baseline.contrast.delta_e00, self.followup.contrast.delta_e00)
+
+    @property
+    def redness_resolution_percent(self):
+        """100 · (1 − Δa*_followup / Δa*_baseline); None when the baseline shows no redness (Δa* < 0.5)."""
+        return metrics.percent_reduction(self.baseline.contrast.delta_a, self.followup.contrast.delta_a)
+
+    def to_dict(self):
+        """The JSON of ``skinscan compare --json``."""
+        def rounded(value):
+            return None if value is None else round(float(value), 3)
+
+        return {
+            "baseline": self.baseline.to_dict(),
+            "followup": self.followup.to_dict(),
+            "registration": self.registration.to_dict(),
+            "fade_percent": rounded(self.fade_percent),
+            "redness_resolution_percent": rounded(self.redness_resolution_percent),
+            "delta_a_change": rounded(self.followup.contrast.delta_a - self.baseline.contrast.delta_a),
+            "delta_e00_change": rounded(self.followup.contrast.delta_e00 - self.baseline.contrast.delta_e00),
+            "hue_shift_deg": rounded(metrics.hue_shift_degrees(self.baseline.treated.lab, self.followup.treated.lab)),
+            "area_change_percent": rounded(self.area_change_percent),
+            "warnings": list(self.warnings),
+        }
+
+
+def _mapped_box(registration, box, shape):
+    """Bounding box (x, y, w, h) in the follow-up of a baseline box, clipped to the photo; None if outside."""
+    x, y, w, h = box
+    corners = registration.map_points([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    x0, y0 = np.floor(corners.min(axis=0)).astype(int)
+    x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+
+
+def compare(
+    baseline,
+    followup,
+    roi=None,
+    mask=None,
+    reference_roi=None,
+    whole_roi=False,
+    landmarks=None,
+    chart="classic24",
+    baseline_calibration=None,
+    followup_calibration=None,
+):
+    """Measure a follow-up photo over the same skin as its baseline, and what changed.
+
+    Parameters
+    ----------
+    baseline, followup : photo (path, bytes, array or Photo)
+    roi, mask, reference_roi, whole_roi
+        As for :func:`analyze`, in baseline coordinates.
+    landmarks : tuple of two (n, 2) arrays, optional
+        3-4 pairs of matching points (baseline, follow-up) when the photos cannot be aligned by texture.
+    chart : str
+    baseline_calibration, followup_calibration : Calibration, optional
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        Bad input as for :func:`analyze`; the follow-up cannot be aligned (give landmarks); the area
+        falls outside the follow-up photo.
+    """
+    base = analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi, whole_roi=whole_roi,
+                   chart=chart, calibration=baseline_calibration)
+    follow_calibration = followup_calibration or calibrate(followup, chart=chart)
+    shape_f = follow_calibration.photo.rgb.shape
+    treated_b = base.full_mask("treated")
+    ys, xs = np.nonzero(treated_b)
+    area_box = validate_box(roi, base.calibration.photo.rgb.shape) if roi is not None else (
+        int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+    if landmarks is not None:
+        registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
+    else:
+        expected_scale = None
+        if base.calibration.found and follow_calibration.found:
+            expected_scale = follow_calibration.reading.pitch_px / base.calibration.reading.pitch_px
+        registration = register.align(
+            base.calibration.photo.rgb, follow_calibration.photo.rgb, area_box,
+            baseline_card=base.calibration.reading.corners if base.calibration.found else None,
+            followup_card=follow_calibration.reading.corners if follow_calibration.found else None,
+            expected_scale=expected_scale,
+        )
+        if not registration.ok:
+            raise InputError(
+                f"could not align the follow-up to the baseline ({registration.message}): "
+                "give 3-4 matching points with --landmarks"
+            )
+    treated_f = register.warp_mask(treated_b, registration, shape_f)
+    if treated_f.sum() < 0.5 * treated_b.sum() * registration.area_scale((xs.mean(), ys.mean())):
+        raise InputError("the treated area falls (partly) outside the follow-up photo")
+    reference_f = None
+    if reference_roi is not None:
+        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.rgb.shape), shape_f)
+        if reference_f is None:
+            raise InputError("the reference patch falls outside the follow-up photo")
+    follow = analyze(None, mask=treated_f, reference_roi=reference_f, calibration=follow_calibration)
+
+    warnings = []
+    area_change = None
+    search_box = _mapped_box(registration, area_box, shape_f)
+    if search_box is not None and not whole_roi:
+        try:
+            respread = analyze(None, roi=search_box, calibration=follow_calibration)
+        except InputError:
+            respread = None
+        if respread is None or any("does not stand out" in w for w in respread.warnings):
+            warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
+        else:
+            scale = registration.area_scale((xs.mean(), ys.mean()))
+            area_change = 100.0 * (respread.treated.pixels / scale / base.treated.pixels - 1.0)
+    if base.contrast.delta_a < 0.5:
+        warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
+    return Comparison(base, follow, registration, area_change, tuple(warnings))

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 from skimage.filters import threshold_otsu
+from skimage.morphology import skeletonize
 
 from .errors import InputError
 
@@ -19,9 +20,10 @@ HAIR_DEPTH_L = 6.0
 #: Reference ring: a gap, then a band, as fractions of the treated area's equivalent radius.
 RING_GAP_FRACTION = 0.25
 RING_BAND_FRACTION = 0.5
-#: Fraction of a box's pixels that must differ from the skin beyond the skin's own 99th percentile
-#: for an area to count as standing out (ten times what chance gives).
-STANDS_OUT_FRACTION = 0.1
+#: Fraction of a box's pixels that must differ from the skin by more than 5 robust deviations of the
+#: skin's own variation for an area to count as standing out (chance gives well under 1 %; the
+#: faintest rendered lesions give 15 %, a blended-in camouflage 0.1 %).
+STANDS_OUT_FRACTION = 0.05
 #: Fewest reference pixels that make a reliable median.
 MIN_REFERENCE_PIXELS = 50
 #: A reference pixel further than this (CIE76, smoothed) from the ring's median is another lesion,
@@ -100,18 +102,16 @@ def hair_mask(lightness, kernel_px=HAIR_KERNEL_PX, depth=HAIR_DEPTH_L):
     lightness = cv2.GaussianBlur(lightness.astype(np.float32), (0, 0), 0.8)
     black_hat = cv2.morphologyEx(lightness, cv2.MORPH_CLOSE, element) - lightness
     hair = (black_hat > depth).astype(np.uint8)
-    # Hairs are long and thin: keep components at least an element long that are nowhere wider than
-    # two thirds of an element (half-width from the distance transform); pores, noise and ink
-    # mottling are compact. Crossing hairs stay thin everywhere, so they are kept too.
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(hair, connectivity=8)
+    # Hairs are long and thin: keep components whose skeleton is at least an element long and whose
+    # mean width (area / skeleton length) is under 0.7 of an element. Pores, noise and ink mottling are
+    # compact (short skeleton, large width); crossing hairs stay thin, so they are kept too.
+    count, labels = cv2.connectedComponents(hair, connectivity=8)
     if count <= 1:
         return np.zeros(hair.shape, dtype=bool)
-    length = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    half_width = np.zeros(count)
-    half_width[1:] = ndimage.maximum(
-        cv2.distanceTransform(hair, cv2.DIST_L2, 3), labels, index=np.arange(1, count)
-    )
-    keep = (length >= kernel_px) & (half_width <= kernel_px / 3)
+    area = np.bincount(labels.ravel(), minlength=count)
+    skeleton_length = np.bincount(labels[skeletonize(hair.astype(bool))], minlength=count)
+    mean_width = area / np.maximum(skeleton_length, 1)
+    keep = (skeleton_length >= kernel_px) & (mean_width <= 0.7 * kernel_px)
     keep[0] = False
     hair = keep[labels]
     return cv2.dilate(hair.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -169,17 +169,19 @@ def treated_area_from_box(lab, valid, box):
 
     Notes
     -----
-    0. Does anything stand out? Under chance, 1 % of skin pixels exceed the margin's own 99th
-       percentile of distance from the skin; when fewer than STANDS_OUT_FRACTION of the box's pixels
-       do, the area is not distinguishable from the skin and the whole box is returned.
+    0. Does anything stand out? Skin pixels rarely lie more than 5 scaled MADs above the margin's
+       median distance from the skin colour (a robust bound that stray hairs in the margin do not
+       inflate); when fewer than STANDS_OUT_FRACTION of the box's pixels do, the area is not
+       distinguishable from the skin and the whole box is returned.
     1. Skin colour = median of the valid pixels in the margin outside the box.
-    2. Invalid pixels are filled from their neighbours and the crop is smoothed (σ = 1.5 px or 1 % of
-       the box) so that pores and noise do not break the outline.
-    3. A first area: CIE76 distance from the skin above Otsu's threshold (and above the margin's own
-       99th percentile) inside the box.
-    4. The area's core colour (its most distinct 40 %) gives the direction skin -> lesion; every pixel
-       is projected on it and the area is where the projection exceeds half the core's: the outline
-       at half contrast, which is where a soft edge is half blended.
+    2. Invalid pixels (hair, glare, clipped, card) are filled from their neighbours; step 0 is taken
+       on a fine pass smoothed with σ = 1 % of the box (at least 1.5 px).
+    3. Coarse pass, smoothed with σ = 4 % of the box: a first area where the CIE76 distance from the
+       skin exceeds Otsu's threshold (and the margin's own 99th percentile) inside the box.
+    4. The area's core colour (its most distinct 40 %) gives the direction skin -> lesion; on the fine
+       pass every pixel is projected on it and the area is where
+       the projection exceeds half the core's: the outline at half contrast, which is where a soft
+       edge is half blended.
     5. Components under a tenth of the largest are dropped; holes are filled.
     """
     x, y, w, h = box
@@ -188,14 +190,20 @@ def treated_area_from_box(lab, valid, box):
     if margin.sum() < MIN_REFERENCE_PIXELS:
         raise InputError("the box leaves no skin around it to compare with: draw it with some margin")
     skin = np.median(lab[margin], axis=0)
-    sigma = max(1.5, 0.01 * min(w, h))
-    smooth = cv2.GaussianBlur(_fill_invalid(lab, valid, 2.0 * sigma), (0, 0), sigma)
-    difference = smooth - skin
-    distance = np.linalg.norm(difference, axis=2)
+    filled = _fill_invalid(lab, valid, max(3.0, 0.02 * min(w, h)))
+    # Fine pass (σ 1 % of the box, at least 1.5 px): does anything stand out; later, the outline.
+    difference = cv2.GaussianBlur(filled, (0, 0), max(1.5, 0.01 * min(w, h))) - skin
+    fine_distance = np.linalg.norm(difference, axis=2)
+    typical = np.median(fine_distance[margin])
+    spread = 1.4826 * np.median(np.abs(fine_distance[margin] - typical))
+    if np.mean(fine_distance[inside] > typical + 5.0 * spread) < STANDS_OUT_FRACTION:
+        return inside, False
+    # Coarse pass (σ 4 % of the box): where the area is and in which colour direction, blind to thin
+    # things (stray hairs, pores) that the fine pass would mistake for the area.
+    coarse = cv2.GaussianBlur(filled, (0, 0), max(2.0, 0.04 * min(w, h))) - skin
+    distance = np.linalg.norm(coarse, axis=2)
     in_box = distance[inside]
     noise_floor = float(np.percentile(distance[margin], 99))
-    if np.mean(in_box > noise_floor) < STANDS_OUT_FRACTION:
-        return inside, False
     try:
         threshold = max(float(threshold_otsu(in_box)), noise_floor)
     except ValueError:
@@ -203,7 +211,9 @@ def treated_area_from_box(lab, valid, box):
     first = inside & (distance > threshold)
     if first.sum() < 16:
         return inside, False
-    core = first & (distance >= np.percentile(distance[first], 60))
+    core = first & valid & (distance >= np.percentile(distance[first], 60))
+    if core.sum() < 9:
+        core = first & (distance >= np.percentile(distance[first], 60))
     core_difference = np.median(difference[core], axis=0)
     contrast = float(np.linalg.norm(core_difference))
     direction = core_difference / contrast

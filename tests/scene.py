@@ -168,6 +168,19 @@ def _chart_image(pixels_per_pitch):
     return image, corners
 
 
+def draw_card(linear, placement):
+    """Composite the ColorChecker into a linear scene; returns (scene, patch-area corners, pitch px)."""
+    height, width = linear.shape[:2]
+    corners, pitch = chart_corners_in_frame(placement, width, height)
+    chart, chart_corners = _chart_image(max(12, int(pitch * 1.5)))
+    homography = cv2.getPerspectiveTransform(chart_corners.astype(np.float32), corners.astype(np.float32))
+    warped = cv2.warpPerspective(chart, homography, (width, height), flags=cv2.INTER_AREA)
+    coverage = cv2.warpPerspective(
+        np.ones(chart.shape[:2], np.float32), homography, (width, height), flags=cv2.INTER_LINEAR
+    )
+    return linear * (1 - coverage[..., None]) + warped * coverage[..., None], corners, pitch
+
+
 @dataclass
 class Scene:
     """A rendered scene and its truth."""
@@ -219,14 +232,7 @@ def render_scene(
         truth.append((mask, np.asarray(lab, float)))
     corners = pitch = None
     if card is not None:
-        corners, pitch = chart_corners_in_frame(card, width, height)
-        chart, chart_corners = _chart_image(max(12, int(pitch * 1.5)))
-        homography = cv2.getPerspectiveTransform(chart_corners.astype(np.float32), corners.astype(np.float32))
-        warped = cv2.warpPerspective(chart, homography, (width, height), flags=cv2.INTER_AREA)
-        coverage = cv2.warpPerspective(
-            np.ones(chart.shape[:2], np.float32), homography, (width, height), flags=cv2.INTER_LINEAR
-        )
-        scene = scene * (1 - coverage[..., None]) + warped * coverage[..., None]
+        scene, corners, pitch = draw_card(scene, card)
     if decoy_grid:
         rng = np.random.default_rng(seed + 99)
         step = width // 16
@@ -344,3 +350,23 @@ def loose_box(true_mask, scale=1.4):
     cx, cy = (xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2
     w, h = (xs.max() - xs.min()) * scale, (ys.max() - ys.min()) * scale
     return (int(cx - w / 2), int(cy - h / 2), int(w), int(h))
+
+
+def pose(rotation_deg=0.0, scale=1.0, shift=(0.0, 0.0), perspective=(0.0, 0.0), centre=(0.0, 0.0)):
+    """A homography: rotate and scale about ``centre`` (pixels), shift (pixels), tilt (perspective terms)."""
+    cx, cy = centre
+    angle = np.deg2rad(rotation_deg)
+    to_origin = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1]], float)
+    similar = np.array(
+        [[scale * np.cos(angle), -scale * np.sin(angle), 0], [scale * np.sin(angle), scale * np.cos(angle), 0], [0, 0, 1]]
+    )
+    back = np.array([[1, 0, cx + shift[0]], [0, 1, cy + shift[1]], [0, 0, 1]], float)
+    tilt = np.array([[1, 0, 0], [0, 1, 0], [perspective[0], perspective[1], 1]], float)
+    return back @ tilt @ similar @ to_origin
+
+
+def view(body_linear, homography, size):
+    """Photograph a body (a larger linear scene) through a pose: out(x) = body(H^-1 x)."""
+    return cv2.warpPerspective(
+        body_linear, homography, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
+    ).astype(np.float32)

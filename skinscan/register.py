@@ -1,0 +1,223 @@
+"""Align a follow-up photo to its baseline: find the same skin in both.
+
+Features of the skin's own texture (pores, hairs, freckles, creases) around the treated area are
+matched between the photos; the card is masked out of both (it moves between visits, and its strong
+edges would outvote the skin), and so is the treated area itself, which changes between visits.
+A homography is fitted robustly (MAGSAC++); when too few features agree, 3-4 landmark pairs given by
+the user define the mapping instead.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+#: Working resolution: the baseline's neighbourhood of the area is read so that the box's longer side
+#: has about this many pixels (pores must survive: at most a few-fold reduction of a phone photo).
+WORK_BOX_LONG_SIDE = 420
+#: Neighbourhood of the area used for matching, in box sizes on each side.
+NEIGHBOURHOOD_BOXES = 1.2
+#: Lowe's ratio test, and the fewest inliers that make an alignment.
+RATIO_TEST = 0.8
+MIN_INLIERS = 15
+#: RANSAC reprojection threshold, in working pixels.
+RANSAC_THRESHOLD_PX = 3.0
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Mapping from baseline pixels to follow-up pixels.
+
+    Attributes
+    ----------
+    ok : bool
+    method : str
+        "features" (SIFT + MAGSAC++), "landmarks" (user pairs) or "none".
+    homography : numpy.ndarray or None, shape (3, 3)
+        x_followup ~ H · x_baseline (homogeneous pixel coordinates of the stored photos).
+    inliers : int
+    residual_px : float
+        Median reprojection error of the inliers (or landmarks), follow-up pixels.
+    message : str
+    """
+
+    ok: bool
+    method: str
+    homography: np.ndarray | None
+    inliers: int
+    residual_px: float
+    message: str = ""
+
+    def to_dict(self):
+        """The contract's ``registration`` object."""
+        return {
+            "ok": bool(self.ok),
+            "method": self.method,
+            "inliers": int(self.inliers),
+            "residual_px": round(float(self.residual_px), 3) if np.isfinite(self.residual_px) else None,
+        }
+
+    def map_points(self, points):
+        """Baseline pixel coordinates (n, 2) -> follow-up pixel coordinates (n, 2)."""
+        return cv2.perspectiveTransform(np.asarray(points, np.float64)[None], self.homography)[0]
+
+    def area_scale(self, point):
+        """Local area magnification of the mapping at a baseline point (follow-up px² per baseline px²)."""
+        x, y = point
+        h = self.homography
+        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+        jacobian = (h[:2, :2] * w - np.outer(h[:2, :2] @ [x, y] + h[:2, 2], h[2, :2])) / w**2
+        return float(abs(np.linalg.det(jacobian)))
+
+
+def _grey(rgb, scale):
+    """Contrast-normalised grey working image (CLAHE evens out light differences between visits)."""
+    if scale != 1.0:
+        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    grey = cv2.cvtColor(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(grey)
+
+
+def _quad_mask(shape, quads, grow=1.6):
+    """255 everywhere except inside the grown card quads (working coordinates)."""
+    mask = np.full(shape[:2], 255, np.uint8)
+    for quad in quads:
+        if quad is None:
+            continue
+        centre = quad.mean(axis=0)
+        cv2.fillConvexPoly(mask, np.round(centre + (quad - centre) * grow).astype(np.int32), 0)
+    return mask
+
+
+def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_card=None,
+          expected_scale=None):
+    """Find the homography taking baseline pixels to follow-up pixels around a treated area.
+
+    Parameters
+    ----------
+    baseline_rgb, followup_rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    area_box : tuple (x, y, w, h)
+        The treated area's box in the baseline.
+    baseline_card, followup_card : numpy.ndarray, shape (4, 2), optional
+        Card corners in each photo, masked out of the matching.
+    expected_scale : float, optional
+        Rough follow-up/baseline scale (from the cards' pitches), to read both at a similar scale.
+
+    Returns
+    -------
+    Registration
+        ``ok`` False with a message when the skin could not be matched.
+    """
+    x, y, w, h = area_box
+    height, width = baseline_rgb.shape[:2]
+    margin = NEIGHBOURHOOD_BOXES * max(w, h)
+    x0, y0 = int(max(0, x - margin)), int(max(0, y - margin))
+    x1, y1 = int(min(width, x + w + margin)), int(min(height, y + h + margin))
+    scale_b = min(1.0, WORK_BOX_LONG_SIDE / max(w, h))
+    scale_f = min(1.0, scale_b / expected_scale) if expected_scale else scale_b
+
+    grey_b = _grey(baseline_rgb[y0:y1, x0:x1], scale_b)
+    grey_f = _grey(followup_rgb, scale_f)
+    offset_b = np.array([x0, y0], np.float64)
+    mask_b = _quad_mask(grey_b.shape, [None if baseline_card is None else (baseline_card - offset_b) * scale_b])
+    # The treated area itself changes between visits: match on the skin around it.
+    inner = (np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64) - offset_b) * scale_b
+    cv2.fillConvexPoly(mask_b, np.round(inner).astype(np.int32), 0)
+    mask_f = _quad_mask(grey_f.shape, [None if followup_card is None else followup_card * scale_f])
+
+    sift = cv2.SIFT_create(nfeatures=4000)
+    keys_b, desc_b = sift.detectAndCompute(grey_b, mask_b)
+    keys_f, desc_f = sift.detectAndCompute(grey_f, mask_f)
+    if desc_b is None or desc_f is None or len(keys_b) < MIN_INLIERS or len(keys_f) < MIN_INLIERS:
+        return Registration(False, "features", None, 0, float("nan"), "too little skin texture to match")
+    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_b, desc_f, k=2)
+    good = [m for m, n in (pair for pair in matches if len(pair) == 2) if m.distance < RATIO_TEST * n.distance]
+    if len(good) < MIN_INLIERS:
+        return Registration(False, "features", None, len(good), float("nan"), "the photos share too few skin features")
+    points_b = np.array([keys_b[m.queryIdx].pt for m in good], np.float64) / scale_b + offset_b
+    points_f = np.array([keys_f[m.trainIdx].pt for m in good], np.float64) / scale_f
+    homography, inlier_mask = cv2.findHomography(
+        points_b, points_f, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_PX / scale_f, maxIters=5000, confidence=0.999
+    )
+    if homography is None:
+        return Registration(False, "features", None, 0, float("nan"), "no consistent mapping between the photos")
+    inliers = inlier_mask.ravel().astype(bool)
+    registration = _checked(homography, points_b[inliers], points_f[inliers], "features", area_box)
+    if registration.ok and registration.inliers < MIN_INLIERS:
+        return Registration(False, "features", None, registration.inliers, registration.residual_px,
+                            "the photos share too few skin features")
+    return registration
+
+
+def _checked(homography, points_b, points_f, method, area_box):
+    """Reject degenerate mappings: flipped, collapsed, or scaling the area beyond 0.4-2.5 times."""
+    if len(points_b):
+        mapped = cv2.perspectiveTransform(points_b[None], homography)[0]
+        residual = float(np.median(np.linalg.norm(mapped - points_f, axis=1)))
+    else:
+        residual = float("nan")
+    registration = Registration(True, method, homography, len(points_b), residual)
+    x, y, w, h = area_box
+    scale = registration.area_scale((x + w / 2, y + h / 2))
+    linear = homography[:2, :2] / homography[2, 2]
+    if not 0.16 <= scale <= 6.25 or np.linalg.det(linear) <= 0:
+        return Registration(False, method, None, len(points_b), residual, "the mapping found is implausible")
+    return registration
+
+
+def from_landmarks(baseline_points, followup_points, area_box=(0, 0, 1, 1)):
+    """A mapping from 3 (affine) or 4+ (homography) landmark pairs clicked by the user.
+
+    Parameters
+    ----------
+    baseline_points, followup_points : array_like, shape (n, 2)
+
+    Returns
+    -------
+    Registration
+
+    Raises
+    ------
+    InputError
+        Fewer than 3 pairs, unequal counts, or points in a line.
+    """
+    b = np.asarray(baseline_points, np.float64).reshape(-1, 2)
+    f = np.asarray(followup_points, np.float64).reshape(-1, 2)
+    if len(b) != len(f) or len(b) < 3:
+        raise InputError("landmarks: give 3 or 4 pairs of points (baseline then follow-up)")
+    if len(b) == 3:
+        affine = cv2.getAffineTransform(b.astype(np.float32), f.astype(np.float32))
+        if abs(np.linalg.det(affine[:, :2])) < 1e-9:
+            raise InputError("landmarks: the three points lie on a line")
+        homography = np.vstack([affine, [0, 0, 1]])
+    else:
+        homography, _ = cv2.findHomography(b, f, 0)
+        if homography is None:
+            raise InputError("landmarks: no mapping fits these points")
+    registration = _checked(homography, b, f, "landmarks", area_box)
+    if not registration.ok:
+        raise InputError("landmarks: the mapping they give is implausible (check the order of the points)")
+    return registration
+
+
+def parse_landmarks(text):
+    """``X1,Y1,...`` (baseline points then follow-up points) -> two arrays of 3 or 4 points."""
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"--landmarks takes numbers, got {text!r}") from None
+    if len(values) not in (12, 16):
+        raise InputError("--landmarks takes 3 or 4 baseline points then as many follow-up points (12 or 16 numbers)")
+    points = np.array(values).reshape(-1, 2)
+    half = len(points) // 2
+    return points[:half], points[half:]
+
+
+def warp_mask(mask, registration, shape):
+    """Map a baseline mask into the follow-up photo (nearest neighbour)."""
+    warped = cv2.warpPerspective(
+        mask.astype(np.uint8), registration.homography, (shape[1], shape[0]), flags=cv2.INTER_NEAREST
+    )
+    return warped.astype(bool)
