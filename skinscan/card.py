@@ -16,10 +16,23 @@ from . import color, constants
 from .calibrate import fit_correction, screen_outliers
 from .errors import InputError
 
-#: Long side, in pixels, of the reduced copy detection runs on. When nothing verifies, the first size
-#: is tried again median-filtered (hairs across the card), then the second size (small cards), then
-#: the full photo.
-DETECTION_LONG_SIDES = (1600, 2800)
+#: Long side, in pixels, of the reduced copy detection runs on first.
+DETECTION_LONG_SIDE = 1600
+
+
+def detection_attempts(long_side):
+    """(long side, median filter px) pairs to run the detector with, cheapest first, until one verifies.
+
+    OpenCV's mcc detector is sensitive to fine lines touching the card (hairs) and to the card's size
+    in pixels; on rendered and real photos, one of these variants found every card it missed at first:
+    median-filtered copies (3 and 5 px) remove hairs, a smaller copy helps when patches are large, a
+    larger one when the card is small in the frame.
+    """
+    first = min(DETECTION_LONG_SIDE, long_side)
+    attempts = [(first, 0), (first, 3), (first, 5), (int(first * 0.75), 5), (int(first * 0.75), 0)]
+    if long_side > first:
+        attempts += [(min(2 * first, long_side), 0), (long_side, 0)]
+    return attempts
 
 #: Half-width of the sampled window around a patch centre, in pitch units (the patch itself is
 #: PATCH_FRACTION_OF_PITCH wide): the central 57% of the patch, clear of edges and registration error.
@@ -494,10 +507,7 @@ def detect(rgb, chart="classic24"):
     (CardReading, calibrate.CorrectionFit) or (None, None)
         The verified card with the usable patches the fit kept, or nothing when no card verifies.
     """
-    height, width = rgb.shape[:2]
-    sizes = [s for s in DETECTION_LONG_SIDES if s < max(height, width)] + [max(height, width)]
-    attempts = [(sizes[0], 5)] + [(size, 0) for size in sizes[1:]]
-    for long_side, median_px in [(sizes[0], 0)] + attempts:
+    for long_side, median_px in detection_attempts(max(rgb.shape[:2])):
         best = (None, None)
         for quad in _mcc_candidate_quads(rgb, long_side, median_px):
             try:

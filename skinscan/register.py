@@ -18,10 +18,19 @@ from .errors import InputError
 #: has about this many pixels (pores must survive: at most a few-fold reduction of a phone photo).
 WORK_BOX_LONG_SIDE = 420
 #: Neighbourhood of the area used for matching, in box sizes on each side.
-NEIGHBOURHOOD_BOXES = 1.2
+NEIGHBOURHOOD_BOXES = 2.0
 #: Lowe's ratio test, and the fewest inliers that make an alignment.
-RATIO_TEST = 0.8
-MIN_INLIERS = 15
+RATIO_TEST = 0.85
+MIN_INLIERS = 12
+#: With fewer inliers than MIN_INLIERS (but at least MIN_SEED_INLIERS), the mapping is refined by
+#: intensity (ECC, Evangelidis & Psarakis 2008) and accepted when the skin around the area then
+#: correlates at least this well between the photos.
+MIN_SEED_INLIERS = 6
+ECC_ACCEPT = 0.6
+#: Matches must agree with the expected scale (from the cards) within this factor, and with the
+#: matches' common rotation within this many degrees: skin does not turn or zoom piecewise.
+SCALE_TOLERANCE = 1.6
+ROTATION_TOLERANCE_DEG = 30.0
 #: RANSAC reprojection threshold, in working pixels.
 RANSAC_THRESHOLD_PX = 3.0
 
@@ -34,7 +43,8 @@ class Registration:
     ----------
     ok : bool
     method : str
-        "features" (SIFT + MAGSAC++), "landmarks" (user pairs) or "none".
+        "features" (SIFT + MAGSAC++), "features+ecc" (few features, refined and verified by intensity
+        correlation), "landmarks" (user pairs).
     homography : numpy.ndarray or None, shape (3, 3)
         x_followup ~ H · x_baseline (homogeneous pixel coordinates of the stored photos).
     inliers : int
@@ -127,13 +137,14 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_car
     cv2.fillConvexPoly(mask_b, np.round(inner).astype(np.int32), 0)
     mask_f = _quad_mask(grey_f.shape, [None if followup_card is None else followup_card * scale_f])
 
-    sift = cv2.SIFT_create(nfeatures=4000)
+    sift = cv2.SIFT_create(nfeatures=4000, contrastThreshold=0.02)
     keys_b, desc_b = sift.detectAndCompute(grey_b, mask_b)
     keys_f, desc_f = sift.detectAndCompute(grey_f, mask_f)
     if desc_b is None or desc_f is None or len(keys_b) < MIN_INLIERS or len(keys_f) < MIN_INLIERS:
         return Registration(False, "features", None, 0, float("nan"), "too little skin texture to match")
-    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_b, desc_f, k=2)
+    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(_root_sift(desc_b), _root_sift(desc_f), k=2)
     good = [m for m, n in (pair for pair in matches if len(pair) == 2) if m.distance < RATIO_TEST * n.distance]
+    good = _consistent(good, keys_b, keys_f, scale_f / scale_b * (expected_scale or 1.0), expected_scale is not None)
     if len(good) < MIN_INLIERS:
         return Registration(False, "features", None, len(good), float("nan"), "the photos share too few skin features")
     points_b = np.array([keys_b[m.queryIdx].pt for m in good], np.float64) / scale_b + offset_b
@@ -146,9 +157,64 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_car
     inliers = inlier_mask.ravel().astype(bool)
     registration = _checked(homography, points_b[inliers], points_f[inliers], "features", area_box)
     if registration.ok and registration.inliers < MIN_INLIERS:
+        if registration.inliers >= MIN_SEED_INLIERS:
+            refined = _refine_by_intensity(registration, grey_b, mask_b, grey_f, offset_b, scale_b, scale_f)
+            if refined is not None:
+                return _checked(refined, points_b[inliers], points_f[inliers], "features+ecc", area_box)
         return Registration(False, "features", None, registration.inliers, registration.residual_px,
                             "the photos share too few skin features")
     return registration
+
+
+def _refine_by_intensity(registration, grey_b, mask_b, grey_f, offset_b, scale_b, scale_f):
+    """ECC refinement of a homography on the skin around the area; None unless it correlates well.
+
+    The warp maps working baseline pixels to working follow-up pixels:
+    W = S_f · H · T(offset_b) · S_b⁻¹.
+    """
+    to_full_b = np.array([[1 / scale_b, 0, offset_b[0]], [0, 1 / scale_b, offset_b[1]], [0, 0, 1]])
+    to_work_f = np.diag([scale_f, scale_f, 1.0])
+    warp = (to_work_f @ registration.homography @ to_full_b).astype(np.float32)
+    template = cv2.GaussianBlur(grey_b, (0, 0), 1.0).astype(np.float32)
+    image = cv2.GaussianBlur(grey_f, (0, 0), 1.0).astype(np.float32)
+    try:
+        correlation, warp = cv2.findTransformECC(
+            template, image, warp, cv2.MOTION_HOMOGRAPHY,
+            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 5,
+        )
+    except cv2.error:
+        return None
+    # Correlation over the skin only (card and treated area masked), on the refined warp.
+    warped = cv2.warpPerspective(image, warp, (template.shape[1], template.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    valid = mask_b > 0
+    a, b = template[valid] - template[valid].mean(), warped[valid] - warped[valid].mean()
+    skin_correlation = float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
+    if skin_correlation < ECC_ACCEPT:
+        return None
+    return np.linalg.inv(to_work_f) @ warp.astype(np.float64) @ np.linalg.inv(to_full_b)
+
+
+def _root_sift(descriptors):
+    """RootSIFT: L1-normalise, then square-root (Arandjelović & Zisserman 2012, CVPR): Hellinger
+    distance between descriptors, which matches textures more reliably than L2 on raw SIFT."""
+    descriptors = descriptors / np.maximum(descriptors.sum(axis=1, keepdims=True), 1e-7)
+    return np.sqrt(descriptors).astype(np.float32)
+
+
+def _consistent(matches, keys_b, keys_f, expected_size_ratio, scale_known):
+    """Keep matches whose keypoint rotation agrees with the others', and (when the cards give the
+    scale) whose keypoint size ratio agrees with it."""
+    if len(matches) < 3:
+        return matches
+    turn = np.array([(keys_f[m.trainIdx].angle - keys_b[m.queryIdx].angle) for m in matches])
+    turn_rad = np.deg2rad(turn)
+    common = np.rad2deg(np.arctan2(np.median(np.sin(turn_rad)), np.median(np.cos(turn_rad))))
+    off = np.abs((turn - common + 180.0) % 360.0 - 180.0)
+    keep = off <= ROTATION_TOLERANCE_DEG
+    if scale_known:
+        ratio = np.array([keys_f[m.trainIdx].size / keys_b[m.queryIdx].size for m in matches])
+        keep &= (ratio / expected_size_ratio <= SCALE_TOLERANCE) & (expected_size_ratio / ratio <= SCALE_TOLERANCE)
+    return [m for m, k in zip(matches, keep) if k]
 
 
 def _checked(homography, points_b, points_f, method, area_box):

@@ -30,6 +30,8 @@ class VisitPair:
     true_fade_percent: float
     true_delta_a: tuple  # (baseline, follow-up)
     true_area_change_percent: float
+    true_treated_lab: tuple  # (baseline, follow-up) medians over the true areas
+    true_delta_e00: tuple  # (baseline, follow-up)
 
 
 def _mix(lab_a, lab_b, fraction_b):
@@ -46,15 +48,16 @@ def _body(skin, lesion, seed):
     return body.linear, true_mask, truth
 
 
-def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0):
+def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0, fade_to=None):
     """One re-posed, re-lit pair; ``fade`` is the fraction of the lesion's colour difference gone
-    (blend towards the skin in linear light); ``spread`` scales the lesion's radii at follow-up."""
+    (blend towards the skin in linear light, or towards ``fade_to`` for a colour drift); ``spread``
+    scales the lesion's radii at follow-up."""
     rng = np.random.default_rng(500 + index)
     seed = 500 + index
     lesion_lab = lesion_lab or (skin[0] - 4.0, skin[1] + 10.0, skin[2] + 1.0)
     base_lesion = Lesion(centre=(0.5, 0.5), radii=(0.07, 0.055), lab=lesion_lab, softness=0.3, seed=seed)
     follow_lesion = Lesion(
-        centre=(0.5, 0.5), radii=(0.07 * spread, 0.055 * spread), lab=_mix(lesion_lab, skin, fade),
+        centre=(0.5, 0.5), radii=(0.07 * spread, 0.055 * spread), lab=_mix(lesion_lab, fade_to or skin, fade),
         softness=0.3, seed=seed,
     )
     body_b, mask_b, (treated_b, reference_b) = _body(skin, base_lesion, seed)
@@ -62,18 +65,21 @@ def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread
     centre = (BODY[0] / 2, BODY[1] / 2)
     to_photo = np.array([[1, 0, PHOTO[0] / 2 - centre[0]], [0, 1, PHOTO[1] / 2 - centre[1]], [0, 0, 1]], float)
     pose_b = to_photo @ pose(rotation_deg=rng.uniform(-5, 5), centre=centre, shift=(rng.uniform(40, 80), 30))
+    scale_f = rng.uniform(0.8, 1.25)
     pose_f = to_photo @ pose(
-        rotation_deg=rng.uniform(-20, 20), scale=rng.uniform(0.8, 1.25), centre=centre,
+        rotation_deg=rng.uniform(-20, 20), scale=scale_f, centre=centre,
         shift=(rng.uniform(20, 90), rng.uniform(-10, 40)), perspective=(rng.uniform(-1e-4, 1e-4), rng.uniform(-1e-4, 1e-4)),
     )
     photos = []
-    for body, body_pose, card_centre, camera in (
-        (body_b, pose_b, (0.2, 0.25), Camera(cct=5200, white_balance=0.7, seed=seed)),
-        (body_f, pose_f, (0.2, 0.75) if index % 2 else (0.78, 0.22),
+    # The card lies on the skin: it is as much nearer or further as the skin between the visits.
+    for body, body_pose, card_centre, card_scale, camera in (
+        (body_b, pose_b, (0.2, 0.25), 1.0, Camera(cct=5200, white_balance=0.7, seed=seed)),
+        (body_f, pose_f, (0.2, 0.75) if index % 2 else (0.78, 0.22), scale_f,
          Camera(cct=float(rng.uniform(3200, 6800)), white_balance=0.6, seed=seed + 1, exposure=float(rng.uniform(0.75, 0.95)))),
     ):
         scene = view(body, body_pose, PHOTO)
-        scene, _, _ = draw_card(scene, CardPlacement(centre=card_centre, width_fraction=0.26, rotation_deg=rng.uniform(-30, 30)))
+        placement = CardPlacement(centre=card_centre, width_fraction=0.24 * card_scale, rotation_deg=rng.uniform(-30, 30))
+        scene, _, _ = draw_card(scene, placement)
         photos.append(camera.capture(scene))
     true_mask_b = cv2.warpPerspective(mask_b.astype(np.uint8), pose_b, PHOTO, flags=cv2.INTER_NEAREST).astype(bool)
     de_b = float(color.delta_e_ciede2000(treated_b, reference_b))
@@ -86,4 +92,6 @@ def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread
         true_fade_percent=100 * (1 - de_f / de_b),
         true_delta_a=(float(treated_b[1] - reference_b[1]), float(treated_f[1] - reference_f[1])),
         true_area_change_percent=100 * (mask_f.sum() / mask_b.sum() - 1),
+        true_treated_lab=(treated_b, treated_f),
+        true_delta_e00=(de_b, de_f),
     )

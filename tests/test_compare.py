@@ -1,0 +1,161 @@
+"""Visits: alignment, fade, redness resolution, hue drift and spread on rendered visit pairs with
+known truth (tests/visits.py: the same skin re-posed by up to ±20°, ±25 % scale and some perspective,
+re-lit, the card elsewhere, the area faded by a known amount)."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from scene import Camera, CardPlacement, render_scene
+from skinscan import InputError, compare, color
+from skinscan.cli import run
+from visits import visit_pair
+
+FADES = (0.2, 0.35, 0.5, 0.65, 0.8)
+SKINS = ((62.0, 12.0, 17.0), (70.0, 9.0, 15.0), (48.0, 15.0, 22.0), (36.0, 13.0, 18.0))
+INKS = ((30.0, 2.0, -3.0), (38.0, 11.0, 14.0), (44.0, -3.0, -9.0))  # black, brown, blue-grey
+PAIRS = 20
+
+
+def _is_ink(index):
+    """Odd pairs: tattoo or permanent-makeup pigment fading; even pairs: redness settling."""
+    return index % 2 == 1
+
+
+def _corner_error(result, pair):
+    x, y, w, h = pair.roi
+    corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], float)
+    truth = cv2.perspectiveTransform(corners[None], pair.true_homography)[0]
+    return float(np.linalg.norm(result.registration.map_points(corners) - truth, axis=1).max())
+
+
+@pytest.fixture(scope="module")
+def compared():
+    results = []
+    for index in range(PAIRS):
+        skin = SKINS[index % len(SKINS)]
+        ink = INKS[index % len(INKS)] if _is_ink(index) else None
+        if ink is not None and ink[0] > skin[0] - 8:  # ink lighter than dark skin: a scar-like lighter mark
+            ink = (skin[0] + 12.0, skin[1] - 3.0, skin[2] - 5.0)
+        pair = visit_pair(index, fade=FADES[index % len(FADES)], skin=skin, lesion_lab=ink)
+        try:
+            result = compare(pair.baseline, pair.followup, roi=pair.roi)
+        except InputError as error:
+            result = error
+        results.append((pair, result))
+    return results
+
+
+def test_alignment_succeeds_on_at_least_95_percent(compared):
+    aligned = [
+        not isinstance(result, InputError) and result.registration.ok and _corner_error(result, pair) < 3.0
+        for pair, result in compared
+    ]
+    assert np.mean(aligned) >= 0.95, [round(_corner_error(r, p), 1) for p, r in compared if not isinstance(r, InputError)]
+
+
+def test_fade_percent_median_error_within_3_points(compared):
+    """Pigment fading across removal sessions (the pairs with ink or a lighter mark)."""
+    errors = [
+        abs(result.fade_percent - pair.true_fade_percent)
+        for index, (pair, result) in enumerate(compared)
+        if _is_ink(index) and not isinstance(result, InputError)
+    ]
+    assert len(errors) >= 9 and np.median(errors) <= 3.0, np.round(errors, 1)
+
+
+def test_delta_a_change_median_error_within_0_5(compared):
+    """Redness settling after needling (the pairs with a red area)."""
+    errors = []
+    for index, (pair, result) in enumerate(compared):
+        if _is_ink(index) or isinstance(result, InputError):
+            continue
+        change = result.followup.contrast.delta_a - result.baseline.contrast.delta_a
+        errors.append(abs(change - (pair.true_delta_a[1] - pair.true_delta_a[0])))
+    assert np.median(errors) <= 0.5, np.round(errors, 2)
+
+
+def test_redness_resolution_follows_its_definition(compared):
+    pair, result = compared[0]
+    expected = 100 * (1 - result.followup.contrast.delta_a / result.baseline.contrast.delta_a)
+    assert result.to_dict()["redness_resolution_percent"] == pytest.approx(expected, abs=1e-3)
+    truth = 100 * (1 - pair.true_delta_a[1] / pair.true_delta_a[0])
+    assert result.redness_resolution_percent == pytest.approx(truth, abs=8)
+
+
+def test_spread_is_measured():
+    """The area grows by 20 % in radius (44 % in area) between visits."""
+    pair = visit_pair(40, fade=0.0, spread=1.2)
+    result = compare(pair.baseline, pair.followup, roi=pair.roi)
+    assert result.area_change_percent == pytest.approx(pair.true_area_change_percent, abs=10)
+    steady = visit_pair(41, fade=0.0)
+    assert abs(compare(steady.baseline, steady.followup, roi=steady.roi).area_change_percent) < 8
+
+
+@pytest.mark.parametrize(
+    "drift_to, direction",
+    [((46.0, 22.0, 12.0), -1), ((42.0, -1.0, -8.0), -1), ((42.0, 4.0, 24.0), +1)],
+    ids=["salmon", "blue_grey", "yellow_brown"],
+)
+def test_hue_shift_of_a_drifting_brow(drift_to, direction):
+    """A warm brown brow pigment drifting (salmon, blue-grey, yellowish): the change of the treated
+    area's hue angle is recovered within 6 degrees."""
+    skin = (62.0, 13.0, 18.0)
+    brown = (40.0, 10.0, 14.0)
+    pair = visit_pair(42, fade=0.0, skin=skin, lesion_lab=brown)
+    drifted = visit_pair(42, fade=1.0, skin=skin, lesion_lab=brown, fade_to=drift_to)
+    result = compare(pair.baseline, drifted.followup, roi=pair.roi)
+    true_shift = float(color.hue_angle_degrees(drifted.true_treated_lab[1]) - color.hue_angle_degrees(pair.true_treated_lab[0]))
+    true_shift = (true_shift + 180.0) % 360.0 - 180.0
+    assert np.sign(true_shift) == direction
+    assert result.to_dict()["hue_shift_deg"] == pytest.approx(true_shift, abs=6)
+
+
+def test_landmarks_replace_feature_alignment():
+    pair = visit_pair(3, fade=0.5)
+    x, y, w, h = pair.roi
+    baseline_points = np.array([[x - 40, y - 30], [x + w + 40, y - 20], [x + w + 30, y + h + 30], [x - 30, y + h + 40]], float)
+    followup_points = cv2.perspectiveTransform(baseline_points[None], pair.true_homography)[0]
+    result = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=(baseline_points, followup_points))
+    assert result.registration.method == "landmarks"
+    assert _corner_error(result, pair) < 1.0
+    assert result.fade_percent == pytest.approx(pair.true_fade_percent, abs=6)
+
+
+def test_unrelated_photos_do_not_align_and_say_so():
+    pair = visit_pair(5, fade=0.5)
+    other = render_scene(800, 600, card=CardPlacement(centre=(0.2, 0.25), width_fraction=0.26), seed=999)
+    stranger = Camera(seed=999).capture(other.linear)
+    with pytest.raises(InputError, match="landmarks"):
+        compare(pair.baseline, stranger, roi=pair.roi)
+
+
+def test_cli_compare_json_contract(tmp_path, capsys):
+    pair = visit_pair(7, fade=0.5)
+    paths = []
+    for name, photo in (("baseline.png", pair.baseline), ("followup.png", pair.followup)):
+        cv2.imwrite(str(tmp_path / name), photo[..., ::-1])
+        paths.append(str(tmp_path / name))
+    assert run(["compare", *paths, "--roi", ",".join(map(str, pair.roi)), "--json", "--out", str(tmp_path / "out")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"baseline", "followup", "registration", "fade_percent", "redness_resolution_percent",
+            "delta_a_change", "delta_e00_change", "hue_shift_deg", "area_change_percent"} <= set(result)
+    assert set(result["registration"]) == {"ok", "method", "inliers", "residual_px"}
+    assert result["registration"]["ok"] is True
+    assert result["fade_percent"] == pytest.approx(
+        100 * (1 - result["followup"]["contrast"]["delta_e00"] / result["baseline"]["contrast"]["delta_e00"]), abs=0.01
+    )
+    assert (tmp_path / "out" / "followup_overlay.png").exists()
+
+
+def test_cli_bad_landmarks_exit_2(tmp_path, capsys):
+    pair = visit_pair(8, fade=0.5)
+    for name, photo in (("b.png", pair.baseline), ("f.png", pair.followup)):
+        cv2.imwrite(str(tmp_path / name), photo[..., ::-1])
+    code = run(["compare", str(tmp_path / "b.png"), str(tmp_path / "f.png"), "--roi", ",".join(map(str, pair.roi)),
+                "--landmarks", "1,2,3,4"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "landmarks" in err[0]
