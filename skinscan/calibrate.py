@@ -26,6 +26,7 @@ Fritsch, F. N., Carlson, R. E. (1980), Monotone piecewise cubic interpolation, S
 """
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.interpolate import PchipInterpolator
@@ -63,12 +64,16 @@ class ToneCurve:
         out = np.empty_like(linear_camera)
         for channel in range(3):
             out[..., channel] = _evaluate_log_curve(
-                self.log_x[channel], self.log_y[channel], linear_camera[..., channel]
+                self.log_x[channel], self.log_y[channel], self._interpolators[channel], linear_camera[..., channel]
             )
         return out
 
+    @cached_property
+    def _interpolators(self):
+        return tuple(PchipInterpolator(x, y, extrapolate=False) for x, y in zip(self.log_x, self.log_y))
 
-def _evaluate_log_curve(log_x, log_y, values):
+
+def _evaluate_log_curve(log_x, log_y, interpolator, values):
     """PCHIP in log-log inside the knots, power-law extension outside, 0 at 0."""
     safe = np.maximum(values, _EPSILON)
     log_v = np.log10(safe)
@@ -78,7 +83,7 @@ def _evaluate_log_curve(log_x, log_y, values):
     high_slope = np.clip(
         (log_y[-1] - log_y[-2]) / (log_x[-1] - log_x[-2]), *_EXTENSION_SLOPE_RANGE
     )
-    inside = PchipInterpolator(log_x, log_y, extrapolate=False)(np.clip(log_v, log_x[0], log_x[-1]))
+    inside = interpolator(np.clip(log_v, log_x[0], log_x[-1]))
     result = np.where(
         log_v < log_x[0],
         log_y[0] + low_slope * (log_v - log_x[0]),

@@ -234,6 +234,23 @@ def robust_patch_colour(pixels):
     return median, q75 - q25, clipped
 
 
+def _quick_patch_colours(rgb, corners):
+    """Mean of a 5 x 5 grid of pixels over each patch's central window: enough to tell orientation."""
+    homography = chart_homography(corners)
+    offsets = np.stack(np.meshgrid(np.linspace(-0.2, 0.2, 5), np.linspace(-0.2, 0.2, 5)), -1).reshape(-1, 2)
+    points = _transform(homography, (CHART_CENTRES[:, None, :] + offsets[None]).reshape(-1, 2))
+    height, width = rgb.shape[:2]
+    xs, ys = np.round(points[:, 0]).astype(int), np.round(points[:, 1]).astype(int)
+    inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+    samples = np.full((len(points), 3), np.nan)
+    samples[inside] = rgb[ys[inside], xs[inside]]
+    samples = samples.reshape(24, len(offsets), 3)
+    colours = np.full((24, 3), np.nan)
+    enough = np.isfinite(samples[..., 0]).sum(axis=1) >= len(offsets) // 2
+    colours[enough] = np.nanmean(samples[enough], axis=1)
+    return colours
+
+
 def _orientation_score(patch_srgb, reference_linear, reference_lab):
     """Mean CIE76 error of a quick affine fit from the read colours to the chart: low = right way up."""
     seen = np.all(np.isfinite(patch_srgb), axis=1)
@@ -269,7 +286,7 @@ def orient_corners(rgb, quad):
     for candidate_base in (ordered, ordered[::-1]):
         for shift in range(4):
             candidate = np.roll(candidate_base, -shift, axis=0)
-            _, median, _, _ = read_patches(rgb, candidate, max_pixels_per_patch=100)
+            median = _quick_patch_colours(rgb, candidate)
             score = _orientation_score(median, reference_linear, reference_lab)
             if score < best_score:
                 best, best_score = candidate, score

@@ -9,7 +9,9 @@ glare, clipped) -> treated area (found in a box, or given) -> reference skin (ri
 changed (fade, redness resolution, hue drift, spread).
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -44,6 +46,13 @@ class Calibration:
     def found(self):
         """True when a verified card calibrates the photo."""
         return self.fit is not None
+
+    @cached_property
+    def leave_one_out(self):
+        """The card's corrections with each usable patch left out (for jackknife uncertainties)."""
+        if not self.found:
+            return ()
+        return tuple(leave_one_out_corrections(self.reading.patch_srgb, self.fit))
 
     def corrected_linear(self, srgb_pixels):
         """Colour-corrected linear sRGB of some pixels (uncorrected, decoded, when there is no card).
@@ -164,6 +173,8 @@ class Analysis:
         Full resolution, in crop coordinates.
     sample_step : int
         Sub-grid step the area was segmented and measured on (1 = every pixel).
+    work : WorkRegion
+        The corrected, screened crop the numbers come from.
     treated, reference : metrics.RegionMeasurement
     contrast : metrics.Contrast
     uncertainty : dict
@@ -175,6 +186,7 @@ class Analysis:
     treated_mask: np.ndarray
     reference_mask: np.ndarray
     sample_step: int
+    work: object
     treated: object
     reference: object
     contrast: object
@@ -216,6 +228,12 @@ def _as_mask(mask, shape):
     if not mask.any():
         raise InputError("the mask is empty: nothing is marked as treated")
     return mask
+
+
+def _mask_box(mask):
+    """Bounding box (x, y, w, h) of a non-empty mask."""
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
 
 
 def _work_crop(shape, boxes, margin):
@@ -299,52 +317,100 @@ def analyze(
     """
     if calibration is None:
         calibration = calibrate(photo, corners=corners, chart=chart)
+    return _analyze(calibration, roi, mask, reference_roi, whole_roi)
+
+
+@dataclass(frozen=True)
+class WorkRegion:
+    """The part of a photo an analysis works on: a crop around the area, read on a sub-grid.
+
+    Attributes
+    ----------
+    crop : tuple of slice
+    step : int
+        Sub-grid step (1 = every pixel).
+    camera, linear, lab : numpy.ndarray
+        The crop's pixels as read, colour-corrected linear sRGB, and L*a*b*, on the sub-grid.
+    valid : numpy.ndarray of bool
+        Pixels that may be measured (not card, hair, glare or clipped).
+    """
+
+    crop: tuple
+    step: int
+    camera: np.ndarray
+    linear: np.ndarray
+    lab: np.ndarray
+    valid: np.ndarray
+
+    @property
+    def offset(self):
+        """Photo coordinates (x, y) of the crop's top-left pixel."""
+        return np.array([self.crop[1].start, self.crop[0].start])
+
+    @property
+    def crop_shape(self):
+        """(height, width) of the crop at full resolution."""
+        return (self.crop[0].stop - self.crop[0].start, self.crop[1].stop - self.crop[1].start)
+
+    def to_work(self, box):
+        """A box (x, y, w, h) in photo pixels -> on the working grid."""
+        x, y = (box[0] - self.offset[0]) / self.step, (box[1] - self.offset[1]) / self.step
+        return (int(round(x)), int(round(y)), max(1, int(round(box[2] / self.step))), max(1, int(round(box[3] / self.step))))
+
+
+def _work_region(calibration, area_box, boxes):
+    """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo."""
     photo = calibration.photo
-    shape = photo.rgb.shape
-    warnings = list(calibration.warnings)
-    if mask is None and roi is None:
-        raise InputError("give the treated area: a box (--roi) or a mask (--mask)")
-    if mask is not None:
-        mask = _as_mask(mask, shape)
-        ys, xs = np.nonzero(mask)
-        area_box = (int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
-    else:
-        area_box = validate_box(roi, shape, "--roi")
-    boxes = [area_box]
-    if reference_roi is not None:
-        reference_roi = validate_box(reference_roi, shape, "--reference-roi")
-        boxes.append(reference_roi)
-    crop = _work_crop(shape, boxes, WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
+    crop = _work_crop(photo.rgb.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
     step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
     offset = np.array([crop[1].start, crop[0].start])
     crop_shape = (crop[0].stop - crop[0].start, crop[1].stop - crop[1].start)
-
-    def to_work(box):
-        x, y = (box[0] - offset[0]) / step, (box[1] - offset[1]) / step
-        return (int(round(x)), int(round(y)), max(1, int(round(box[2] / step))), max(1, int(round(box[3] / step))))
-
     camera = photo.rgb[crop][::step, ::step]
     linear = calibration.corrected_linear(camera)
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
     card_zone = _card_zone(calibration.reading, offset, step, camera.shape)
-    # Hairs are found at full resolution (one or two pixels wide, they vanish on the sub-grid) on the
-    # encoded green channel, about L*/100 for skin tones, then pooled onto the working grid.
-    hair = _pool_any(segment.hair_mask(100.0 * photo.rgb[crop][..., 1]), step, camera.shape)
-    area_box_work = to_work(area_box)
-    outside = ~segment.box_mask(area_box_work, lab.shape) & ~card_zone
+    # Hairs are found on a grid twice as fine as the working one (at full resolution for small areas:
+    # one or two pixels wide, they vanish on a coarse grid), on the encoded green channel (about
+    # L*/100 for skin tones), then pooled onto the working grid.
+    hair_step = max(1, step // 2)
+    hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
+    hair = _pool_any(_to_full_resolution(hair_fine, hair_step, crop_shape), step, camera.shape)
+    region = WorkRegion(crop, step, camera, linear, lab, np.ones(camera.shape[:2], bool))
+    outside = ~segment.box_mask(region.to_work(area_box), lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
     glare = segment.glare_mask(lab, skin_estimate)
-    valid = ~(clipped | card_zone | hair | glare)
+    return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare))
 
+
+def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
+    """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region."""
+    shape = calibration.photo.rgb.shape
+    warnings = list(calibration.warnings)
+    if mask is None and roi is None:
+        raise InputError("give the treated area: a box (--roi) or a mask (--mask)")
+    if mask is not None:
+        mask = _as_mask(mask, shape)
+        area_box = _mask_box(mask)
+    else:
+        area_box = validate_box(roi, shape, "--roi")
+    boxes = list(extra_boxes)
+    if reference_roi is not None:
+        reference_roi = validate_box(reference_roi, shape, "--reference-roi")
+        boxes.append(reference_roi)
+    work = _work_region(calibration, area_box, boxes)
+    crop, step, crop_shape, lab, linear, camera, valid = (
+        work.crop, work.step, work.crop_shape, work.lab, work.linear, work.camera, work.valid
+    )
     if mask is not None:
         treated_full = mask[crop]
         treated = treated_full[::step, ::step]
     elif whole_roi:
+        offset = work.offset
         treated_full = segment.box_mask((area_box[0] - offset[0], area_box[1] - offset[1], *area_box[2:]), crop_shape)
         treated = treated_full[::step, ::step]
     else:
-        treated, stands_out = segment.treated_area_from_box(lab, valid, area_box_work)
+        treated, stands_out = segment.treated_area_from_box(lab, valid, work.to_work(area_box))
         if not stands_out:
             warnings.append("the area does not stand out from the skin around it: the whole box was measured")
         treated_full = _to_full_resolution(treated, step, crop_shape)
@@ -352,7 +418,7 @@ def analyze(
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
     if reference_roi is not None:
-        reference = segment.reference_from_box(to_work(reference_roi), treated, valid, lab)
+        reference = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab)
     else:
         reference = segment.reference_ring(treated, valid, lab)
 
@@ -364,11 +430,7 @@ def analyze(
     reference_measurement = metrics.measure_region(
         lab[reference], linear[reference], camera[reference], sample_step=step
     )
-    leave_one_out = (
-        leave_one_out_corrections(calibration.reading.patch_srgb, calibration.fit)
-        if calibration.found
-        else ()
-    )
+    leave_one_out = calibration.leave_one_out
     excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)
     if excluded_fraction > 0.3:
         warnings.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
@@ -378,6 +440,7 @@ def analyze(
         treated_mask=treated_full,
         reference_mask=_to_full_resolution(reference, step, crop_shape),
         sample_step=step,
+        work=work,
         treated=treated_measurement,
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
@@ -481,54 +544,78 @@ def compare(
         Bad input as for :func:`analyze`; the follow-up cannot be aligned (give landmarks); the area
         falls outside the follow-up photo.
     """
-    base = analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi, whole_roi=whole_roi,
-                   chart=chart, calibration=baseline_calibration)
-    follow_calibration = followup_calibration or calibrate(followup, chart=chart)
+    # The follow-up's card and skin features are read while the baseline is measured: most of both is
+    # OpenCV and numpy work that releases the GIL, so the two cores share it. Both photos' features
+    # are read at the scale the baseline's box sets.
+    baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
+    box_given = validate_box(roi, baseline.rgb.shape, "--roi") if roi is not None else None
+
+    def prepare_followup():
+        follow_calibration = followup_calibration or calibrate(followup, chart=chart)
+        if landmarks is not None or box_given is None:
+            return follow_calibration, None
+        card_f = follow_calibration.reading.corners if follow_calibration.found else None
+        return follow_calibration, register.followup_features(follow_calibration.photo.rgb, box_given, card_f)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(prepare_followup)
+        base = analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi, whole_roi=whole_roi,
+                       chart=chart, calibration=baseline_calibration)
+        treated_b = base.full_mask("treated")
+        area_box = box_given if box_given is not None else _mask_box(treated_b)
+        features_b = None
+        if landmarks is None:
+            features_b = register.baseline_features(
+                base.calibration.photo.rgb, area_box,
+                base.calibration.reading.corners if base.calibration.found else None,
+            )
+        follow_calibration, features_f = pending.result()
     shape_f = follow_calibration.photo.rgb.shape
-    treated_b = base.full_mask("treated")
-    ys, xs = np.nonzero(treated_b)
-    area_box = validate_box(roi, base.calibration.photo.rgb.shape) if roi is not None else (
-        int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+    mask_box = _mask_box(treated_b)
+    centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
     if landmarks is not None:
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
     else:
+        if features_f is None:
+            card_f = follow_calibration.reading.corners if follow_calibration.found else None
+            features_f = register.followup_features(follow_calibration.photo.rgb, area_box, card_f)
         expected_scale = None
         if base.calibration.found and follow_calibration.found:
             expected_scale = follow_calibration.reading.pitch_px / base.calibration.reading.pitch_px
-        registration = register.align(
-            base.calibration.photo.rgb, follow_calibration.photo.rgb, area_box,
-            baseline_card=base.calibration.reading.corners if base.calibration.found else None,
-            followup_card=follow_calibration.reading.corners if follow_calibration.found else None,
-            expected_scale=expected_scale,
-        )
+        registration = register.match(features_b, features_f, area_box, expected_scale)
         if not registration.ok:
             raise InputError(
                 f"could not align the follow-up to the baseline ({registration.message}): "
                 "give 3-4 matching points with --landmarks"
             )
     treated_f = register.warp_mask(treated_b, registration, shape_f)
-    if treated_f.sum() < 0.5 * treated_b.sum() * registration.area_scale((xs.mean(), ys.mean())):
+    if treated_f.sum() < 0.5 * base.treated.pixels * registration.area_scale(centre):
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
     if reference_roi is not None:
         reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.rgb.shape), shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
-    follow = analyze(None, mask=treated_f, reference_roi=reference_f, calibration=follow_calibration)
+    search_box = _mapped_box(registration, area_box, shape_f)
+    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f,
+                      extra_boxes=[search_box] if search_box is not None else [])
 
     warnings = []
     area_change = None
-    search_box = _mapped_box(registration, area_box, shape_f)
     if search_box is not None and not whole_roi:
+        # Spread: the follow-up's own area, found in the mapped box on the same corrected crop.
         try:
-            respread = analyze(None, roi=search_box, calibration=follow_calibration)
+            found, stands_out = segment.treated_area_from_box(
+                follow.work.lab, follow.work.valid, follow.work.to_work(search_box)
+            )
         except InputError:
-            respread = None
-        if respread is None or any("does not stand out" in w for w in respread.warnings):
+            stands_out = False
+        if not stands_out:
             warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
         else:
-            scale = registration.area_scale((xs.mean(), ys.mean()))
-            area_change = 100.0 * (respread.treated.pixels / scale / base.treated.pixels - 1.0)
+            pixels = found.sum() * follow.work.step**2
+            scale = registration.area_scale(centre)
+            area_change = 100.0 * (pixels / scale / base.treated.pixels - 1.0)
     if base.contrast.delta_a < 0.5:
         warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))

@@ -16,7 +16,7 @@ from .errors import InputError
 
 #: Working resolution: the baseline's neighbourhood of the area is read so that the box's longer side
 #: has about this many pixels (pores must survive: at most a few-fold reduction of a phone photo).
-WORK_BOX_LONG_SIDE = 420
+WORK_BOX_LONG_SIDE = 240
 #: Neighbourhood of the area used for matching, in box sizes on each side.
 NEIGHBOURHOOD_BOXES = 2.0
 #: Lowe's ratio test, and the fewest inliers that make an alignment.
@@ -85,7 +85,11 @@ class Registration:
 def _grey(rgb, scale):
     """Contrast-normalised grey working image (CLAHE evens out light differences between visits)."""
     if scale != 1.0:
-        rgb = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        # Sub-sample by a whole step first (cheap), then area-average to the working size.
+        step = max(1, int(1.0 / scale) // 2)
+        height, width = rgb.shape[:2]
+        rgb = cv2.resize(np.ascontiguousarray(rgb[::step, ::step]), (round(width * scale), round(height * scale)),
+                         interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(grey)
 
@@ -101,6 +105,73 @@ def _quad_mask(shape, quads, grow=1.6):
     return mask
 
 
+@dataclass(frozen=True)
+class Features:
+    """SIFT features of one photo, read at a working scale.
+
+    Attributes
+    ----------
+    keypoints : tuple of cv2.KeyPoint
+        In working pixels.
+    descriptors : numpy.ndarray or None
+        RootSIFT descriptors.
+    grey : numpy.ndarray
+        The working grey image; ``mask`` marks where features were taken.
+    mask : numpy.ndarray
+    offset : numpy.ndarray, shape (2,)
+        Photo coordinates of the working image's origin.
+    scale : float
+        Working pixels per photo pixel.
+    """
+
+    keypoints: tuple
+    descriptors: np.ndarray | None
+    grey: np.ndarray
+    mask: np.ndarray
+    offset: np.ndarray
+    scale: float
+
+    def photo_points(self, indices):
+        """Photo coordinates of some keypoints."""
+        return np.array([self.keypoints[i].pt for i in indices], np.float64) / self.scale + self.offset
+
+
+def working_scale(area_box):
+    """Working pixels per photo pixel for an area of this size (both photos are read at this scale)."""
+    return min(1.0, WORK_BOX_LONG_SIDE / max(area_box[2], area_box[3]))
+
+
+def baseline_features(rgb, area_box, card=None):
+    """Features of the skin around the treated area in the baseline (card and area masked out)."""
+    x, y, w, h = area_box
+    height, width = rgb.shape[:2]
+    margin = NEIGHBOURHOOD_BOXES * max(w, h)
+    x0, y0 = int(max(0, x - margin)), int(max(0, y - margin))
+    x1, y1 = int(min(width, x + w + margin)), int(min(height, y + h + margin))
+    scale = working_scale(area_box)
+    grey = _grey(rgb[y0:y1, x0:x1], scale)
+    offset = np.array([x0, y0], np.float64)
+    mask = _quad_mask(grey.shape, [None if card is None else (card - offset) * scale])
+    # The treated area itself changes between visits: match on the skin around it.
+    inner = (np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64) - offset) * scale
+    cv2.fillConvexPoly(mask, np.round(inner).astype(np.int32), 0)
+    return _features(grey, mask, offset, scale)
+
+
+def followup_features(rgb, area_box, card=None):
+    """Features of the whole follow-up photo (card masked out), at the baseline's working scale."""
+    scale = working_scale(area_box)
+    grey = _grey(rgb, scale)
+    mask = _quad_mask(grey.shape, [None if card is None else card * scale])
+    return _features(grey, mask, np.zeros(2), scale)
+
+
+def _features(grey, mask, offset, scale):
+    sift = cv2.SIFT_create(nfeatures=2500, contrastThreshold=0.02)
+    keypoints, descriptors = sift.detectAndCompute(grey, mask)
+    return Features(tuple(keypoints), None if descriptors is None else _root_sift(descriptors), grey, mask, offset, scale)
+
+
 def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_card=None,
           expected_scale=None):
     """Find the homography taking baseline pixels to follow-up pixels around a treated area.
@@ -113,44 +184,36 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_car
     baseline_card, followup_card : numpy.ndarray, shape (4, 2), optional
         Card corners in each photo, masked out of the matching.
     expected_scale : float, optional
-        Rough follow-up/baseline scale (from the cards' pitches), to read both at a similar scale.
+        Rough follow-up/baseline scale (from the cards' pitches): matches must agree with it.
 
     Returns
     -------
     Registration
         ``ok`` False with a message when the skin could not be matched.
     """
-    x, y, w, h = area_box
-    height, width = baseline_rgb.shape[:2]
-    margin = NEIGHBOURHOOD_BOXES * max(w, h)
-    x0, y0 = int(max(0, x - margin)), int(max(0, y - margin))
-    x1, y1 = int(min(width, x + w + margin)), int(min(height, y + h + margin))
-    scale_b = min(1.0, WORK_BOX_LONG_SIDE / max(w, h))
-    scale_f = min(1.0, scale_b / expected_scale) if expected_scale else scale_b
+    return match(
+        baseline_features(baseline_rgb, area_box, baseline_card),
+        followup_features(followup_rgb, area_box, followup_card),
+        area_box,
+        expected_scale,
+    )
 
-    grey_b = _grey(baseline_rgb[y0:y1, x0:x1], scale_b)
-    grey_f = _grey(followup_rgb, scale_f)
-    offset_b = np.array([x0, y0], np.float64)
-    mask_b = _quad_mask(grey_b.shape, [None if baseline_card is None else (baseline_card - offset_b) * scale_b])
-    # The treated area itself changes between visits: match on the skin around it.
-    inner = (np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64) - offset_b) * scale_b
-    cv2.fillConvexPoly(mask_b, np.round(inner).astype(np.int32), 0)
-    mask_f = _quad_mask(grey_f.shape, [None if followup_card is None else followup_card * scale_f])
 
-    sift = cv2.SIFT_create(nfeatures=4000, contrastThreshold=0.02)
-    keys_b, desc_b = sift.detectAndCompute(grey_b, mask_b)
-    keys_f, desc_f = sift.detectAndCompute(grey_f, mask_f)
+def match(features_b, features_f, area_box, expected_scale=None):
+    """Match baseline and follow-up features and fit the homography (see :func:`align`)."""
+    keys_b, desc_b, keys_f, desc_f = features_b.keypoints, features_b.descriptors, features_f.keypoints, features_f.descriptors
     if desc_b is None or desc_f is None or len(keys_b) < MIN_INLIERS or len(keys_f) < MIN_INLIERS:
         return Registration(False, "features", None, 0, float("nan"), "too little skin texture to match")
-    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(_root_sift(desc_b), _root_sift(desc_f), k=2)
+    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_b, desc_f, k=2)
     good = [m for m, n in (pair for pair in matches if len(pair) == 2) if m.distance < RATIO_TEST * n.distance]
-    good = _consistent(good, keys_b, keys_f, scale_f / scale_b * (expected_scale or 1.0), expected_scale is not None)
+    size_ratio = features_f.scale / features_b.scale * (expected_scale or 1.0)
+    good = _consistent(good, keys_b, keys_f, size_ratio, expected_scale is not None)
     if len(good) < MIN_INLIERS:
         return Registration(False, "features", None, len(good), float("nan"), "the photos share too few skin features")
-    points_b = np.array([keys_b[m.queryIdx].pt for m in good], np.float64) / scale_b + offset_b
-    points_f = np.array([keys_f[m.trainIdx].pt for m in good], np.float64) / scale_f
+    points_b = features_b.photo_points([m.queryIdx for m in good])
+    points_f = features_f.photo_points([m.trainIdx for m in good])
     homography, inlier_mask = cv2.findHomography(
-        points_b, points_f, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_PX / scale_f, maxIters=5000, confidence=0.999
+        points_b, points_f, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_PX / features_f.scale, maxIters=5000, confidence=0.999
     )
     if homography is None:
         return Registration(False, "features", None, 0, float("nan"), "no consistent mapping between the photos")
@@ -158,7 +221,7 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_car
     registration = _checked(homography, points_b[inliers], points_f[inliers], "features", area_box)
     if registration.ok and registration.inliers < MIN_INLIERS:
         if registration.inliers >= MIN_SEED_INLIERS:
-            refined = _refine_by_intensity(registration, grey_b, mask_b, grey_f, offset_b, scale_b, scale_f)
+            refined = _refine_by_intensity(registration, features_b, features_f)
             if refined is not None:
                 return _checked(refined, points_b[inliers], points_f[inliers], "features+ecc", area_box)
         return Registration(False, "features", None, registration.inliers, registration.residual_px,
@@ -166,12 +229,14 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_car
     return registration
 
 
-def _refine_by_intensity(registration, grey_b, mask_b, grey_f, offset_b, scale_b, scale_f):
+def _refine_by_intensity(registration, features_b, features_f):
     """ECC refinement of a homography on the skin around the area; None unless it correlates well.
 
     The warp maps working baseline pixels to working follow-up pixels:
     W = S_f · H · T(offset_b) · S_b⁻¹.
     """
+    grey_b, mask_b, grey_f = features_b.grey, features_b.mask, features_f.grey
+    scale_b, scale_f, offset_b = features_b.scale, features_f.scale, features_b.offset
     to_full_b = np.array([[1 / scale_b, 0, offset_b[0]], [0, 1 / scale_b, offset_b[1]], [0, 0, 1]])
     to_work_f = np.diag([scale_f, scale_f, 1.0])
     warp = (to_work_f @ registration.homography @ to_full_b).astype(np.float32)

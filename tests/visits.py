@@ -48,10 +48,11 @@ def _body(skin, lesion, seed):
     return body.linear, true_mask, truth
 
 
-def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0, fade_to=None):
+def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0, fade_to=None, upscale=1):
     """One re-posed, re-lit pair; ``fade`` is the fraction of the lesion's colour difference gone
     (blend towards the skin in linear light, or towards ``fade_to`` for a colour drift); ``spread``
-    scales the lesion's radii at follow-up."""
+    scales the lesion's radii at follow-up; ``upscale`` enlarges both photos (and the truth mapping)
+    by a whole factor after capture, for benchmarks at 12 megapixels."""
     rng = np.random.default_rng(500 + index)
     seed = 500 + index
     lesion_lab = lesion_lab or (skin[0] - 4.0, skin[1] + 10.0, skin[2] + 1.0)
@@ -82,13 +83,18 @@ def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread
         scene, _, _ = draw_card(scene, placement)
         photos.append(camera.capture(scene))
     true_mask_b = cv2.warpPerspective(mask_b.astype(np.uint8), pose_b, PHOTO, flags=cv2.INTER_NEAREST).astype(bool)
+    zoom = np.diag([upscale, upscale, 1.0])
+    if upscale != 1:
+        photos = [cv2.resize(photo, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_CUBIC) for photo in photos]
+        true_mask_b = cv2.resize(true_mask_b.astype(np.uint8), None, fx=upscale, fy=upscale,
+                                 interpolation=cv2.INTER_NEAREST).astype(bool)
     de_b = float(color.delta_e_ciede2000(treated_b, reference_b))
     de_f = float(color.delta_e_ciede2000(treated_f, reference_f))
     return VisitPair(
         baseline=photos[0],
         followup=photos[1],
         roi=loose_box(true_mask_b, 1.4),
-        true_homography=pose_f @ np.linalg.inv(pose_b),
+        true_homography=zoom @ pose_f @ np.linalg.inv(pose_b) @ np.linalg.inv(zoom),
         true_fade_percent=100 * (1 - de_f / de_b),
         true_delta_a=(float(treated_b[1] - reference_b[1]), float(treated_f[1] - reference_f[1])),
         true_area_change_percent=100 * (mask_f.sum() / mask_b.sum() - 1),
