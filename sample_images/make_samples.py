@@ -78,7 +78,7 @@ def series():
     truth = {}
     # Microneedling redness on light skin: settles over two days.
     skin = (66.0, 11.0, 16.0)
-    for day, (da, dl, cct) in enumerate([(10.0, -3.0, 5200), (5.0, -1.5, 4300), (2.0, -0.5, 6000)]):
+    for day, (da, dl, cct) in enumerate([(10.0, -3.0, 5200), (5.0, -1.5, 4300), (1.0, -0.3, 6000)]):
         lesion = Lesion(centre=(0.62, 0.58), radii=(0.12, 0.08), lab=(skin[0] + dl, skin[1] + da, skin[2] + 1),
                         softness=0.5, irregularity=0.05, seed=40)
         truth[f"needling_day{day}.jpg"] = visit(

@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime
 
 from . import card, pipeline, register, segment
 from .constants import CHART_TYPES
@@ -51,6 +52,17 @@ def _build_parser():
     compare.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
     compare.add_argument("--json", action="store_true", help="print the result as one JSON object")
     compare.add_argument("--out", help="folder for baseline_overlay.png and followup_overlay.png")
+
+    series = commands.add_parser("timeline", help="a series of photos of one area, in date order")
+    series.add_argument("photos", nargs="+", help="photos of the same area (two or more)")
+    series.add_argument("--roi", help="X,Y,W,H in the first photo by date: a loose box around the area")
+    series.add_argument("--mask", help="image the size of the first photo, non-zero inside the area")
+    series.add_argument("--reference-roi", help="X,Y,W,H in the first photo: untreated skin to compare with")
+    series.add_argument("--dates", help="when each photo was taken, in the order given: YYYY-MM-DD[THH:MM],...")
+    series.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    output = series.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print the series as one JSON object")
+    output.add_argument("--csv", action="store_true", help="print the series as CSV, one row per photo")
     return parser
 
 
@@ -138,6 +150,33 @@ def _write_compare_images(result, out):
         save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
 
 
+def _parse_dates(text):
+    dates = []
+    for part in text.split(","):
+        try:
+            dates.append(datetime.fromisoformat(part.strip()))
+        except ValueError:
+            raise InputError(f"--dates: {part.strip()!r} is not a date like 2026-10-05 or 2026-10-05T10:30") from None
+    return dates
+
+
+def _summary_timeline(result):
+    lines = []
+    for visit in result.visits:
+        row = visit.row()
+        extra = ""
+        if visit.comparison is not None:
+            resolved = row["redness_resolution_percent"]
+            fade = row["fade_percent"]
+            extra = (f", fade {fade:+.0f} %" if fade is not None else "") + (
+                f", redness resolved {resolved:+.0f} %" if resolved is not None else "")
+        flag = "  <- redness persists" if visit.persistent_redness else ""
+        lines.append(f"{row['taken']} (+{row['hours_since_first']:.0f} h): Δa* {row['delta_a']:+.1f}, "
+                     f"ΔE00 {row['delta_e00']:.1f}{extra}{flag}")
+    lines.extend(f"warning: {w}" for w in result.warnings)
+    return "\n".join(lines)
+
+
 def _write_calibrate_images(result, out):
     os.makedirs(out, exist_ok=True)
     save_png(os.path.join(out, "corrected.png"), result.corrected_image())
@@ -193,6 +232,19 @@ def run(argv):
             if args.out:
                 _write_compare_images(result, args.out)
             summary = _summary_compare
+        elif args.command == "timeline":
+            result = pipeline.timeline(
+                args.photos,
+                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
+                mask=load_mask(args.mask) if args.mask else None,
+                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                dates=_parse_dates(args.dates) if args.dates else None,
+                chart=args.chart,
+            )
+            if args.csv:
+                sys.stdout.write(result.to_csv())
+                return 0
+            summary = _summary_timeline
         else:  # pragma: no cover - argparse rejects unknown commands
             return 2
     except InputError as error:

@@ -137,3 +137,9 @@ PIGMENTATION_EVEN_DE00 = SKIN_ACCEPTABILITY_DE00
 
 #: Redness after needling should settle within this many hours; longer is a reason to refer.
 REDNESS_EXPECTED_WINDOW_HOURS = 48.0
+
+#: Redness counts as persisting when the treated area is still this many a* units redder than its
+#: reference skin, beyond its uncertainty, at a visit more than REDNESS_EXPECTED_WINDOW_HOURS after
+#: the first photo. A pure a* difference of 2 is about 1.5-2 CIEDE2000 on skin tones, i.e. at the
+#: acceptability threshold above: redness a client can still see.
+REDNESS_PERSISTENT_DELTA_A = 2.0

@@ -6,10 +6,12 @@ to sRGB, plus the facts a measurement needs. Anything that is not a readable pho
 :class:`~skinscan.errors.InputError` with one line saying why.
 """
 
+import dataclasses
 import io
 import os
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -50,6 +52,8 @@ class Photo:
         The EXIF orientation tag that was applied (1 = none).
     converted_from_profile : str or None
         Description of the embedded ICC profile converted to sRGB, if any.
+    taken : datetime.datetime or None
+        When the photo was taken (EXIF DateTimeOriginal, else DateTime), if the file says.
     """
 
     rgb: np.ndarray
@@ -58,6 +62,7 @@ class Photo:
     clipped_fraction: float
     exif_orientation: int = 1
     converted_from_profile: str | None = None
+    taken: datetime | None = None
 
     @property
     def width(self):
@@ -79,6 +84,7 @@ class Photo:
             "clipped_fraction": round(float(self.clipped_fraction), 5),
             "exif_orientation": self.exif_orientation,
             "converted_from_profile": self.converted_from_profile,
+            "taken": None if self.taken is None else self.taken.isoformat(),
         }
 
 
@@ -146,9 +152,11 @@ def _photo_from_bytes(data, name, max_pixels):
         raise InputError(f"{name}: the image has no pixels")
     source_format = image.format or "unknown"
     try:
-        orientation = int(image.getexif().get(0x0112, 1) or 1)
+        exif = image.getexif()
+        orientation = int(exif.get(0x0112, 1) or 1)
+        taken = _exif_datetime(exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132))
     except Exception:  # noqa: BLE001 - a broken EXIF block does not make a broken photo
-        orientation = 1
+        orientation, taken = 1, None
     try:
         image.load()
     except Exception as error:  # noqa: BLE001 - truncated or corrupt data
@@ -162,7 +170,17 @@ def _photo_from_bytes(data, name, max_pixels):
     if pixels is None:
         pixels, bit_depth, profile_name = _pillow_pixels(image)
     pixels = apply_exif_orientation(pixels, orientation)
-    return _finish(pixels, bit_depth, source_format, orientation, profile_name)
+    return dataclasses.replace(_finish(pixels, bit_depth, source_format, orientation, profile_name), taken=taken)
+
+
+def _exif_datetime(value):
+    """EXIF ``YYYY:MM:DD HH:MM:SS`` -> datetime, or None."""
+    if not value:
+        return None
+    try:
+        return datetime.strptime(str(value).strip().rstrip("\x00")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
 
 
 def _decode_high_bit_depth(data):

@@ -9,6 +9,7 @@ glare, clipped) -> treated area (found in a box, or given) -> reference skin (ri
 changed (fade, redness resolution, hue drift, spread).
 """
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -619,3 +620,146 @@ def compare(
     if base.contrast.delta_a < 0.5:
         warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class TimelineVisit:
+    """One photo of a series, measured against the first.
+
+    Attributes
+    ----------
+    name : str
+        How the photo was given (file name or index): for display only.
+    taken : datetime.datetime
+    hours : float
+        Hours since the first photo.
+    analysis : Analysis
+    comparison : Comparison or None
+        None for the first photo.
+    persistent_redness : bool
+        More than 48 h after the first photo, Δa* still exceeds REDNESS_PERSISTENT_DELTA_A beyond its
+        uncertainty.
+    """
+
+    name: str
+    taken: object
+    hours: float
+    analysis: Analysis
+    comparison: object
+    persistent_redness: bool
+
+    def row(self):
+        """The visit's numbers as a flat dict (a CSV row)."""
+        contrast = self.analysis.contrast
+        compared = self.comparison.to_dict() if self.comparison is not None else {}
+        return {
+            "photo": self.name,
+            "taken": self.taken.isoformat(),
+            "hours_since_first": round(self.hours, 2),
+            "delta_l": round(contrast.delta_l, 3),
+            "delta_a": round(contrast.delta_a, 3),
+            "delta_b": round(contrast.delta_b, 3),
+            "delta_e00": round(contrast.delta_e00, 3),
+            "pigmentation": contrast.pigmentation,
+            "erythema_index_difference": round(self.analysis.treated.erythema_index - self.analysis.reference.erythema_index, 3),
+            "fade_percent": compared.get("fade_percent"),
+            "redness_resolution_percent": compared.get("redness_resolution_percent"),
+            "hue_shift_deg": compared.get("hue_shift_deg"),
+            "area_change_percent": compared.get("area_change_percent"),
+            "persistent_redness": self.persistent_redness,
+            "quality": self.analysis.calibration.quality.verdict,
+        }
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A series of photos of one treated area, in date order, each compared with the first."""
+
+    visits: tuple
+    warnings: tuple
+
+    @property
+    def persistent_redness(self):
+        """True when any visit after the expected window still shows redness (refer the client)."""
+        return any(visit.persistent_redness for visit in self.visits)
+
+    def to_dict(self):
+        """The JSON of ``skinscan timeline --json``."""
+        return {
+            "visits": [visit.row() for visit in self.visits],
+            "persistent_redness": self.persistent_redness,
+            "expected_window_hours": constants.REDNESS_EXPECTED_WINDOW_HOURS,
+            "warnings": list(self.warnings),
+        }
+
+    def to_csv(self):
+        """The visits as CSV text (one row per photo)."""
+        import csv
+        import io as text_io
+
+        rows = [visit.row() for visit in self.visits]
+        buffer = text_io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        return buffer.getvalue()
+
+
+def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=None, chart="classic24"):
+    """Measure a series of photos of one area in date order, each against the first.
+
+    Parameters
+    ----------
+    photos : sequence of photo (path, bytes, array or Photo)
+    roi, mask, reference_roi
+        As for :func:`compare`, in the coordinates of the *first photo by date*.
+    dates : sequence of datetime.datetime, optional
+        When each photo was taken; default: from each photo's EXIF.
+    names : sequence of str, optional
+        Labels for the photos (default: paths as given, or their index).
+    chart : str
+
+    Returns
+    -------
+    Timeline
+
+    Raises
+    ------
+    InputError
+        Fewer than two photos, a photo with no date and none given, or any error of :func:`compare`.
+    """
+    if len(photos) < 2:
+        raise InputError("a timeline needs at least two photos")
+    loaded = [load_photo(photo) for photo in photos]
+    if names is None:
+        names = [os.fspath(p) if isinstance(p, (str, os.PathLike)) else f"photo {i + 1}" for i, p in enumerate(photos)]
+    if dates is not None:
+        if len(dates) != len(loaded):
+            raise InputError(f"--dates gives {len(dates)} dates for {len(loaded)} photos")
+        taken = list(dates)
+    else:
+        taken = [photo.taken for photo in loaded]
+        missing = [names[i] for i, when in enumerate(taken) if when is None]
+        if missing:
+            raise InputError(f"{missing[0]}: no date in the photo's EXIF; give the dates with --dates")
+    order = sorted(range(len(loaded)), key=lambda i: taken[i])
+    first = order[0]
+    first_calibration = calibrate(loaded[first], chart=chart)
+    base = analyze(None, roi=roi, mask=mask, reference_roi=reference_roi, calibration=first_calibration)
+    visits = [TimelineVisit(names[first], taken[first], 0.0, base, None, False)]
+    for index in order[1:]:
+        hours = (taken[index] - taken[first]).total_seconds() / 3600.0
+        comparison = compare(loaded[first], loaded[index], roi=roi, mask=mask, reference_roi=reference_roi,
+                             chart=chart, baseline_calibration=first_calibration)
+        analysis = comparison.followup
+        persistent = (
+            hours > constants.REDNESS_EXPECTED_WINDOW_HOURS
+            and analysis.contrast.delta_a - analysis.uncertainty["delta_a"] > constants.REDNESS_PERSISTENT_DELTA_A
+        )
+        visits.append(TimelineVisit(names[index], taken[index], hours, analysis, comparison, persistent))
+    warnings = []
+    if any(v.persistent_redness for v in visits):
+        warnings.append(
+            f"redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} h: consider referring the client"
+        )
+    return Timeline(tuple(visits), tuple(warnings))
