@@ -17,6 +17,7 @@ def _build_parser():
     parser = argparse.ArgumentParser(
         prog="skinscan", description="Colour-calibrated skin measurements from photos with a colour card."
     )
+    parser.add_argument("--data", help="data folder of the client record (default: $SKINSCAN_DATA or ~/.local/share/skinscan)")
     commands = parser.add_subparsers(dest="command", required=True)
     calibrate = commands.add_parser("calibrate", help="find the colour card and fit the colour correction")
     calibrate.add_argument("photo", help="photo file (JPEG, PNG, TIFF, WebP; HEIC with the extra)")
@@ -63,6 +64,16 @@ def _build_parser():
     output = series.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the series as one JSON object")
     output.add_argument("--csv", action="store_true", help="print the series as CSV, one row per photo")
+
+    clients = commands.add_parser("clients", help="list the clients in the record")
+    clients.add_argument("--search", default="", help="part of a name")
+    clients.add_argument("--json", action="store_true")
+    export = commands.add_parser("export", help="a client's record as a ZIP (photos, measurements.csv, record.json)")
+    export.add_argument("client_id", type=int)
+    export.add_argument("zip", help="file to write")
+    erase = commands.add_parser("erase", help="delete a client and everything held about them")
+    erase.add_argument("client_id", type=int)
+    erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     return parser
 
 
@@ -148,6 +159,30 @@ def _write_compare_images(result, out):
         corrected = analysis.calibration.corrected_image()
         overlay = segment.draw_regions(corrected, analysis.full_mask("treated"), analysis.full_mask("reference"))
         save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
+
+
+def _record_command(args):
+    from .store import Store
+
+    with Store(args.data) as store:
+        if args.command == "clients":
+            found = store.clients(args.search)
+            if args.json:
+                print(json.dumps({"clients": found}))
+            else:
+                for client in found:
+                    print(f"{client['id']:>5}  {client['name']}")
+        elif args.command == "export":
+            data = store.export_client(args.client_id)
+            with open(args.zip, "wb") as handle:
+                handle.write(data)
+            print(f"wrote {args.zip} ({len(data) / 1e6:.1f} MB)")
+        else:
+            if not args.yes:
+                raise InputError("erasing a client cannot be undone: add --yes to confirm")
+            store.erase_client(args.client_id)
+            print(f"client {args.client_id} erased")
+    return 0
 
 
 def _parse_dates(text):
@@ -245,6 +280,8 @@ def run(argv):
                 sys.stdout.write(result.to_csv())
                 return 0
             summary = _summary_timeline
+        elif args.command in ("clients", "export", "erase"):
+            return _record_command(args)
         else:  # pragma: no cover - argparse rejects unknown commands
             return 2
     except InputError as error:
