@@ -235,11 +235,15 @@ class CorrectionFit:
         full model.
     usable : numpy.ndarray of bool, shape (24,)
         Patches the fit used.
+    leave_one_out : tuple of ColorCorrection
+        The corrections fitted with each usable patch left out (the residual's models; the
+        jackknife uncertainties reuse them).
     """
 
     correction: ColorCorrection
     residual_de00: np.ndarray
     usable: np.ndarray
+    leave_one_out: tuple = ()
 
     @property
     def mean_residual(self):
@@ -360,59 +364,33 @@ def fit_correction(camera_srgb, usable, reference_lab=None):
     tone = _fit_tone(camera_linear, usable, reference_linear)
     toned = tone(camera_linear)
     # Leave-one-out: the tone curve changes only when the held-out patch is a neutral.
-    held_out_toned = {}
+    held_out_tones = {}
     for index in np.flatnonzero(usable):
         held_out = usable.copy()
         held_out[index] = False
         if _neutral_mask()[index]:
             try:
-                held_out_toned[index] = _fit_tone(camera_linear, held_out, reference_linear)(camera_linear)
+                tone_without = _fit_tone(camera_linear, held_out, reference_linear)
+                held_out_tones[index] = (tone_without, tone_without(camera_linear))
             except ValueError:  # too few neutrals left: keep the in-sample error for this patch
-                held_out_toned[index] = None
+                continue
         else:
-            held_out_toned[index] = toned
+            held_out_tones[index] = (tone, toned)
     best = None
     for model in (MODEL_ROOT_POLYNOMIAL, MODEL_LINEAR):
         correction = ColorCorrection(model, tone, _fit_matrix(toned, usable, model, reference_linear))
         predicted = _model_terms(toned, model) @ correction.matrix
-        for index, toned_without in held_out_toned.items():
-            if toned_without is None:
-                continue
+        corrections = []
+        for index, (tone_without, toned_without) in held_out_tones.items():
             held_out = usable.copy()
             held_out[index] = False
             matrix = _fit_matrix(toned_without, held_out, model, reference_linear)
             predicted[index] = _model_terms(toned_without[index], model) @ matrix
+            corrections.append(ColorCorrection(model, tone_without, matrix))
         residual = color.delta_e_ciede2000(color.linear_srgb_to_lab(predicted), reference_lab)
-        fit = CorrectionFit(correction, residual, usable)
+        fit = CorrectionFit(correction, residual, usable, tuple(corrections))
         if best is None or fit.mean_residual < best.mean_residual:
             best = fit
     if best is None:
         raise ValueError("the neutral patches do not brighten in order")
     return best
-
-
-def leave_one_out_corrections(camera_srgb, fit, reference_lab=None):
-    """The corrections fitted with each usable patch left out in turn (same model as ``fit``).
-
-    Parameters
-    ----------
-    camera_srgb : numpy.ndarray, shape (24, 3)
-    fit : CorrectionFit
-
-    Returns
-    -------
-    list of ColorCorrection
-        One per usable patch whose removal leaves a fittable set; used for jackknife uncertainties.
-    """
-    if reference_lab is None:
-        reference_lab = color.chart_reference_lab_d65()
-    reference_linear = color.lab_to_linear_srgb(reference_lab)
-    corrections = []
-    for index in np.flatnonzero(fit.usable):
-        held_out = fit.usable.copy()
-        held_out[index] = False
-        try:
-            corrections.append(_fit_once(np.asarray(camera_srgb, float), held_out, fit.correction.model, reference_linear))
-        except ValueError:
-            continue
-    return corrections

@@ -12,12 +12,10 @@ changed (fade, redness resolution, hue drift, spread).
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
 from . import card, color, constants, metrics, quality, register, segment
-from .calibrate import leave_one_out_corrections
 from .errors import InputError
 from .io import Photo, load_photo
 from .segment import validate_box
@@ -48,12 +46,10 @@ class Calibration:
         """True when a verified card calibrates the photo."""
         return self.fit is not None
 
-    @cached_property
+    @property
     def leave_one_out(self):
         """The card's corrections with each usable patch left out (for jackknife uncertainties)."""
-        if not self.found:
-            return ()
-        return tuple(leave_one_out_corrections(self.reading.patch_srgb, self.fit))
+        return self.fit.leave_one_out if self.found else ()
 
     def corrected_linear(self, srgb_pixels):
         """Colour-corrected linear sRGB of some pixels (uncorrected, decoded, when there is no card).
@@ -176,6 +172,8 @@ class Analysis:
         Sub-grid step the area was segmented and measured on (1 = every pixel).
     work : WorkRegion
         The corrected, screened crop the numbers come from.
+    edge_width_px : float or None
+        Mean width of the area's edge, photo pixels (:func:`segment.edge_width_px`).
     treated, reference : metrics.RegionMeasurement
     contrast : metrics.Contrast
     uncertainty : dict
@@ -188,6 +186,7 @@ class Analysis:
     reference_mask: np.ndarray
     sample_step: int
     work: object
+    edge_width_px: float | None
     treated: object
     reference: object
     contrast: object
@@ -431,6 +430,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     reference_measurement = metrics.measure_region(
         lab[reference], linear[reference], camera[reference], sample_step=step
     )
+    edge = segment.edge_width_px(lab, treated, reference)
     leave_one_out = calibration.leave_one_out
     excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)
     if excluded_fraction > 0.3:
@@ -442,6 +442,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         reference_mask=_to_full_resolution(reference, step, crop_shape),
         sample_step=step,
         work=work,
+        edge_width_px=None if edge is None else edge * step,
         treated=treated_measurement,
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
@@ -470,6 +471,17 @@ class Comparison:
     area_change_percent: float | None
     warnings: tuple
 
+    def edge_width_mm(self):
+        """Edge width of the area at each visit, millimetres at the cards' scale (None without)."""
+        widths = {}
+        for name, analysis in (("baseline", self.baseline), ("followup", self.followup)):
+            calibration = analysis.calibration
+            if analysis.edge_width_px is None or not calibration.found:
+                widths[name] = None
+            else:
+                widths[name] = round(analysis.edge_width_px / calibration.reading.px_per_mm, 3)
+        return widths
+
     @property
     def fade_percent(self):
         """100 · (1 − ΔE00_followup / ΔE00_baseline) (:func:`metrics.percent_reduction`)."""
@@ -495,6 +507,7 @@ class Comparison:
             "delta_e00_change": rounded(self.followup.contrast.delta_e00 - self.baseline.contrast.delta_e00),
             "hue_shift_deg": rounded(metrics.hue_shift_degrees(self.baseline.treated.lab, self.followup.treated.lab)),
             "area_change_percent": rounded(self.area_change_percent),
+            "edge_width_mm": self.edge_width_mm(),
             "warnings": list(self.warnings),
         }
 
@@ -589,7 +602,7 @@ def compare(
                 f"could not align the follow-up to the baseline ({registration.message}): "
                 "give 3-4 matching points with --landmarks"
             )
-    treated_f = register.warp_mask(treated_b, registration, shape_f)
+    treated_f = register.warp_mask(treated_b, registration, shape_f, mask_box)
     if treated_f.sum() < 0.5 * base.treated.pixels * registration.area_scale(centre):
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None

@@ -346,9 +346,24 @@ def parse_landmarks(text):
     return points[:half], points[half:]
 
 
-def warp_mask(mask, registration, shape):
-    """Map a baseline mask into the follow-up photo (nearest neighbour)."""
-    warped = cv2.warpPerspective(
-        mask.astype(np.uint8), registration.homography, (shape[1], shape[0]), flags=cv2.INTER_NEAREST
-    )
-    return warped.astype(bool)
+def warp_mask(mask, registration, shape, box=None):
+    """Map a baseline mask into the follow-up photo (nearest neighbour).
+
+    ``box`` (x, y, w, h), the mask's bounding box in the baseline, limits the work to where the
+    mask lands.
+    """
+    warped = np.zeros(shape[:2], dtype=bool)
+    if box is None:
+        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        box = (columns[0], rows[0], columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1)
+    x, y, w, h = box
+    corners = registration.map_points([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, [shape[1], shape[0]])
+    if x1 <= x0 or y1 <= y0:
+        return warped
+    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], float)
+    part = cv2.warpPerspective(mask.astype(np.uint8), shift @ registration.homography, (int(x1 - x0), int(y1 - y0)),
+                               flags=cv2.INTER_NEAREST)
+    warped[y0:y1, x0:x1] = part.astype(bool)
+    return warped

@@ -159,3 +159,18 @@ def test_cli_bad_landmarks_exit_2(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "landmarks" in err[0]
+
+
+def test_edge_width_grows_when_a_stroke_blurs():
+    """Sharp-edged pigment at baseline, the same pigment with a soft (spread) edge at follow-up."""
+    from visits import visit_pair as pair_of
+
+    sharp = pair_of(43, fade=0.0, lesion_lab=(38.0, 11.0, 14.0), softness=(0.0, 0.6))
+    result = compare(sharp.baseline, sharp.followup, roi=sharp.roi)
+    widths = result.to_dict()["edge_width_mm"]
+    assert widths["baseline"] is not None and widths["followup"] > 2 * widths["baseline"]
+    # Truth: smoothstep blend over softness x radius; 75 % -> 25 % spans 0.347 of it.
+    radius_px = np.sqrt(result.baseline.treated.pixels / np.pi)
+    true_px = 0.347 * 0.6 * radius_px * np.sqrt(result.registration.area_scale((0, 0)))
+    measured_px = widths["followup"] * result.followup.calibration.reading.px_per_mm
+    assert measured_px == pytest.approx(true_px, rel=0.35)

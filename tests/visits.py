@@ -48,18 +48,20 @@ def _body(skin, lesion, seed):
     return body.linear, true_mask, truth
 
 
-def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0, fade_to=None, upscale=1):
+def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread=1.0, fade_to=None, upscale=1,
+               softness=(0.3, 0.3)):
     """One re-posed, re-lit pair; ``fade`` is the fraction of the lesion's colour difference gone
     (blend towards the skin in linear light, or towards ``fade_to`` for a colour drift); ``spread``
     scales the lesion's radii at follow-up; ``upscale`` enlarges both photos (and the truth mapping)
-    by a whole factor after capture, for benchmarks at 12 megapixels."""
+    by a whole factor after capture, for benchmarks at 12 megapixels; ``softness`` is the edge softness
+    (fraction of the radius) at baseline and follow-up."""
     rng = np.random.default_rng(500 + index)
     seed = 500 + index
     lesion_lab = lesion_lab or (skin[0] - 4.0, skin[1] + 10.0, skin[2] + 1.0)
-    base_lesion = Lesion(centre=(0.5, 0.5), radii=(0.07, 0.055), lab=lesion_lab, softness=0.3, seed=seed)
+    base_lesion = Lesion(centre=(0.5, 0.5), radii=(0.07, 0.055), lab=lesion_lab, softness=softness[0], seed=seed)
     follow_lesion = Lesion(
         centre=(0.5, 0.5), radii=(0.07 * spread, 0.055 * spread), lab=_mix(lesion_lab, fade_to or skin, fade),
-        softness=0.3, seed=seed,
+        softness=softness[1], seed=seed,
     )
     body_b, mask_b, (treated_b, reference_b) = _body(skin, base_lesion, seed)
     body_f, mask_f, (treated_f, reference_f) = _body(skin, follow_lesion, seed)
