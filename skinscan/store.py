@@ -167,20 +167,28 @@ class Store:
     ----------
     folder : str or os.PathLike, optional
         Default: :func:`default_data_folder`.
+    remove_orphans : bool
+        Remove files left by interrupted saves (do this once when a program starts, not while another
+        connection may be saving).
+    check_same_thread : bool
+        As for :func:`sqlite3.connect`.
     """
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, remove_orphans=True, check_same_thread=True):
         self.folder = Path(folder) if folder is not None else default_data_folder()
         self.photos_folder = self.folder / "photos"
         self.photos_folder.mkdir(parents=True, exist_ok=True)
         self.database_path = self.folder / "skinscan.sqlite3"
-        self._connection = sqlite3.connect(self.database_path, timeout=30, isolation_level=None)
+        self._connection = sqlite3.connect(
+            self.database_path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+        )
         self._connection.row_factory = sqlite3.Row
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA foreign_keys=ON")
         self._connection.execute("PRAGMA synchronous=FULL")
         self._migrate()
-        self.remove_orphan_files()
+        if remove_orphans:
+            self.remove_orphan_files()
 
     # --- plumbing -------------------------------------------------------------------------------------
 

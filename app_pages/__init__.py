@@ -1,0 +1,1 @@
+"""Pages of the skinscan app (Streamlit lives here and in app.py only)."""

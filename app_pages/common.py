@@ -1,0 +1,163 @@
+"""What the app's pages share: the record, session caches, the safety gate, showing numbers."""
+
+import hashlib
+import hmac
+import io
+import os
+from datetime import datetime, time as day_time
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from skinscan import InputError, analyze, calibrate, compare, load_photo
+from skinscan import card as card_module
+from skinscan import color, constants, register, segment
+from skinscan.demo import measurement_records, seed_demo
+from skinscan.report import DEFINITIONS, area_report
+from skinscan.store import Store, default_data_folder
+
+LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", ""}
+DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks post-inflammatory pigment change
+
+
+
+# --- the record --------------------------------------------------------------------------------------
+
+
+@st.cache_resource
+def _prepare_record(folder):
+    """Once per app process: clean what interrupted saves left, and build the demo client if empty."""
+    with Store(folder) as store:
+        seed_demo(store)
+    return True
+
+
+def open_store():
+    """A connection to the record for this script run (SQLite connections stay in their thread)."""
+    folder = str(default_data_folder())
+    with st.spinner("Preparing the record (the first start measures the demo photos)…"):
+        _prepare_record(folder)
+    return Store(folder, remove_orphans=False)
+
+
+# --- safety ------------------------------------------------------------------------------------------
+
+
+def require_password_when_networked():
+    """On a network address, ask for SKINSCAN_PASSWORD; refuse to run without one set."""
+    address = str(st.get_option("server.address") or "")
+    if address in LOCAL_ADDRESSES:
+        return
+    expected = os.environ.get("SKINSCAN_PASSWORD", "")
+    if not expected:
+        st.error("skinscan listens on a network address: set SKINSCAN_PASSWORD before starting it.")
+        st.stop()
+    if st.session_state.get("signed_in"):
+        return
+    given = st.text_input("Password", type="password")
+    if given and hmac.compare_digest(given.encode(), expected.encode()):
+        st.session_state.signed_in = True
+        st.rerun()
+    st.stop()
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def photo_key(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def session_calibration(data, chart, corners=None):
+    """Calibrate a photo once per session (never shared across sessions: client photos)."""
+    cache = st.session_state.setdefault("calibrations", {})
+    key = (photo_key(data), chart, None if corners is None else tuple(np.round(corners, 1).ravel()))
+    if key not in cache:
+        cache[key] = calibrate(data, corners=corners, chart=chart)
+    return cache[key]
+
+
+def to_uint8(rgb):
+    return np.clip(np.asarray(rgb) * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def draw_box(rgb_uint8, box, colour=(255, 220, 0)):
+    import cv2
+
+    canvas = rgb_uint8.copy()
+    x, y, w, h = (int(v) for v in box)
+    cv2.rectangle(canvas, (x, y), (x + w, y + h), colour, max(1, canvas.shape[1] // 400))
+    return canvas
+
+
+def verdict_badge(quality):
+    icon = {"good": "✅", "usable": "⚠️", "retake": "⛔"}[quality.verdict]
+    reasons = "; ".join(quality.reasons)
+    return f"{icon} Capture quality: **{quality.verdict}**" + (f" — {reasons}" if reasons else "")
+
+
+def show_definitions():
+    with st.expander("What the numbers mean"):
+        for name, text in DEFINITIONS:
+            st.markdown(f"**{name}** — {text}")
+
+
+def show_numbers(analysis):
+    contrast, treated, reference = analysis.contrast, analysis.treated, analysis.reference
+    u = analysis.uncertainty
+    columns = st.columns(5)
+    columns[0].metric("Δa* (redness)", f"{contrast.delta_a:+.1f}", help=f"± {u['delta_a']:.1f}")
+    columns[1].metric("ΔL* (lightness)", f"{contrast.delta_l:+.1f}", help=f"± {u['delta_l']:.1f}")
+    columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
+    columns[3].metric("Blend", contrast.pigmentation)
+    area = "–" if treated.area_mm2 is None else f"{treated.area_mm2:.0f} mm²"
+    columns[4].metric("Area", area)
+    st.caption(
+        f"Surrounding skin: ITA {reference.ita_deg:.0f}° ({reference.ita_category}); "
+        f"erythema index {treated.erythema_index:.1f} in the area vs {reference.erythema_index:.1f} around it."
+    )
+    if reference.ita_deg < DARK_SKIN_ITA:
+        st.info(
+            "Darker skin (ITA below 10°): needling and laser carry a higher risk of post-inflammatory "
+            "hyper- or hypopigmentation. Consider a test patch and document the baseline carefully."
+        )
+    for warning in analysis.warnings:
+        st.warning(warning)
+    show_definitions()
+
+
+def area_choice(store, key):
+    """Select a client and one of their areas; returns (client, area) dicts or (None, None)."""
+    clients = store.clients()
+    if not clients:
+        st.info("No clients yet: add one on the Clients page.")
+        return None, None
+    ids = [c["id"] for c in clients]
+    default = ids.index(st.session_state.get("client_id", ids[0])) if st.session_state.get("client_id") in ids else 0
+    client_id = st.selectbox("Client", ids, index=default, format_func=lambda i: next(c["name"] for c in clients if c["id"] == i),
+                             key=f"{key}_client")
+    st.session_state.client_id = client_id
+    areas = store.areas(client_id)
+    if not areas:
+        st.info("This client has no treated area yet: add one on the Clients page.")
+        return store.client(client_id), None
+    area_ids = [a["id"] for a in areas]
+    default = area_ids.index(st.session_state["area_id"]) if st.session_state.get("area_id") in area_ids else 0
+    area_id = st.selectbox("Treated area", area_ids, index=default,
+                           format_func=lambda i: next(a["name"] for a in areas if a["id"] == i), key=f"{key}_area")
+    st.session_state.area_id = area_id
+    return store.client(client_id), next(a for a in areas if a["id"] == area_id)
+
+
+
+# --- shared by pages --------------------------------------------------------------------------
+
+def baseline_of(store, visits):
+    """The area's first visit's photo bytes and box, to compare new photos with."""
+    for visit in visits:
+        for photo in visit["photos"]:
+            for measurement in photo["measurements"]:
+                if measurement["kind"] == "analysis" and measurement["result"].get("roi"):
+                    return store.photo_path(photo["file"]).read_bytes(), tuple(measurement["result"]["roi"])
+    return None
