@@ -3,6 +3,7 @@ their definitions, and the trend of redness, contrast and fade (reportlab + matp
 
 import io
 from datetime import datetime
+from pathlib import Path
 
 import matplotlib
 
@@ -13,7 +14,16 @@ from reportlab.lib import colors  # noqa: E402
 from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
+
+# PDF's standard Helvetica has no Greek: Δ would print as a box. DejaVu Sans ships with matplotlib.
+_FONT_FOLDER = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+pdfmetrics.registerFont(TTFont("DejaVuSans", str(_FONT_FOLDER / "DejaVuSans.ttf")))
+pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(_FONT_FOLDER / "DejaVuSans-Bold.ttf")))
+pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSans-Bold",
+                              italic="DejaVuSans", boldItalic="DejaVuSans-Bold")
 
 DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
@@ -76,6 +86,8 @@ def area_report(client_name, area_name, rows, pictures=()):
         The PDF.
     """
     styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = "DejaVuSans-Bold" if "Bold" in getattr(style, "fontName", "") else "DejaVuSans"
     story = [
         Paragraph(f"skinscan report — {area_name}", styles["Title"]),
         Paragraph(f"Client: {client_name} · made {datetime.now():%Y-%m-%d %H:%M}", styles["Normal"]),
@@ -95,6 +107,7 @@ def area_report(client_name, area_name, rows, pictures=()):
         ])
     grid = Table(table, repeatRows=1)
     grid.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), "DejaVuSans"),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ecf0f1")),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bdc3c7")),

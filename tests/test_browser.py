@@ -1,0 +1,129 @@
+"""End to end in a real browser: Debian's chromium driven by Playwright against ``streamlit run``.
+
+Outside CI the tests are skipped (with the reason) when chromium or Playwright is missing; in CI
+(``CI`` set, where ``.ci/run`` installs chromium) they must run.
+"""
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_images"
+TRUTH = json.loads((SAMPLES / "truth.json").read_text())
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-quic",
+]
+
+
+def _missing():
+    if not os.path.exists(CHROMIUM):
+        return "chromium is not installed (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed"
+    return None
+
+
+if _missing():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"browser tests must run in CI: {_missing()}")
+    pytest.skip(_missing(), allow_module_level=True)
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=90_000)
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = _free_port()
+    data = tmp_path_factory.mktemp("browser-data")
+    environment = {**os.environ, "SKINSCAN_DATA": str(data)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def _set_number(page, label, value):
+    field = page.get_by_label(label, exact=True).first
+    field.fill(str(value))
+    field.press("Enter")
+
+
+def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
+    page = browser.new_page(accept_downloads=True)
+    page.set_default_timeout(90_000)
+    page.goto(app_url)
+    expect(page.get_by_text("Demo client (sample photos)")).to_be_visible()
+
+    page.get_by_role("link", name="New visit").click()
+    expect(page.get_by_role("heading", name="New visit")).to_be_visible()
+    page.get_by_text("Classic Mini").click()
+    page.locator("input[type=file]").set_input_files(str(SAMPLES / "needling_day1.jpg"))
+    expect(page.get_by_text("Capture quality")).to_be_visible()
+    x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
+    for label, value in (("x", x), ("y", y), ("width", w), ("height", h)):
+        _set_number(page, label, value)
+    expect(page.get_by_text("Δa* (redness)")).to_be_visible()
+    expect(page.get_by_text("Colour card as read (patch numbers)")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "visit.png"), full_page=True)
+    page.get_by_role("button", name="Save visit").click()
+    expect(page.get_by_text("Visit saved")).to_be_visible()
+
+    page.get_by_role("link", name="Timeline & report").click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    expect(page.get_by_text("Before and after")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download PDF report").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    from pypdf import PdfReader
+
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Demo client (sample photos)" in text and "Cheek" in text
+    first_delta_a = f"{TRUTH['needling_day0.jpg']['delta_a']:+.0f}"[:2]  # the sign and first digit
+    assert "Δa*" in text and first_delta_a in text
+    page.close()
