@@ -161,3 +161,28 @@ def baseline_of(store, visits):
                 if measurement["kind"] == "analysis" and measurement["result"].get("roi"):
                     return store.photo_path(photo["file"]).read_bytes(), tuple(measurement["result"]["roi"])
     return None
+
+
+DISPLAY_LONG_SIDE = 1280
+
+
+def display_overlay(analysis, box):
+    """The colour-corrected photo at display size with the found area, the compared skin and the box.
+
+    Correcting and drawing on a copy at most DISPLAY_LONG_SIDE wide keeps a re-measure quick on a
+    12-megapixel photo.
+    """
+    import cv2
+
+    calibration = analysis.calibration
+    rgb = calibration.photo.rgb
+    scale = min(1.0, DISPLAY_LONG_SIDE / max(rgb.shape[:2]))
+    size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    corrected = calibration.fit.correction.apply_to_image(small) if calibration.found else small
+
+    def shrink(mask):
+        return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if scale < 1 else mask
+
+    overlay = segment.draw_regions(corrected, shrink(analysis.full_mask("treated")), shrink(analysis.full_mask("reference")))
+    return draw_box(overlay, [round(v * scale) for v in box])

@@ -55,8 +55,8 @@ def visit_page():
 
 
 def _measure_upload(data, chart, index, baseline):
-    photo = load_photo(data)
     calibration = session_calibration(data, chart)
+    photo = calibration.photo
     if not calibration.found:
         st.warning("No colour card found. Give the four outer corners of its patch area (pixels), any order.")
         height, width = photo.height, photo.width
@@ -97,9 +97,7 @@ def _measure_upload(data, chart, index, baseline):
         st.image(draw_box(to_uint8(photo.rgb), box), width=640)
         st.error(str(error))
         return None
-    overlay = segment.draw_regions(analysis.calibration.corrected_image(), analysis.full_mask("treated"),
-                                   analysis.full_mask("reference"))
-    st.image(draw_box(overlay, box), caption="Colour-corrected: found area (green), skin compared with (blue)",
+    st.image(display_overlay(analysis, box), caption="Colour-corrected: found area (green), skin compared with (blue)",
              width=640)
     show_numbers(analysis)
     comparison = None
