@@ -6,19 +6,20 @@ alone on the same photo (what every analysis pays once), so the ratio shows what
 """
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from scene import Camera, CardPlacement, Lesion, add_lesions, render_scene  # noqa: E402
+
+from timing import median_time  # noqa: E402
 
 from skinscan import analyze, calibrate, load_photo  # noqa: E402
 
@@ -38,14 +39,6 @@ def photo_with_lesion(radius_fraction):
     return photo, roi
 
 
-def timed(function, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -58,10 +51,10 @@ def main():
         path = Path(folder) / "photo.jpg"
         cv2.imwrite(str(path), photo_array[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 92])
         analyze(photo, roi=roi)  # warm-up
-        baseline = timed(lambda: calibrate(photo), args.runs)
-        from_photo = timed(lambda: analyze(photo, roi=roi), args.runs)
-        from_file = timed(lambda: analyze(str(path), roi=roi), args.runs)
-        load_only = timed(lambda: load_photo(str(path)), args.runs)
+        baseline = median_time(lambda: calibrate(photo), args.runs)
+        from_photo = median_time(lambda: analyze(photo, roi=roi), args.runs)
+        from_file = median_time(lambda: analyze(str(path), roi=roi), args.runs)
+        load_only = median_time(lambda: load_photo(str(path)), args.runs)
     print(f"12 MP photo, treated area box {roi[2]}x{roi[3]} px, {args.runs} runs, medians")
     print(f"calibrate only (baseline)          : {baseline:.3f} s")
     print(f"analyze, photo already loaded      : {from_photo:.3f} s  (ratio to baseline {from_photo / baseline:.2f})")
@@ -72,7 +65,7 @@ def main():
         array, box = photo_with_lesion(radius)
         loaded = load_photo(array)
         calibration = calibrate(loaded)
-        seconds = timed(lambda: analyze(loaded, roi=box, calibration=calibration), max(3, args.runs // 2))
+        seconds = median_time(lambda: analyze(loaded, roi=box, calibration=calibration), max(3, args.runs // 2))
         print(f"  box {box[2]:>4}x{box[3]:<4} px ({box[2] * box[3] / 1e6:5.2f} MP): analyze after calibration {seconds:.3f} s")
 
 

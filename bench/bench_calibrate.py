@@ -8,7 +8,6 @@ The photo is rendered by the test scene generator (tests/scene.py), so the run n
 import argparse
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -16,11 +15,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from scene import Camera, CardPlacement, render_scene  # noqa: E402
 
 from skinscan import calibrate, load_photo  # noqa: E402
+from timing import times  # noqa: E402
 
 
 def twelve_megapixel_photo():
@@ -33,14 +34,6 @@ def twelve_megapixel_photo():
     )
     return Camera(cct=4500, white_balance=0.7, seed=3).capture(scene.linear)
 
-
-def timed(function, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return times
 
 
 def main():
@@ -61,8 +54,8 @@ def main():
         assert result.found
 
     calibrate(photo)  # warm-up (imports, lookup tables)
-    baseline = timed(opencv_mcc_full_resolution, args.runs)
-    ours = timed(skinscan_calibrate, args.runs)
+    baseline = times(opencv_mcc_full_resolution, args.runs)
+    ours = times(skinscan_calibrate, args.runs)
     median_base, median_ours = statistics.median(baseline), statistics.median(ours)
     print(f"photo: {photo.width}x{photo.height} ({photo.width * photo.height / 1e6:.1f} MP), {args.runs} runs each")
     print(f"opencv mcc detect, full resolution : median {median_base:.3f} s  (min {min(baseline):.3f}, max {max(baseline):.3f})")

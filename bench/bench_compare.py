@@ -7,27 +7,20 @@ The pair comes from the test generator (tests/visits.py), rendered at 800 x 600 
 """
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from visits import visit_pair  # noqa: E402
 
+from timing import median_time  # noqa: E402
+
 from skinscan import analyze, compare, load_photo  # noqa: E402
 
-
-def timed(function, runs):
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main():
@@ -38,8 +31,8 @@ def main():
     baseline, followup = load_photo(pair.baseline), load_photo(pair.followup)
     result = compare(baseline, followup, roi=pair.roi)  # warm-up, and a check that it aligned
     assert result.registration.ok
-    single = timed(lambda: analyze(baseline, roi=pair.roi), args.runs)
-    both = timed(lambda: compare(baseline, followup, roi=pair.roi), args.runs)
+    single = median_time(lambda: analyze(baseline, roi=pair.roi), args.runs)
+    both = median_time(lambda: compare(baseline, followup, roi=pair.roi), args.runs)
     print(f"two {baseline.width}x{baseline.height} photos, box {pair.roi[2]}x{pair.roi[3]} px, {args.runs} runs, medians")
     print(f"analyze baseline alone (baseline)  : {single:.3f} s")
     print(f"compare baseline + follow-up       : {both:.3f} s  (ratio {both / single:.2f})")

@@ -161,6 +161,15 @@ def _write_compare_images(result, out):
         save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
 
 
+def _area_arguments(args):
+    """--roi, --mask and --reference-roi, parsed, as keyword arguments of the pipeline."""
+    return {
+        "roi": segment.parse_box(args.roi, "--roi") if args.roi else None,
+        "mask": load_mask(args.mask) if args.mask else None,
+        "reference_roi": segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+    }
+
+
 def _record_command(args):
     from .store import Store
 
@@ -243,9 +252,7 @@ def run(argv):
         elif args.command == "analyze":
             result = pipeline.analyze(
                 args.photo,
-                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
-                mask=load_mask(args.mask) if args.mask else None,
-                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                **_area_arguments(args),
                 whole_roi=args.whole_roi,
                 corners=card.parse_corners(args.corners) if args.corners else None,
                 chart=args.chart,
@@ -257,9 +264,7 @@ def run(argv):
             result = pipeline.compare(
                 args.baseline,
                 args.followup,
-                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
-                mask=load_mask(args.mask) if args.mask else None,
-                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                **_area_arguments(args),
                 whole_roi=args.whole_roi,
                 landmarks=register.parse_landmarks(args.landmarks) if args.landmarks else None,
                 chart=args.chart,
@@ -270,9 +275,7 @@ def run(argv):
         elif args.command == "timeline":
             result = pipeline.timeline(
                 args.photos,
-                roi=segment.parse_box(args.roi, "--roi") if args.roi else None,
-                mask=load_mask(args.mask) if args.mask else None,
-                reference_roi=segment.parse_box(args.reference_roi, "--reference-roi") if args.reference_roi else None,
+                **_area_arguments(args),
                 dates=_parse_dates(args.dates) if args.dates else None,
                 chart=args.chart,
             )
