@@ -186,3 +186,56 @@ def display_overlay(analysis, box):
 
     overlay = segment.draw_regions(corrected, shrink(analysis.full_mask("treated")), shrink(analysis.full_mask("reference")))
     return draw_box(overlay, [round(v * scale) for v in box])
+
+
+def number(container, label, key, low, high, default):
+    """An integer input whose value may also be set from a drawing (through Session State)."""
+    if key not in st.session_state:
+        st.session_state[key] = int(default)
+    st.session_state[key] = int(min(max(st.session_state[key], low), high))
+    return container.number_input(label, int(low), int(high), key=key, step=1)
+
+
+def set_if_changed(key, value):
+    """Put a value drawn on the photo into an input, once per new drawing (typed edits then stand)."""
+    seen = st.session_state.setdefault("_drawn", {})
+    if seen.get(key) != value:
+        seen[key] = value
+        st.session_state[key] = value
+
+
+CANVAS_WIDTH = 640
+
+
+def drawn_shapes(photo, key, mode):
+    """Shapes drawn on the photo (streamlit-drawable-canvas), in photo pixels: [(x, y, w, h), ...].
+
+    ``mode`` "rect" for boxes, "point" for clicked points (w = h = 0). Empty when the canvas is not
+    available (it needs the browser front end; AppTest drives the typed inputs instead).
+    """
+    try:
+        from PIL import Image
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:  # noqa: BLE001 - the component cannot register outside a running server
+        return []
+    scale = CANVAS_WIDTH / photo.width
+    background = Image.fromarray(to_uint8(photo.rgb)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    try:
+        result = st_canvas(
+            fill_color="rgba(255, 220, 0, 0.15)", stroke_width=2, stroke_color="#ffdc00",
+            background_image=background, drawing_mode=mode, width=CANVAS_WIDTH, height=background.height,
+            point_display_radius=4, key=key,
+        )
+    except Exception:  # noqa: BLE001 - no front end (bare mode): fall back to the typed inputs
+        return []
+    shapes = []
+    for shape in (result.json_data or {}).get("objects", []):
+        left, top = float(shape.get("left", 0)), float(shape.get("top", 0))
+        w = float(shape.get("width", 0)) * float(shape.get("scaleX", 1))
+        h = float(shape.get("height", 0)) * float(shape.get("scaleY", 1))
+        if mode == "point":
+            # A point is drawn as a small circle: its centre is the click.
+            shapes.append(((left + w / 2) / scale, (top + h / 2) / scale, 0.0, 0.0))
+        elif w > 2 and h > 2:
+            shapes.append((left / scale, top / scale, w / scale, h / scale))
+    return shapes

@@ -55,16 +55,23 @@ def visit_page():
 
 
 def _measure_upload(data, chart, index, baseline):
-    calibration = session_calibration(data, chart)
+    with st.spinner("Reading the colour card…"):
+        calibration = session_calibration(data, chart)
     photo = calibration.photo
+    height, width = photo.height, photo.width
     if not calibration.found:
-        st.warning("No colour card found. Give the four outer corners of its patch area (pixels), any order.")
-        height, width = photo.height, photo.width
+        st.warning("No colour card found. Click the four outer corners of its patch area on the photo "
+                   "(any order), or type them.")
+        points = drawn_shapes(photo, f"corners_canvas{index}", "point")
+        if len(points) >= 4:
+            for corner, (px, py, _, _) in enumerate(points[-4:]):
+                set_if_changed(f"cx{index}_{corner}", int(px))
+                set_if_changed(f"cy{index}_{corner}", int(py))
         columns = st.columns(4)
         corners = []
         for corner in range(4):
-            x = columns[corner].number_input(f"corner {corner + 1} x", 0, width - 1, 0, key=f"cx{index}_{corner}")
-            y = columns[corner].number_input(f"corner {corner + 1} y", 0, height - 1, 0, key=f"cy{index}_{corner}")
+            x = number(columns[corner], f"corner {corner + 1} x", f"cx{index}_{corner}", 0, width - 1, 0)
+            y = number(columns[corner], f"corner {corner + 1} y", f"cy{index}_{corner}", 0, height - 1, 0)
             corners.append((x, y))
         if len({c for c in corners}) == 4:
             try:
@@ -75,13 +82,18 @@ def _measure_upload(data, chart, index, baseline):
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
-    height, width = photo.height, photo.width
-    st.markdown("**Treated area** — a loose box around it, in pixels (x, y from the top-left corner)")
+    st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
+                "(x, y from the top-left corner)")
+    rectangles = drawn_shapes(photo, f"box_canvas{index}", "rect")
+    if rectangles:
+        bx, by, bw, bh = rectangles[-1]
+        for key, value in ((f"x{index}", bx), (f"y{index}", by), (f"w{index}", bw), (f"h{index}", bh)):
+            set_if_changed(key, int(round(value)))
     columns = st.columns(5)
-    x = columns[0].number_input("x", 0, width - 2, width // 3, key=f"x{index}")
-    y = columns[1].number_input("y", 0, height - 2, height // 3, key=f"y{index}")
-    w = columns[2].number_input("width", 2, width, width // 3, key=f"w{index}")
-    h = columns[3].number_input("height", 2, height, height // 3, key=f"h{index}")
+    x = number(columns[0], "x", f"x{index}", 0, width - 2, width // 3)
+    y = number(columns[1], "y", f"y{index}", 0, height - 2, height // 3)
+    w = number(columns[2], "width", f"w{index}", 2, width, width // 3)
+    h = number(columns[3], "height", f"h{index}", 2, height, height // 3)
     whole = columns[4].checkbox("whole box is treated", key=f"whole{index}")
     box = (int(x), int(y), int(w), int(h))
     reference_box = None
@@ -106,8 +118,9 @@ def _measure_upload(data, chart, index, baseline):
             comparisons = st.session_state.setdefault("comparisons", {})
             key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart)
             if key not in comparisons:
-                comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
-                                           followup_calibration=calibration)
+                with st.spinner("Aligning with the first visit…"):
+                    comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
+                                               followup_calibration=calibration)
             comparison = comparisons[key]
             fade = comparison.fade_percent
             st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "

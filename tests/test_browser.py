@@ -7,6 +7,7 @@ Outside CI the tests are skipped (with the reason) when chromium or Playwright i
 import io
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -105,6 +106,18 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
     page.locator("input[type=file]").set_input_files(str(SAMPLES / "needling_day1.jpg"))
     expect(page.get_by_text("Capture quality")).to_be_visible()
     x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
+    # Drag the box on the photo: the typed inputs follow (the canvas shows the photo 640 px wide).
+    canvas = page.locator("canvas.upper-canvas").first
+    expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    frame = canvas.bounding_box()
+    scale = frame["width"] / 960
+    page.mouse.move(frame["x"] + x * scale, frame["y"] + y * scale)
+    page.mouse.down()
+    page.mouse.move(frame["x"] + (x + w) * scale, frame["y"] + (y + h) * scale, steps=10)
+    page.mouse.up()
+    expect(page.get_by_label("x", exact=True).first).to_have_value(re.compile(rf"^{x // 10}\d$"))
     for label, value in (("x", x), ("y", y), ("width", w), ("height", h)):
         _set_number(page, label, value)
     expect(page.get_by_text("Δa* (redness)")).to_be_visible()
