@@ -1,9 +1,10 @@
 """Clients and their treated areas: find, create, open."""
 
-import numpy as np
 import streamlit as st
 
-from app_pages.common import *  # noqa: F401,F403 - the pages' shared toolkit
+from skinscan import InputError
+
+from app_pages.common import open_store
 
 def clients_page():
     st.header("Clients")

@@ -2,19 +2,15 @@
 
 import hashlib
 import hmac
-import io
 import os
-from datetime import datetime, time as day_time
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
-from skinscan import InputError, analyze, calibrate, compare, load_photo
-from skinscan import card as card_module
-from skinscan import color, constants, register, segment
-from skinscan.demo import measurement_records, seed_demo
-from skinscan.report import DEFINITIONS, area_report
+from skinscan import calibrate
+from skinscan import segment
+from skinscan.demo import seed_demo
+from skinscan.report import DEFINITIONS
 from skinscan.store import Store, default_data_folder
 
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", ""}

@@ -5,7 +5,12 @@ from datetime import datetime
 import numpy as np
 import streamlit as st
 
-from app_pages.common import *  # noqa: F401,F403 - the pages' shared toolkit
+import plotly.graph_objects as go
+
+from skinscan import color, constants, load_photo, register
+from skinscan.report import area_report
+
+from app_pages.common import area_choice, baseline_of, open_store, photo_key, show_definitions, to_uint8
 
 def timeline_page():
     st.header("Timeline")
@@ -28,6 +33,8 @@ def timeline_page():
     figure = go.Figure()
     figure.add_scatter(x=[r["days"] for r in rows], y=[r["delta_a"] for r in rows], name="Δa* (redness)", mode="lines+markers")
     figure.add_scatter(x=[r["days"] for r in rows], y=[r["delta_e00"] for r in rows], name="ΔE00 (contrast)", mode="lines+markers")
+    figure.add_scatter(x=[r["days"] for r in rows], y=[r["fade_percent"] or 0 for r in rows], name="fade %",
+                       mode="lines+markers", visible="legendonly")
     figure.add_scatter(x=[r["days"] for r in rows], y=[r["hue_shift_deg"] or 0 for r in rows], name="hue drift (°)",
                        mode="lines+markers", visible="legendonly")
     figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))

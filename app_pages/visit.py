@@ -5,7 +5,14 @@ from datetime import datetime, time as day_time
 import numpy as np
 import streamlit as st
 
-from app_pages.common import *  # noqa: F401,F403 - the pages' shared toolkit
+from skinscan import InputError, analyze, compare, constants
+from skinscan import card as card_module
+from skinscan.demo import measurement_records
+
+from app_pages.common import (
+    area_choice, baseline_of, display_overlay, draw_box, drawn_shapes, number, open_store, photo_key,
+    session_calibration, set_if_changed, show_numbers, to_uint8, verdict_badge,
+)
 
 def visit_page():
     st.header("New visit")
