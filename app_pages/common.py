@@ -203,17 +203,17 @@ def set_if_changed(key, value):
 CANVAS_WIDTH = 640
 
 
-def drawn_shapes(photo, key, mode):
-    """Shapes drawn on the photo (streamlit-drawable-canvas), in photo pixels: [(x, y, w, h), ...].
+def _canvas_objects(photo, key, mode):
+    """Draw on the photo (streamlit-drawable-canvas); returns (Fabric objects, canvas px per photo px).
 
-    ``mode`` "rect" for boxes, "point" for clicked points (w = h = 0). Empty when the canvas is not
-    available (it needs the browser front end; AppTest drives the typed inputs instead).
+    Empty when the canvas is not available (it needs the browser front end; AppTest drives the typed
+    inputs instead).
     """
     try:
         from PIL import Image
         from streamlit_drawable_canvas import st_canvas
     except Exception:  # noqa: BLE001 - the component cannot register outside a running server
-        return []
+        return [], 1.0
     scale = CANVAS_WIDTH / photo.width
     background = Image.fromarray(to_uint8(photo.rgb)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
     try:
@@ -223,9 +223,15 @@ def drawn_shapes(photo, key, mode):
             point_display_radius=4, key=key,
         )
     except Exception:  # noqa: BLE001 - no front end (bare mode): fall back to the typed inputs
-        return []
+        return [], scale
+    return (result.json_data or {}).get("objects", []), scale
+
+
+def drawn_shapes(photo, key, mode):
+    """Boxes ("rect") or clicked points ("point") drawn on the photo, in photo pixels: [(x, y, w, h)]."""
+    objects, scale = _canvas_objects(photo, key, mode)
     shapes = []
-    for shape in (result.json_data or {}).get("objects", []):
+    for shape in objects:
         left, top = float(shape.get("left", 0)), float(shape.get("top", 0))
         w = float(shape.get("width", 0)) * float(shape.get("scaleX", 1))
         h = float(shape.get("height", 0)) * float(shape.get("scaleY", 1))
@@ -235,3 +241,17 @@ def drawn_shapes(photo, key, mode):
         elif w > 2 and h > 2:
             shapes.append((left / scale, top / scale, w / scale, h / scale))
     return shapes
+
+
+def drawn_outline_mask(photo, key):
+    """The last closed outline (polygon) drawn on the photo as a photo-sized mask, or None."""
+    import cv2
+
+    objects, scale = _canvas_objects(photo, key, "polygon")
+    polygons = [o["points"] for o in objects if o.get("type", "").lower() == "polygon" and len(o.get("points", [])) >= 3]
+    if not polygons:
+        return None
+    points = np.array([[p["x"], p["y"]] for p in polygons[-1]], float) / scale
+    mask = np.zeros((photo.height, photo.width), np.uint8)
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    return mask.astype(bool)

@@ -10,7 +10,7 @@ from skinscan import card as card_module
 from skinscan.demo import measurement_records
 
 from app_pages.common import (
-    area_choice, baseline_of, display_overlay, draw_box, drawn_shapes, number, open_store, photo_key,
+    area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, number, open_store, photo_key,
     session_calibration, set_if_changed, show_numbers, to_uint8, verdict_badge,
 )
 
@@ -89,20 +89,35 @@ def _measure_upload(data, chart, index, baseline):
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
-    st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
-                "(x, y from the top-left corner)")
-    rectangles = drawn_shapes(photo, f"box_canvas{index}", "rect")
-    if rectangles:
-        bx, by, bw, bh = rectangles[-1]
-        for key, value in ((f"x{index}", bx), (f"y{index}", by), (f"w{index}", bw), (f"h{index}", bh)):
-            set_if_changed(key, int(round(value)))
-    columns = st.columns(5)
-    x = number(columns[0], "x", f"x{index}", 0, width - 2, width // 3)
-    y = number(columns[1], "y", f"y{index}", 0, height - 2, height // 3)
-    w = number(columns[2], "width", f"w{index}", 2, width, width // 3)
-    h = number(columns[3], "height", f"h{index}", 2, height, height // 3)
-    whole = columns[4].checkbox("whole box is treated", key=f"whole{index}")
-    box = (int(x), int(y), int(w), int(h))
+    outline_mode = st.radio(
+        "Mark the treated area with", ("box", "outline"), horizontal=True, key=f"mode{index}",
+        format_func={"box": "a loose box (the area is found inside it)",
+                     "outline": "its exact outline (click around it, close on the first point)"}.get,
+    )
+    outline = None
+    whole = False
+    if outline_mode == "outline":
+        outline = drawn_outline_mask(photo, f"outline_canvas{index}")
+        if outline is None:
+            st.info("Click around the treated area on the photo; click the first point again to close the outline.")
+            return None
+        rows, columns_ = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
+        box = (int(columns_[0]), int(rows[0]), int(columns_[-1] - columns_[0] + 1), int(rows[-1] - rows[0] + 1))
+    else:
+        st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
+                    "(x, y from the top-left corner)")
+        rectangles = drawn_shapes(photo, f"box_canvas{index}", "rect")
+        if rectangles:
+            bx, by, bw, bh = rectangles[-1]
+            for key, value in ((f"x{index}", bx), (f"y{index}", by), (f"w{index}", bw), (f"h{index}", bh)):
+                set_if_changed(key, int(round(value)))
+        columns = st.columns(5)
+        x = number(columns[0], "x", f"x{index}", 0, width - 2, width // 3)
+        y = number(columns[1], "y", f"y{index}", 0, height - 2, height // 3)
+        w = number(columns[2], "width", f"w{index}", 2, width, width // 3)
+        h = number(columns[3], "height", f"h{index}", 2, height, height // 3)
+        whole = columns[4].checkbox("whole box is treated", key=f"whole{index}")
+        box = (int(x), int(y), int(w), int(h))
     reference_box = None
     if st.checkbox("Compare with a chosen patch of untreated skin", key=f"ref{index}"):
         columns = st.columns(4)
@@ -111,7 +126,10 @@ def _measure_upload(data, chart, index, baseline):
                                   [("ref x", width - 2, 0), ("ref y", height - 2, 0), ("ref w", width, width // 6),
                                    ("ref h", height, height // 6)]))
     try:
-        analysis = analyze(None, roi=box, reference_roi=reference_box, whole_roi=whole, calibration=calibration)
+        if outline is not None:
+            analysis = analyze(None, mask=outline, reference_roi=reference_box, calibration=calibration)
+        else:
+            analysis = analyze(None, roi=box, reference_roi=reference_box, whole_roi=whole, calibration=calibration)
     except InputError as error:
         st.image(draw_box(to_uint8(photo.rgb), box), width=640)
         st.error(str(error))

@@ -70,6 +70,16 @@ def test_a_visit_from_upload_to_save(data_folder):
         assert [m["kind"] for m in new["photos"][0]["measurements"]] == ["analysis", "comparison"]
 
 
+def test_outline_mode_without_a_drawing_asks_for_one(data_folder):
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.file_uploader(key="uploads").upload("scar.jpg", (SAMPLES / "scar_session1.jpg").read_bytes(), "image/jpeg").run()
+    at.radio(key="mode0").set_value("outline").run()
+    assert not at.exception
+    assert any("click the first point again" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Save visit"]
+
+
 def test_bad_uploads_get_a_message_not_a_traceback(data_folder):
     at = _start()
     at.switch_page("app_pages/visit.py").run()

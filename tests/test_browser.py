@@ -140,3 +140,36 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
     first_delta_a = f"{TRUTH['needling_day0.jpg']['delta_a']:+.0f}"[:2]  # the sign and first digit
     assert "Δa*" in text and first_delta_a in text
     page.close()
+
+
+def test_outline_the_area_by_clicking_around_it(app_url, browser):
+    page = browser.new_page()
+    page.goto(app_url)
+    page.get_by_role("link", name="New visit").click()
+    page.get_by_text("Classic Mini").click()
+    page.locator("input[type=file]").set_input_files(str(SAMPLES / "scar_session1.jpg"))
+    expect(page.get_by_text("Capture quality")).to_be_visible()
+    page.get_by_text("its exact outline").click()
+    expect(page.get_by_text("click the first point again")).to_be_visible()
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    frame = canvas.bounding_box()
+    scale = frame["width"] / 960
+    # The scar of the demo: an ellipse at (0.6, 0.6) of the 960 x 720 photo, radii 0.11 and 0.035 of
+    # the width, turned 20 degrees (sample_images/make_samples.py). Click just inside it, then close.
+    import math
+
+    centre_x, centre_y, a, b, turn = 576.0, 432.0, 0.9 * 105.6, 0.9 * 33.6, math.radians(20)
+    corners = [
+        (centre_x + a * math.cos(t) * math.cos(turn) - b * math.sin(t) * math.sin(turn),
+         centre_y + a * math.cos(t) * math.sin(turn) + b * math.sin(t) * math.cos(turn))
+        for t in (math.radians(d) for d in range(0, 360, 60))
+    ]
+    corners.append(corners[0])
+    for cx, cy in corners:
+        page.mouse.click(frame["x"] + cx * scale, frame["y"] + cy * scale)
+        page.wait_for_timeout(250)
+    expect(page.get_by_text("Δa* (redness)")).to_be_visible()
+    expect(page.get_by_text("hypo", exact=True)).to_be_visible()  # a lighter scar, measured over the outline
+    page.close()
