@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import cv2
+
 from . import card, color, constants, metrics, quality, register, segment
 from .errors import InputError
 from .io import Photo, load_photo
@@ -259,14 +261,12 @@ def _card_zone(reading, offset, step, work_shape):
     return zone.astype(bool)
 
 
-def _pool_any(mask, step, work_shape):
-    """Full-resolution mask -> working grid: a cell is set when any of its pixels is."""
-    if step == 1:
+def _pool_any(mask, work_shape):
+    """A finer-grid mask -> the working grid: a cell is set when any of the fine pixels it covers is."""
+    if mask.shape[:2] == tuple(work_shape[:2]):
         return mask
-    height, width = work_shape[:2]
-    padded = np.zeros((height * step, width * step), dtype=bool)
-    padded[: mask.shape[0], : mask.shape[1]] = mask
-    return padded.reshape(height, step, width, step).any(axis=(1, 3))
+    coverage = cv2.resize(mask.astype(np.float32), (work_shape[1], work_shape[0]), interpolation=cv2.INTER_AREA)
+    return coverage > 0
 
 
 def _to_full_resolution(work_mask, step, crop_shape):
@@ -364,7 +364,6 @@ def _work_region(calibration, area_box, boxes):
     crop = _work_crop(photo.rgb.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
     step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
     offset = np.array([crop[1].start, crop[0].start])
-    crop_shape = (crop[0].stop - crop[0].start, crop[1].stop - crop[1].start)
     camera = photo.rgb[crop][::step, ::step]
     linear = calibration.corrected_linear(camera)
     lab = color.linear_srgb_to_lab(linear)
@@ -375,7 +374,7 @@ def _work_region(calibration, area_box, boxes):
     # L*/100 for skin tones), then pooled onto the working grid.
     hair_step = max(1, step // 2)
     hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
-    hair = _pool_any(_to_full_resolution(hair_fine, hair_step, crop_shape), step, camera.shape)
+    hair = _pool_any(hair_fine, camera.shape)
     region = WorkRegion(crop, step, camera, linear, lab, np.ones(camera.shape[:2], bool))
     outside = ~segment.box_mask(region.to_work(area_box), lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
@@ -575,8 +574,9 @@ def compare(
         pending = pool.submit(prepare_followup)
         base = analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi, whole_roi=whole_roi,
                        chart=chart, calibration=baseline_calibration)
-        treated_b = base.full_mask("treated")
-        area_box = box_given if box_given is not None else _mask_box(treated_b)
+        mask_box = _mask_box(base.treated_mask)
+        mask_box = (mask_box[0] + int(base.work.offset[0]), mask_box[1] + int(base.work.offset[1]), *mask_box[2:])
+        area_box = box_given if box_given is not None else mask_box
         features_b = None
         if landmarks is None:
             features_b = register.baseline_features(
@@ -585,7 +585,6 @@ def compare(
             )
         follow_calibration, features_f = pending.result()
     shape_f = follow_calibration.photo.rgb.shape
-    mask_box = _mask_box(treated_b)
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
     if landmarks is not None:
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
@@ -602,7 +601,7 @@ def compare(
                 f"could not align the follow-up to the baseline ({registration.message}): "
                 "give 3-4 matching points with --landmarks"
             )
-    treated_f = register.warp_mask(treated_b, registration, shape_f, mask_box)
+    treated_f = register.warp_mask(base.treated_mask, registration, shape_f, offset=base.work.offset)
     if treated_f.sum() < 0.5 * base.treated.pixels * registration.area_scale(centre):
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None

@@ -85,8 +85,9 @@ class Registration:
 def _grey(rgb, scale):
     """Contrast-normalised grey working image (CLAHE evens out light differences between visits)."""
     if scale != 1.0:
-        # Sub-sample by a whole step first (cheap), then area-average to the working size.
-        step = max(1, int(1.0 / scale) // 2)
+        # Sub-sample by a whole step first (cheap: three quarters of the reduction), then area-average
+        # the rest of the way to the working size.
+        step = max(1, int(0.75 / scale))
         height, width = rgb.shape[:2]
         rgb = cv2.resize(np.ascontiguousarray(rgb[::step, ::step]), (round(width * scale), round(height * scale)),
                          interpolation=cv2.INTER_AREA)
@@ -346,24 +347,38 @@ def parse_landmarks(text):
     return points[:half], points[half:]
 
 
-def warp_mask(mask, registration, shape, box=None):
+def warp_mask(mask, registration, shape, offset=(0, 0)):
     """Map a baseline mask into the follow-up photo (nearest neighbour).
 
-    ``box`` (x, y, w, h), the mask's bounding box in the baseline, limits the work to where the
-    mask lands.
+    Parameters
+    ----------
+    mask : numpy.ndarray of bool
+        The baseline mask, or a crop of it whose top-left pixel is at ``offset`` (x, y) in the photo.
+    registration : Registration
+    shape : tuple
+        The follow-up photo's shape.
+    offset : tuple
+        Photo coordinates of ``mask``'s origin.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Follow-up-sized; only the rectangle where the mask lands is computed.
     """
     warped = np.zeros(shape[:2], dtype=bool)
-    if box is None:
-        rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        box = (columns[0], rows[0], columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1)
-    x, y, w, h = box
+    rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return warped
+    x, y = columns[0] + offset[0], rows[0] + offset[1]
+    w, h = columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1
     corners = registration.map_points([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
     x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
     x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, [shape[1], shape[0]])
     if x1 <= x0 or y1 <= y0:
         return warped
-    shift = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], float)
-    part = cv2.warpPerspective(mask.astype(np.uint8), shift @ registration.homography, (int(x1 - x0), int(y1 - y0)),
-                               flags=cv2.INTER_NEAREST)
+    to_target = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1]], float)
+    from_source = np.array([[1, 0, offset[0]], [0, 1, offset[1]], [0, 0, 1]], float)
+    part = cv2.warpPerspective(mask.astype(np.uint8), to_target @ registration.homography @ from_source,
+                               (int(x1 - x0), int(y1 - y0)), flags=cv2.INTER_NEAREST)
     warped[y0:y1, x0:x1] = part.astype(bool)
     return warped
