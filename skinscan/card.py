@@ -7,7 +7,8 @@ colours (patch 1 is always "dark skin", whatever the card's rotation or a mirror
 verification that the colours fit the chart. A detection that does not verify is reported as no card.
 """
 
-from dataclasses import dataclass, field
+import dataclasses
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -98,7 +99,6 @@ class CardReading:
     usable: np.ndarray
     pitch_px: float
     method: str
-    notes: tuple = field(default=())
 
     @property
     def px_per_mm(self):
@@ -533,28 +533,13 @@ def detect(rgb, chart="classic24"):
                 continue
             fit = verify(reading)
             if fit is not None and (best[1] is None or fit.mean_residual < best[1].mean_residual):
-                best = (with_usable(reading, fit.usable), fit)
+                best = (dataclasses.replace(reading, usable=fit.usable), fit)
         if best[0] is not None:
             return best
     return None, None
 
 
-def with_usable(reading, usable):
-    """A copy of ``reading`` with the usable patches replaced (after verification dropped some)."""
-    return CardReading(
-        chart=reading.chart,
-        corners=reading.corners,
-        centres=reading.centres,
-        patch_srgb=reading.patch_srgb,
-        patch_spread=reading.patch_spread,
-        clipped=reading.clipped,
-        usable=usable,
-        pitch_px=reading.pitch_px,
-        method=reading.method,
-    )
-
-
-def draw_reading(rgb, reading, usable_only_colour=(0.1, 0.9, 0.2)):
+def draw_reading(rgb, reading):
     """Draw the detected chart on a copy of the photo: outline, patch windows, patch numbers.
 
     Parameters
@@ -571,7 +556,7 @@ def draw_reading(rgb, reading, usable_only_colour=(0.1, 0.9, 0.2)):
     cv2.polylines(canvas, [np.round(reading.corners).astype(np.int32)], True, (255, 255, 0), thickness * 2)
     font_scale = max(0.3, reading.pitch_px / 70)
     for index, centre in enumerate(reading.centres):
-        colour = tuple(int(255 * c) for c in usable_only_colour) if reading.usable[index] else (255, 40, 40)
+        colour = (25, 230, 50) if reading.usable[index] else (255, 40, 40)  # green used, red left out
         x, y = (int(round(v)) for v in centre)
         cv2.circle(canvas, (x, y), max(2, int(reading.pitch_px * 0.12)), colour, thickness)
         label = str(index + 1)

@@ -9,13 +9,13 @@ glare, clipped) -> treated area (found in a box, or given) -> reference skin (ri
 changed (fade, redness resolution, hue drift, spread).
 """
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 from . import card, color, constants, metrics, quality, register, segment
 from .errors import InputError
@@ -140,9 +140,9 @@ def calibrate(photo, corners=None, chart="classic24"):
             reading = None
             warnings.append("no chart could be read inside the corners given: colours are not calibrated")
         else:
-            reading = card.with_usable(reading, fit.usable)
+            reading = dataclasses.replace(reading, usable=fit.usable)
     else:
-        if chart not in card.constants.PATCH_PITCH_MM:
+        if chart not in constants.PATCH_PITCH_MM:
             raise InputError(f"unknown chart {chart!r}")
         reading, fit = card.detect(photo.rgb, chart=chart)
         if reading is None:

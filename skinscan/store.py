@@ -395,7 +395,7 @@ class Store:
 
     def photo_path(self, file_name):
         """Path of a stored photo file (the name must be one the store gave)."""
-        if "/" in file_name or "\\\\" in file_name or file_name.startswith("."):
+        if "/" in file_name or "\\" in file_name or file_name.startswith("."):
             raise InputError("not a stored photo name")
         return self.photos_folder / file_name
 
