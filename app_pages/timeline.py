@@ -5,6 +5,7 @@ from datetime import datetime
 import numpy as np
 import streamlit as st
 
+import cv2
 import plotly.graph_objects as go
 
 from skinscan import color, constants, load_photo, register
@@ -45,7 +46,7 @@ def timeline_page():
         chosen = st.selectbox("Compare the first visit with", labels[1:], index=len(labels) - 2, key="after_choice")
         after_index = labels.index(chosen)
         left, right = st.columns(2)
-        left.image(pictures[0][1], caption=labels[0])
+        left.image(pictures[0][1], caption=f"{labels[0]} (area measured outlined)")
         right.image(pictures[after_index][1], caption=chosen)
         aligned = _aligned_pair(store, visits, after_index)
         if aligned is not None:
@@ -89,7 +90,10 @@ def _visit_rows(store, visits):
         })
         thumbnails = st.session_state.setdefault("thumbnails", {})
         if photo["file"] not in thumbnails:
-            thumbnails[photo["file"]] = to_uint8(load_photo(store.photo_path(photo["file"]).read_bytes()).rgb)
+            picture = to_uint8(load_photo(store.photo_path(photo["file"]).read_bytes()).rgb)
+            outline = [np.array(points, np.int32) for points in analysis.get("outline") or []]
+            cv2.polylines(picture, outline, True, (40, 255, 80), max(1, picture.shape[1] // 500))
+            thumbnails[photo["file"]] = picture
         pictures.append((f"{rows[-1]['taken']}", thumbnails[photo["file"]]))
     return rows, pictures
 

@@ -18,10 +18,23 @@ DEMO_AREAS = (
 DEMO_CLIENT = "Demo client (sample photos)"
 
 
+def area_outline(analysis, tolerance_px=1.5):
+    """The treated area's outline(s) in photo pixels, simplified: [[[x, y], ...], ...] (JSON-ready)."""
+    import cv2
+
+    contours, _ = cv2.findContours(analysis.treated_mask.astype("uint8"), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    offset = analysis.work.offset
+    return [
+        (cv2.approxPolyDP(contour, tolerance_px, True).reshape(-1, 2) + offset).astype(int).tolist()
+        for contour in contours if len(contour) >= 3
+    ]
+
+
 def measurement_records(analysis, roi, comparison=None, chart="classic24"):
-    """What the record keeps about a measured photo: the inputs and the results, as JSON-ready dicts."""
+    """What the record keeps about a measured photo: the inputs, the outline of the area measured and
+    the results, as JSON-ready dicts."""
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
-                                               **analysis.to_dict()}}]
+                                               "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:
         data = comparison.to_dict()
         data.pop("baseline", None)

@@ -68,6 +68,11 @@ def test_a_visit_from_upload_to_save(data_folder):
         assert new["photos"][0]["consent"] == "clinical+marketing"
         assert new["photos"][0]["measurements"][0]["result"]["roi"] == [x, y, w, h]
         assert [m["kind"] for m in new["photos"][0]["measurements"]] == ["analysis", "comparison"]
+        # The outline of the area measured is kept, in photo pixels, inside the box it was found in.
+        outline = new["photos"][0]["measurements"][0]["result"]["outline"]
+        points = [point for polygon in outline for point in polygon]
+        assert len(points) >= 8
+        assert all(x <= px <= x + w and y <= py <= y + h for px, py in points)
 
 
 def test_outline_mode_without_a_drawing_asks_for_one(data_folder):
