@@ -88,10 +88,31 @@ def browser():
         browser.close()
 
 
+def _settle(page):
+    """Wait until the app has finished running the script (Streamlit's status widget is gone): a click
+    made while a run is still going may be lost when that run's results arrive."""
+    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+
+
+def _choose(page, text):
+    """Click a radio option, again if a rerun swallowed the click."""
+    option = page.get_by_text(text)
+    for _ in range(3):
+        _settle(page)
+        option.click()
+        _settle(page)
+        if page.get_by_role("radio", name=re.compile(re.escape(text))).is_checked():
+            return
+    raise AssertionError(f"could not choose {text!r}")
+
+
 def _set_number(page, label, value):
     field = page.get_by_label(label, exact=True).first
+    _settle(page)
     field.fill(str(value))
     field.press("Enter")
+    _settle(page)
 
 
 def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
@@ -102,13 +123,14 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
 
     page.get_by_role("link", name="New visit").click()
     expect(page.get_by_role("heading", name="New visit")).to_be_visible()
-    page.get_by_text("Classic Mini").click()
+    _choose(page, "Classic Mini")
     page.locator("input[type=file]").set_input_files(str(SAMPLES / "needling_day1.jpg"))
     expect(page.get_by_text("Capture quality")).to_be_visible()
     x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
     # Drag the box on the photo: the typed inputs follow (the canvas shows the photo 640 px wide).
     canvas = page.locator("canvas.upper-canvas").first
     expect(canvas).to_be_visible()
+    _settle(page)
     canvas.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     frame = canvas.bounding_box()
@@ -123,12 +145,14 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
     expect(page.get_by_text("Δa* (redness)")).to_be_visible()
     expect(page.get_by_text("Colour card as read (patch numbers)")).to_be_visible()
     page.screenshot(path=str(tmp_path / "visit.png"), full_page=True)
+    _settle(page)
     page.get_by_role("button", name="Save visit").click()
     expect(page.get_by_text("Visit saved")).to_be_visible()
 
     page.get_by_role("link", name="Timeline & report").click()
     expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     expect(page.get_by_text("Before and after")).to_be_visible()
+    _settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download PDF report").click()
     pdf = Path(download.value.path()).read_bytes()
@@ -146,12 +170,13 @@ def test_outline_the_area_by_clicking_around_it(app_url, browser):
     page = browser.new_page()
     page.goto(app_url)
     page.get_by_role("link", name="New visit").click()
-    page.get_by_text("Classic Mini").click()
+    _choose(page, "Classic Mini")
     page.locator("input[type=file]").set_input_files(str(SAMPLES / "scar_session1.jpg"))
     expect(page.get_by_text("Capture quality")).to_be_visible()
-    page.get_by_text("its exact outline").click()
+    _choose(page, "its exact outline")
     expect(page.get_by_text("click the first point again")).to_be_visible()
     canvas = page.locator("canvas.upper-canvas").first
+    _settle(page)
     canvas.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     frame = canvas.bounding_box()
@@ -170,6 +195,7 @@ def test_outline_the_area_by_clicking_around_it(app_url, browser):
     for cx, cy in corners:
         page.mouse.click(frame["x"] + cx * scale, frame["y"] + cy * scale)
         page.wait_for_timeout(250)
+    _settle(page)
     expect(page.get_by_text("Δa* (redness)")).to_be_visible()
     expect(page.get_by_text("hypo", exact=True)).to_be_visible()  # a lighter scar, measured over the outline
     page.close()
