@@ -24,8 +24,7 @@ def timeline_page():
         st.info("No visits for this area yet.")
         return
     rows, pictures = _visit_rows(store, visits)
-    st.dataframe([{k: v for k, v in row.items() if k not in ("ita_deg", "ita_category")} for row in rows],
-                 hide_index=True)
+    st.dataframe([_shown(row) for row in rows], hide_index=True)
     late_red = [r for r in rows if r["days"] * 24 > constants.REDNESS_EXPECTED_WINDOW_HOURS
                 and r["delta_a"] > constants.REDNESS_PERSISTENT_DELTA_A]
     if late_red:
@@ -62,6 +61,22 @@ def timeline_page():
                        key="pdf")
     st.download_button("Export this client (ZIP with CSV)", store.export_client(client["id"]),
                        file_name=f"skinscan-client-{client['id']}.zip", mime="application/zip", key="zip")
+
+
+COLUMNS = (
+    ("taken", "visit", None), ("days", "day", "{:.0f}"), ("delta_a", "Δa* redness", "{:+.1f}"),
+    ("delta_l", "ΔL*", "{:+.1f}"), ("delta_e00", "ΔE00", "{:.1f}"), ("pigmentation", "blend", None),
+    ("fade_percent", "fade %", "{:.0f}"), ("redness_resolution_percent", "redness resolved %", "{:.0f}"),
+    ("hue_shift_deg", "hue drift °", "{:+.0f}"), ("quality", "capture", None),
+)
+
+
+def _shown(row):
+    """A visit's numbers as the table shows them: rounded as measured, with plain headings."""
+    return {
+        heading: ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
+        for key, heading, pattern in COLUMNS
+    }
 
 
 def _visit_rows(store, visits):
