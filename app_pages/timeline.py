@@ -9,6 +9,7 @@ import cv2
 import plotly.graph_objects as go
 
 from skinscan import color, constants, load_photo, register
+from skinscan.metrics import redness_persists
 from skinscan.report import area_report
 
 from app_pages.common import area_choice, baseline_of, open_store, photo_key, show_definitions, to_uint8
@@ -25,8 +26,7 @@ def timeline_page():
         return
     rows, pictures = _visit_rows(store, visits)
     st.dataframe([_shown(row) for row in rows], hide_index=True)
-    late_red = [r for r in rows if r["days"] * 24 > constants.REDNESS_EXPECTED_WINDOW_HOURS
-                and r["delta_a"] > constants.REDNESS_PERSISTENT_DELTA_A]
+    late_red = [r for r in rows if redness_persists(r["days"] * 24, r["delta_a"], r["delta_a_uncertainty"])]
     if late_red:
         st.error(f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
                  f"(Δa* {late_red[-1]['delta_a']:+.1f} on day {late_red[-1]['days']:.0f}): consider referring the client.")
@@ -94,6 +94,7 @@ def _visit_rows(store, visits):
             "taken": visit["taken"][:16].replace("T", " "),
             "days": round((taken - first_taken).total_seconds() / 86400, 2),
             "delta_l": analysis["contrast"]["delta_l"], "delta_a": analysis["contrast"]["delta_a"],
+            "delta_a_uncertainty": analysis["uncertainty"]["delta_a"],
             "delta_b": analysis["contrast"]["delta_b"], "delta_e00": analysis["contrast"]["delta_e00"],
             "pigmentation": analysis["contrast"]["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),

@@ -69,13 +69,13 @@ def seed_demo(store, samples=SAMPLES, progress=None):
         first = files[0]
         roi = tuple(truth[first]["roi"])
         chart = truth[first]["chart"]
-        base_calibration = pipeline.calibrate(samples / first, chart=chart)
+        base_analysis = pipeline.analyze(samples / first, roi=roi, chart=chart)
         for name in files:
             data = (samples / name).read_bytes()
             if name == first:
-                analysis, comparison = pipeline.analyze(None, roi=roi, calibration=base_calibration), None
+                analysis, comparison = base_analysis, None
             else:
-                comparison = pipeline.compare(None, data, roi=roi, chart=chart, baseline_calibration=base_calibration)
+                comparison = pipeline.compare(None, data, roi=roi, chart=chart, baseline_analysis=base_analysis)
                 analysis = comparison.followup
             taken = analysis.calibration.photo.taken
             store.save_visit(area, taken, [{

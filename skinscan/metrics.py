@@ -312,3 +312,20 @@ def hue_shift_degrees(baseline_lab, followup_lab):
     """
     shift = color.hue_angle_degrees(followup_lab) - color.hue_angle_degrees(baseline_lab)
     return float((shift + 180.0) % 360.0 - 180.0) if shift != -180.0 else 180.0
+
+
+def redness_persists(hours, delta_a, delta_a_uncertainty=0.0):
+    """Redness still there when it should have settled: a reason to refer the client.
+
+    True when more than REDNESS_EXPECTED_WINDOW_HOURS (48 h) have passed since the first photo and
+    Δa* − u(Δa*) still exceeds REDNESS_PERSISTENT_DELTA_A (2.0); see :mod:`skinscan.constants`.
+
+    Examples
+    --------
+    >>> redness_persists(72, 4.6, 0.2), redness_persists(24, 4.6, 0.2), redness_persists(72, 2.1, 0.2)
+    (True, False, False)
+    """
+    return bool(
+        hours > constants.REDNESS_EXPECTED_WINDOW_HOURS
+        and delta_a - delta_a_uncertainty > constants.REDNESS_PERSISTENT_DELTA_A
+    )

@@ -354,8 +354,13 @@ class WorkRegion:
 
     def to_work(self, box):
         """A box (x, y, w, h) in photo pixels -> on the working grid."""
-        x, y = (box[0] - self.offset[0]) / self.step, (box[1] - self.offset[1]) / self.step
-        return (int(round(x)), int(round(y)), max(1, int(round(box[2] / self.step))), max(1, int(round(box[3] / self.step))))
+        return _box_on_grid(box, self.offset, self.step)
+
+
+def _box_on_grid(box, offset, step):
+    """A box (x, y, w, h) in photo pixels -> on a grid of ``step`` whose origin is at ``offset``."""
+    x, y = (box[0] - offset[0]) / step, (box[1] - offset[1]) / step
+    return (int(round(x)), int(round(y)), max(1, int(round(box[2] / step))), max(1, int(round(box[3] / step))))
 
 
 def _work_region(calibration, area_box, boxes):
@@ -375,8 +380,7 @@ def _work_region(calibration, area_box, boxes):
     hair_step = max(1, step // 2)
     hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
     hair = _pool_any(hair_fine, camera.shape)
-    region = WorkRegion(crop, step, camera, linear, lab, np.ones(camera.shape[:2], bool))
-    outside = ~segment.box_mask(region.to_work(area_box), lab.shape) & ~card_zone
+    outside = ~segment.box_mask(_box_on_grid(area_box, offset, step), lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
     glare = segment.glare_mask(lab, skin_estimate)
     return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare))
@@ -534,6 +538,7 @@ def compare(
     chart="classic24",
     baseline_calibration=None,
     followup_calibration=None,
+    baseline_analysis=None,
 ):
     """Measure a follow-up photo over the same skin as its baseline, and what changed.
 
@@ -546,6 +551,9 @@ def compare(
         3-4 pairs of matching points (baseline, follow-up) when the photos cannot be aligned by texture.
     chart : str
     baseline_calibration, followup_calibration : Calibration, optional
+    baseline_analysis : Analysis, optional
+        The baseline already measured with these roi/mask/reference_roi (a series compares every
+        visit with the same one): it is used as it is.
 
     Returns
     -------
@@ -560,6 +568,8 @@ def compare(
     # The follow-up's card and skin features are read while the baseline is measured: most of both is
     # OpenCV and numpy work that releases the GIL, so the two cores share it. Both photos' features
     # are read at the scale the baseline's box sets.
+    if baseline_analysis is not None:
+        baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
     box_given = validate_box(roi, baseline.rgb.shape, "--roi") if roi is not None else None
 
@@ -572,8 +582,8 @@ def compare(
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(prepare_followup)
-        base = analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi, whole_roi=whole_roi,
-                       chart=chart, calibration=baseline_calibration)
+        base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
+                                            whole_roi=whole_roi, chart=chart, calibration=baseline_calibration)
         mask_box = _mask_box(base.treated_mask)
         mask_box = (mask_box[0] + int(base.work.offset[0]), mask_box[1] + int(base.work.offset[1]), *mask_box[2:])
         area_box = box_given if box_given is not None else mask_box
@@ -762,12 +772,9 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
     for index in order[1:]:
         hours = (taken[index] - taken[first]).total_seconds() / 3600.0
         comparison = compare(loaded[first], loaded[index], roi=roi, mask=mask, reference_roi=reference_roi,
-                             chart=chart, baseline_calibration=first_calibration)
+                             chart=chart, baseline_analysis=base)
         analysis = comparison.followup
-        persistent = (
-            hours > constants.REDNESS_EXPECTED_WINDOW_HOURS
-            and analysis.contrast.delta_a - analysis.uncertainty["delta_a"] > constants.REDNESS_PERSISTENT_DELTA_A
-        )
+        persistent = metrics.redness_persists(hours, analysis.contrast.delta_a, analysis.uncertainty["delta_a"])
         visits.append(TimelineVisit(names[index], taken[index], hours, analysis, comparison, persistent))
     warnings = []
     if any(v.persistent_redness for v in visits):

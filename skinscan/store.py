@@ -90,12 +90,14 @@ def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def strip_photo(data):
+def strip_photo(data, photo=None):
     """A copy of a photo file with every piece of metadata removed (EXIF, GPS, XMP, IPTC, comments).
 
     Parameters
     ----------
     data : bytes
+    photo : Photo, optional
+        ``data`` already read by :func:`load_photo` (it is not decoded again).
 
     Returns
     -------
@@ -110,7 +112,8 @@ def strip_photo(data):
     InputError
         Not a readable photo.
     """
-    photo = load_photo(data)  # validates, and tells orientation and depth
+    if photo is None:
+        photo = load_photo(data)  # validates, and tells orientation and depth
     if data[:2] == b"\xff\xd8":
         return _strip_jpeg(data, photo.exif_orientation), "jpg"
     if photo.bit_depth == 16:
@@ -245,9 +248,9 @@ class Store:
                 removed += 1
         return removed
 
-    def _write_photo(self, data):
+    def _write_photo(self, data, photo):
         """Write a stripped photo under its content hash; returns (file name, was it new)."""
-        clean, extension = strip_photo(data)
+        clean, extension = strip_photo(data, photo)
         name = f"{hashlib.sha256(clean).hexdigest()}.{extension}"
         target = self.photos_folder / name
         if target.exists():
@@ -331,21 +334,18 @@ class Store:
         if not photos:
             raise InputError("a visit needs at least one photo")
         taken_text = taken.isoformat() if isinstance(taken, datetime) else str(taken)
-        prepared = []
         for photo in photos:
-            consent = photo.get("consent", "clinical")
-            if consent not in CONSENT_CHOICES:
+            if photo.get("consent", "clinical") not in CONSENT_CHOICES:
                 raise InputError(f"consent must be one of {', '.join(CONSENT_CHOICES)}")
-            loaded = load_photo(photo["data"])
-            prepared.append((photo, consent, loaded.width, loaded.height))
         if self._connection.execute("SELECT 1 FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
             raise InputError(f"no treated area with id {area_id}")
         written = []
         try:
-            files = []
-            for photo, *_ in prepared:
-                name, new = self._write_photo(photo["data"])
-                files.append(name)
+            stored = []  # (file name, width, height) per photo; each photo is decoded once, here
+            for photo in photos:
+                loaded = load_photo(photo["data"])
+                name, new = self._write_photo(photo["data"], loaded)
+                stored.append((name, loaded.width, loaded.height))
                 if new:
                     written.append(name)
             with self._transaction() as db:
@@ -353,10 +353,10 @@ class Store:
                     "INSERT INTO visits (area_id, taken, notes, created) VALUES (?, ?, ?, ?)",
                     (int(area_id), taken_text, notes, _now()),
                 ).lastrowid
-                for (photo, consent, width, height), name in zip(prepared, files):
+                for photo, (name, width, height) in zip(photos, stored):
                     photo_id = db.execute(
                         "INSERT INTO photos (visit_id, file, consent, width, height, created) VALUES (?, ?, ?, ?, ?, ?)",
-                        (visit_id, name, consent, width, height, _now()),
+                        (visit_id, name, photo.get("consent", "clinical"), width, height, _now()),
                     ).lastrowid
                     for measurement in photo.get("measurements", ()):
                         db.execute(
