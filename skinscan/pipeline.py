@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import card, color, constants, metrics, quality, register, segment
+from . import card, color, constants, metrics, quality, register, segment, skin
 from .errors import InputError
 from .io import Photo, load_photo
 from .segment import validate_box
@@ -333,6 +333,8 @@ class WorkRegion:
         The crop's pixels as read, colour-corrected linear sRGB, and L*a*b*, on the sub-grid.
     valid : numpy.ndarray of bool
         Pixels that may be measured (not card, hair, glare or clipped).
+    skin : skin.SkinMap
+        Which pixels are skin of the body part holding the area, lesion on it, card, background, hair.
     """
 
     crop: tuple
@@ -341,6 +343,7 @@ class WorkRegion:
     linear: np.ndarray
     lab: np.ndarray
     valid: np.ndarray
+    skin: skin.SkinMap
 
     @property
     def offset(self):
@@ -363,8 +366,16 @@ def _box_on_grid(box, offset, step):
     return (int(round(x)), int(round(y)), max(1, int(round(box[2] / step))), max(1, int(round(box[3] / step))))
 
 
-def _work_region(calibration, area_box, boxes):
-    """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo."""
+#: A mask's bounding box is grown by this fraction each way to seed the skin map: a loose box has
+#: skin in its border band, a mask's tight box has the area there.
+MASK_BOX_GROWTH = 0.25
+
+
+def _work_region(calibration, area_box, boxes, tight=False):
+    """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo.
+
+    ``tight``: ``area_box`` is a mask's bounding box (grown by MASK_BOX_GROWTH to seed the skin map).
+    """
     photo = calibration.photo
     crop = _work_crop(photo.rgb.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
     step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
@@ -379,11 +390,24 @@ def _work_region(calibration, area_box, boxes):
     # L*/100 for skin tones), then pooled onto the working grid.
     hair_step = max(1, step // 2)
     hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
-    hair = _pool_any(hair_fine, camera.shape)
-    outside = ~segment.box_mask(_box_on_grid(area_box, offset, step), lab.shape) & ~card_zone
-    skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
+    lines = _pool_any(hair_fine, camera.shape)
+    box_on_grid = _box_on_grid(area_box, offset, step)
+    seed_box = box_on_grid
+    if tight:
+        grow_x, grow_y = MASK_BOX_GROWTH * box_on_grid[2], MASK_BOX_GROWTH * box_on_grid[3]
+        seed_box = (box_on_grid[0] - grow_x, box_on_grid[1] - grow_y,
+                    box_on_grid[2] + 2 * grow_x, box_on_grid[3] + 2 * grow_y)
+    card_quad = None if calibration.reading is None else (calibration.reading.corners - offset) / step
+    skin_map = skin.skin_map(color.linear_to_srgb(np.clip(linear, 0, 1)).astype(np.float32), seed_box,
+                             card_quad=card_quad, lab=lab, lines=lines)
+    hair = skin_map.hair if skin_map.found else lines
+    if skin_map.found:
+        skin_estimate = skin_map.skin_lab
+    else:
+        outside = ~segment.box_mask(box_on_grid, lab.shape) & ~card_zone
+        skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
     glare = segment.glare_mask(lab, skin_estimate)
-    return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare))
+    return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare), skin_map)
 
 
 def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
@@ -401,7 +425,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     if reference_roi is not None:
         reference_roi = validate_box(reference_roi, shape, "--reference-roi")
         boxes.append(reference_roi)
-    work = _work_region(calibration, area_box, boxes)
+    work = _work_region(calibration, area_box, boxes, tight=mask is not None)
     crop, step, crop_shape, lab, linear, camera, valid = (
         work.crop, work.step, work.crop_shape, work.lab, work.linear, work.camera, work.valid
     )
@@ -413,7 +437,9 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         treated_full = segment.box_mask((area_box[0] - offset[0], area_box[1] - offset[1], *area_box[2:]), crop_shape)
         treated = treated_full[::step, ::step]
     else:
-        treated, stands_out = segment.treated_area_from_box(lab, valid, work.to_work(area_box))
+        treated, stands_out = segment.treated_area_from_box(
+            lab, valid, work.to_work(area_box), work.skin if work.skin.found else None
+        )
         if not stands_out:
             warnings.append("the area does not stand out from the skin around it: the whole box was measured")
         treated_full = _to_full_resolution(treated, step, crop_shape)
@@ -423,7 +449,8 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     if reference_roi is not None:
         reference = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab)
     else:
-        reference = segment.reference_ring(treated, valid, lab)
+        skin_only = valid & work.skin.skin if work.skin.found else valid
+        reference = segment.reference_ring(treated, skin_only, lab)
 
     px_per_mm = calibration.reading.px_per_mm if calibration.found else None
     treated_measurement = metrics.measure_region(
@@ -629,7 +656,8 @@ def compare(
         # Spread: the follow-up's own area, found in the mapped box on the same corrected crop.
         try:
             found, stands_out = segment.treated_area_from_box(
-                follow.work.lab, follow.work.valid, follow.work.to_work(search_box)
+                follow.work.lab, follow.work.valid, follow.work.to_work(search_box),
+                follow.work.skin if follow.work.skin.found else None,
             )
         except InputError:
             stands_out = False

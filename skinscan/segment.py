@@ -26,6 +26,10 @@ RING_BAND_FRACTION = 0.5
 STANDS_OUT_FRACTION = 0.05
 #: Fewest reference pixels that make a reliable median.
 MIN_REFERENCE_PIXELS = 50
+#: The reference ring is widened outward (its band multiplied by these factors in turn) until it holds
+#: this fraction of the treated area's pixel count in skin (real photos seldom have skin all round).
+REFERENCE_ENOUGH_FRACTION = 0.3
+REFERENCE_WIDENING = (1.0, 2.0, 3.0, 5.0)
 #: A reference pixel further than this (CIE76, smoothed) from the ring's median is another lesion,
 #: a mole, a vein or a shadow, and is left out.
 REFERENCE_OUTLIER_DE76 = 6.0
@@ -143,7 +147,7 @@ def _fill_invalid(lab, valid, sigma):
     return filled
 
 
-def treated_area_from_box(lab, valid, box):
+def treated_area_from_box(lab, valid, box, skin_map=None):
     """Find the treated area inside a loose box.
 
     Parameters
@@ -154,6 +158,10 @@ def treated_area_from_box(lab, valid, box):
         Pixels that may be measured (not hair, glare, clipped, card).
     box : tuple
         (x, y, w, h) in crop pixels.
+    skin_map : skin.SkinMap, optional
+        The crop's skin map (:func:`skinscan.skin.skin_map`): the area is searched only on the body
+        (skin and the lesion or ink on it), and "stands out" and the skin colour are judged from its
+        skin only. Without it every pixel around the box is taken for skin.
 
     Returns
     -------
@@ -186,7 +194,18 @@ def treated_area_from_box(lab, valid, box):
     """
     x, y, w, h = box
     inside = box_mask(box, lab.shape)
-    margin = valid & ~inside
+    if skin_map is not None:
+        # The skin's own pixels: around the box first, those inside the box when too few are outside
+        # (a box drawn across the whole limb). The area is searched on the body only.
+        margin = valid & skin_map.skin & ~inside
+        if margin.sum() < MIN_REFERENCE_PIXELS:
+            margin = valid & skin_map.skin
+        inside = inside & skin_map.body
+        valid = valid & skin_map.body
+        if inside.sum() < 16:
+            raise InputError("the box holds no skin: draw it over the treated area")
+    else:
+        margin = valid & ~inside
     if margin.sum() < MIN_REFERENCE_PIXELS:
         raise InputError("the box leaves no skin around it to compare with: draw it with some margin")
     skin = np.median(lab[margin], axis=0)
@@ -219,7 +238,7 @@ def treated_area_from_box(lab, valid, box):
     direction = core_difference / contrast
     projection = difference @ direction
     area = inside & (projection > contrast / 2)
-    return _clean_mask(area), True
+    return _clean_mask(area) & inside, True
 
 
 def _clean_mask(mask):
@@ -233,13 +252,14 @@ def _clean_mask(mask):
 
 
 def reference_ring(treated, valid, lab):
-    """Untreated skin around the treated area: a gap, then a band, both scaled to the area's size.
+    """Untreated skin around the treated area: a gap, then a band, widened outward until it holds enough skin.
 
     Parameters
     ----------
     treated : numpy.ndarray of bool, shape (H, W)
     valid : numpy.ndarray of bool, shape (H, W)
-        Pixels that may be measured (hair, glare, clipped and card already excluded).
+        Pixels that may serve as reference: skin of the body part (hair, glare, clipped, card and
+        background already excluded).
     lab : numpy.ndarray, shape (H, W, 3)
 
     Returns
@@ -249,12 +269,14 @@ def reference_ring(treated, valid, lab):
     Raises
     ------
     InputError
-        Too little untreated skin around the area.
+        Too little untreated skin around the area, even widened.
 
     Notes
     -----
     With r = sqrt(area / π) the equivalent radius, the ring holds pixels at a distance from the area
-    between 0.25 r (at least 2 px) and 0.25 r + 0.5 r (at least 3 px more). Pixels more than
+    between 0.25 r (at least 2 px) and 0.25 r + 0.5 r (at least 3 px more). When fewer than
+    REFERENCE_ENOUGH_FRACTION of the area's pixels (and MIN_REFERENCE_PIXELS) of it are skin, the band
+    is widened outward (× REFERENCE_WIDENING, in turn) before giving up. Pixels more than
     REFERENCE_OUTLIER_DE76 from the ring's median (after light smoothing) are other lesions and are
     left out.
     """
@@ -262,7 +284,11 @@ def reference_ring(treated, valid, lab):
     gap = max(2.0, RING_GAP_FRACTION * radius)
     band = max(3.0, RING_BAND_FRACTION * radius)
     distance = cv2.distanceTransform((~treated).astype(np.uint8), cv2.DIST_L2, 5)
-    ring = (distance > gap) & (distance <= gap + band) & valid
+    enough = max(MIN_REFERENCE_PIXELS, REFERENCE_ENOUGH_FRACTION * treated.sum())
+    for widening in REFERENCE_WIDENING:
+        ring = (distance > gap) & (distance <= gap + widening * band) & valid
+        if ring.sum() >= enough:
+            break
     return _without_outliers(ring, lab)
 
 

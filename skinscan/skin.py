@@ -1,0 +1,379 @@
+"""What is skin: the skin map of the body part that holds the treated area.
+
+A photo region in, boolean masks out: which pixels are skin of the body part that holds the box, which
+are lesion or ink on that body part, which are the colour card, which are background (a wall, a floor,
+clothing, black padding, another body part), which are hair. Segmentation, the reference skin and
+registration all take this map; none of them re-derives "what is skin" on its own.
+
+The model needs no training data and no card: skin is the dominant colour of the box's border band and
+its surroundings among plausible skin colours, chosen and then grown for spatial coherence with the
+box (the body part holding the area is one connected surface).
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from . import color
+from .segment import hair_mask
+
+#: The skin map is computed on a grid of at most this many pixels along the region's longer side;
+#: masks are returned at the input's size (nearest neighbour).
+SKIN_MAP_LONG_SIDE = 480
+
+#: Plausible skin colours (any tone, lit or shaded): CIE L*a*b* (D65) lightness, chroma and hue angle
+#: h_ab. Measured skin spans h_ab about 25-75 degrees and chroma about 8-35 over ITA -60..+70 (Del Bino
+#: et al. 2006, Pigment Cell Res 19:606-614; Xiao et al. 2017, Skin Res Technol 23:21-29); the bounds
+#: are widened for uncalibrated photos (white balance off by a few hundred kelvin moves h_ab ~10°).
+SKIN_L_RANGE = (12.0, 96.0)
+SKIN_CHROMA_RANGE = (4.0, 60.0)
+SKIN_HUE_RANGE_DEG = (5.0, 95.0)
+
+#: Border band of the box the skin colour is seeded from, as fractions of the box's half-size measured
+#: from its centre (1 = the box edge): from 0.7 inside to 1.3 outside.
+SEED_BAND = (0.7, 1.3)
+
+#: A pixel is skin-coloured when its Mahalanobis distance from the skin model in (a*, b*) is at most
+#: this (a χ² with 2 degrees of freedom leaves 1.1 % beyond 3.0) and its L* lies within
+#: SKIN_LIGHTNESS_SIGMAS robust deviations (shading moves L* far more than chromaticity).
+SKIN_MAHALANOBIS = 3.0
+#: Hysteresis: pixels within this looser distance are skin when connected to the strict surface
+#: (blush, shade and callus at the edge of the seed colour, not a wall across a strong colour gap).
+SKIN_MAHALANOBIS_LOOSE = 4.5
+SKIN_LIGHTNESS_SIGMAS = 4.0
+#: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
+SKIN_CHROMA_SIGMA_FLOOR = 1.5
+SKIN_LIGHTNESS_SIGMA_FLOOR = 5.0
+
+#: Black padding around a cropped photo: near-black, flat pixels connected to the photo's edge.
+PADDING_MAX_L = 6.0
+
+#: Hair found by black-hat is ink when the box holds this many times more thin dark lines (per skin
+#: pixel) than the skin outside it: hair grows at the same density inside and outside a loose box,
+#: line-work ink and microblading strokes are only inside.
+INK_LINE_DENSITY_RATIO = 3.0
+#: ... and a line counts as ink only when this fraction of it lies inside the box (a hair crossing the
+#: box's edge goes on outside it; the box encloses the line-work).
+INK_LINE_INSIDE_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class SkinMap:
+    """Which pixels of a region are skin of the body part holding the area, and which are not.
+
+    All masks are boolean arrays of the input's shape[:2].
+
+    Attributes
+    ----------
+    skin : numpy.ndarray of bool
+        Skin of the body part that holds the box (not lesion, ink, hair, card or background).
+    body : numpy.ndarray of bool
+        ``skin`` plus the lesion or ink on it (what is not skin-coloured but is enclosed by or
+        attached to that skin inside the box): where a treated area may be.
+    card : numpy.ndarray of bool
+        The colour card and its border.
+    background : numpy.ndarray of bool
+        Everything that is not ``body``: walls, floors, clothing, padding, card, other body parts.
+    hair : numpy.ndarray of bool
+        Thin dark hairs on the body (excluded from measurement; never ink lines).
+    padding : numpy.ndarray of bool
+        Black padding of a cropped or letter-boxed photo (part of ``background``).
+    skin_lab : numpy.ndarray, shape (3,)
+        Centre of the skin model (median L*, a*, b* of the seed skin).
+    skin_sigma : numpy.ndarray, shape (3,)
+        Robust standard deviations of L*, a*, b* of the seed skin (scaled MAD, with floors).
+    seed_pixels : int
+        Pixels (on the map's grid) the skin model was fitted on; 0 when no plausible skin was found.
+    """
+
+    skin: np.ndarray
+    body: np.ndarray
+    card: np.ndarray
+    background: np.ndarray
+    hair: np.ndarray
+    padding: np.ndarray
+    skin_lab: np.ndarray
+    skin_sigma: np.ndarray
+    seed_pixels: int
+
+    @property
+    def found(self):
+        """True when some skin was found."""
+        return bool(self.seed_pixels > 0 and self.skin.any())
+
+
+def plausible_skin(lab):
+    """Pixels whose colour could be skin of any tone, lit or shaded (a loose prior, not a classifier).
+
+    Parameters
+    ----------
+    lab : numpy.ndarray, shape (H, W, 3)
+        CIE L*a*b* (D65).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Notes
+    -----
+    SKIN_L_RANGE, SKIN_CHROMA_RANGE and SKIN_HUE_RANGE_DEG (see the constants). Whites, greys, blues
+    and greens fail it; beige walls, wood and skin-coloured fabrics pass: spatial coherence decides
+    those.
+    """
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    chroma = np.hypot(a, b)
+    hue = np.degrees(np.arctan2(b, a))
+    return (
+        (lightness >= SKIN_L_RANGE[0]) & (lightness <= SKIN_L_RANGE[1])
+        & (chroma >= SKIN_CHROMA_RANGE[0]) & (chroma <= SKIN_CHROMA_RANGE[1])
+        & (hue >= SKIN_HUE_RANGE_DEG[0]) & (hue <= SKIN_HUE_RANGE_DEG[1])
+    )
+
+
+def padding_mask(lab):
+    """Black padding: near-black (L* ≤ PADDING_MAX_L), flat pixels connected to the photo's edge.
+
+    Parameters
+    ----------
+    lab : numpy.ndarray, shape (H, W, 3)
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    dark = lab[..., 0] <= PADDING_MAX_L
+    if not dark.any():
+        return dark
+    count, labels = cv2.connectedComponents(dark.astype(np.uint8), connectivity=4)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    touching = np.zeros(count, bool)
+    touching[edge] = True
+    touching[0] = False
+    return touching[labels]
+
+
+def _box_distance(shape, box):
+    """Chebyshev distance of every pixel from the box centre in units of the box's half-size."""
+    x, y, w, h = box
+    ys = (np.arange(shape[0], dtype=np.float32) + 0.5 - (y + h / 2)) / max(h / 2, 1.0)
+    xs = (np.arange(shape[1], dtype=np.float32) + 0.5 - (x + w / 2)) / max(w / 2, 1.0)
+    return np.maximum(np.abs(ys)[:, None], np.abs(xs)[None, :])
+
+
+def _robust_centre(values):
+    """Median and scaled MAD (1.4826 · MAD, a Gaussian σ) of each column."""
+    centre = np.median(values, axis=0)
+    sigma = 1.4826 * np.median(np.abs(values - centre), axis=0)
+    return centre, sigma
+
+
+def _chroma_modes(ab, count=3, bin_size=1.0, smooth=2.0, min_share=0.08):
+    """The strongest modes of a 2-D (a*, b*) histogram: list of (a, b, share of pixels)."""
+    low = np.floor(ab.min(axis=0)) - 3 * smooth
+    bins = np.ceil((ab.max(axis=0) - low) / bin_size).astype(int) + int(6 * smooth) + 1
+    index = np.clip(((ab - low) / bin_size).astype(int), 0, bins - 1)
+    histogram = np.zeros(bins, np.float32)
+    np.add.at(histogram, (index[:, 0], index[:, 1]), 1.0)
+    histogram = cv2.GaussianBlur(histogram, (0, 0), smooth / bin_size)
+    peaks = (histogram == ndimage.maximum_filter(histogram, size=int(4 * smooth / bin_size) | 1)) & (histogram > 0)
+    coordinates = np.argwhere(peaks)
+    heights = histogram[peaks]
+    order = np.argsort(heights)[::-1][:count]
+    total = histogram.sum()
+    modes = []
+    for i in order:
+        centre = low + (coordinates[i] + 0.5) * bin_size
+        near = np.hypot(*(ab - centre).T) <= 3 * smooth
+        share = near.mean()
+        if share >= min_share or not modes:
+            modes.append((centre, share))
+    return modes if total > 0 else []
+
+
+def _fit_model(lab_pixels, mode):
+    """Skin model from the seed pixels near a chromaticity mode: centre, robust σ and (a*, b*) covariance."""
+    near = np.hypot(*(lab_pixels[:, 1:] - mode).T) <= 5.0
+    chosen = lab_pixels[near] if near.sum() >= 20 else lab_pixels
+    centre, sigma = _robust_centre(chosen)
+    sigma = np.maximum(sigma, [SKIN_LIGHTNESS_SIGMA_FLOOR, SKIN_CHROMA_SIGMA_FLOOR, SKIN_CHROMA_SIGMA_FLOOR])
+    # Covariance of a*, b* from the robust spreads and a rank correlation (shading couples them).
+    a, b = chosen[:, 1], chosen[:, 2]
+    if len(chosen) > 10 and np.std(a) > 0 and np.std(b) > 0:
+        rank_a, rank_b = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+        rho = float(np.corrcoef(rank_a, rank_b)[0, 1])
+        rho = float(np.clip(2 * np.sin(np.pi * rho / 6), -0.9, 0.9))  # Spearman -> Pearson
+    else:
+        rho = 0.0
+    covariance = np.array(
+        [[sigma[1] ** 2, rho * sigma[1] * sigma[2]], [rho * sigma[1] * sigma[2], sigma[2] ** 2]]
+    )
+    return centre, sigma, covariance, int(len(chosen))
+
+
+def _skin_coloured(lab, centre, sigma, covariance, limit=None):
+    difference = lab[..., 1:] - centre[1:]
+    inverse = np.linalg.inv(covariance)
+    mahalanobis_sq = (
+        inverse[0, 0] * difference[..., 0] ** 2
+        + 2 * inverse[0, 1] * difference[..., 0] * difference[..., 1]
+        + inverse[1, 1] * difference[..., 1] ** 2
+    )
+    lightness_ok = np.abs(lab[..., 0] - centre[0]) <= SKIN_LIGHTNESS_SIGMAS * sigma[0]
+    limit = SKIN_MAHALANOBIS if limit is None else limit
+    return (mahalanobis_sq <= limit**2) & lightness_ok
+
+
+def _components_touching(mask, seed):
+    """The connected components of ``mask`` that overlap ``seed``."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.zeros(mask.shape, bool)
+    hit = np.zeros(count, bool)
+    hit[np.unique(labels[seed & mask])] = True
+    hit[0] = False
+    return hit[labels]
+
+
+def _card_mask(shape, card_quad, scale):
+    zone = np.zeros(shape[:2], np.uint8)
+    if card_quad is None:
+        return zone.astype(bool)
+    quad = np.asarray(card_quad, np.float64).reshape(4, 2)
+    centre = quad.mean(axis=0)
+    grown = (centre + (quad - centre) * (1 + 2.0 / 5.0)) * scale  # the patch area grown by ~a pitch
+    cv2.fillConvexPoly(zone, np.round(grown).astype(np.int32), 1)
+    return zone.astype(bool)
+
+
+def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
+    """The skin map of the body part that holds ``box``.
+
+    Parameters
+    ----------
+    rgb : numpy.ndarray, shape (H, W, 3)
+        float32 sRGB in 0..1: colour-corrected when a card was found, else as taken.
+    box : tuple (x, y, w, h), optional
+        The loose box around the treated area, in ``rgb``'s pixels (it may hold card, background or
+        run off the edge). Default: the middle half of the region.
+    card_quad : array_like, shape (4, 2), optional
+        The card's patch-area corners in ``rgb``'s pixels; the card and its border are excluded.
+    lab : numpy.ndarray, shape (H, W, 3), optional
+        CIE L*a*b* of ``rgb`` when the caller has it (saves a conversion).
+    lines : numpy.ndarray of bool, shape (H, W), optional
+        Thin dark lines (:func:`skinscan.segment.hair_mask`) when the caller found them on a finer
+        grid; default: found here on L*.
+
+    Returns
+    -------
+    SkinMap
+
+    Notes
+    -----
+    1. The map is computed on a grid of at most SKIN_MAP_LONG_SIDE pixels along the longer side, L*a*b*
+       lightly smoothed (σ 1 px).
+    2. Seed: the plausible-skin pixels (:func:`plausible_skin`) of the box's border band SEED_BAND,
+       card and padding excluded. The strongest modes of their (a*, b*) histogram are candidate skin
+       colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
+    3. Spatial coherence chooses among them: the candidate whose skin-coloured pixels (Mahalanobis ≤
+       SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤ SKIN_LIGHTNESS_SIGMAS σ) cover most of the border band
+       while connected to the box wins (a beige wall at a corner loses to the arm that runs through).
+    4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
+    5. Body = skin with its holes filled (hairs, pores, moles) plus, inside the box, what the skin
+       encloses once closed by a tenth of the box: the lesion or ink that lies on the skin.
+    6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) on the body, except the
+       lines lying (INK_LINE_INSIDE_FRACTION) inside the box when the box holds INK_LINE_DENSITY_RATIO
+       times their density outside it: those are the line-work or strokes of the treatment.
+    """
+    rgb = np.asarray(rgb, dtype=np.float32)
+    height, width = rgb.shape[:2]
+    scale = min(1.0, SKIN_MAP_LONG_SIDE / max(height, width))
+    if lab is None:
+        small_rgb = rgb if scale == 1.0 else cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        lab_small = color.linear_srgb_to_lab(color.srgb_to_linear(np.clip(small_rgb, 0, 1))).astype(np.float32)
+    else:
+        lab = np.asarray(lab, dtype=np.float32)
+        lab_small = lab if scale == 1.0 else cv2.resize(lab, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    grid = lab_small.shape[:2]
+    if box is None:
+        box = (width / 4, height / 4, width / 2, height / 2)
+    box_small = tuple(float(v) * scale for v in box)
+    smooth = cv2.GaussianBlur(lab_small, (0, 0), 1.0)
+
+    card = _card_mask(grid, card_quad, scale)
+    padding = padding_mask(lab_small)
+    excluded = card | padding
+    distance = _box_distance(grid, box_small)
+    inside = distance <= 1.0
+    band = (distance >= SEED_BAND[0]) & (distance <= SEED_BAND[1]) & ~excluded
+    prior = plausible_skin(smooth) & ~excluded
+    seeds = band & prior
+    if seeds.sum() < 20:
+        seeds = (distance <= 2.0) & prior
+    empty = np.zeros(grid, bool)
+    if seeds.sum() < 20:
+        return _at_size(
+            SkinMap(empty, empty, card, ~empty, empty, padding, np.full(3, np.nan), np.full(3, np.nan), 0),
+            (height, width),
+        )
+
+    seed_lab = smooth[seeds]
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    best = None
+    for mode, _share in _chroma_modes(seed_lab[:, 1:]):
+        centre, sigma, covariance, used = _fit_model(seed_lab, mode)
+        coloured = _skin_coloured(smooth, centre, sigma, covariance) & ~excluded
+        coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
+        surface = _components_touching(coloured, inside)
+        score = int((surface & band).sum())
+        if best is None or score > best[0]:
+            best = (score, centre, sigma, covariance, surface, used)
+    _, centre, sigma, covariance, surface, used = best
+    # Hysteresis: skin-coloured within the loose bound and connected to the strict surface.
+    loose = _skin_coloured(smooth, centre, sigma, covariance, SKIN_MAHALANOBIS_LOOSE) & ~excluded
+    loose = cv2.morphologyEx(loose.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
+    surface = _components_touching(loose | surface, surface)
+    skin = cv2.morphologyEx(surface.astype(np.uint8), cv2.MORPH_CLOSE, element).astype(bool) & ~excluded
+
+    # Body: what the skin encloses inside the box (lesion, ink), holes filled.
+    radius = max(1, int(round(0.1 * min(box_small[2], box_small[3]))))
+    closing = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    padded = np.pad(skin, radius + 1).astype(np.uint8)
+    closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, closing)[radius + 1 : -radius - 1, radius + 1 : -radius - 1]
+    enclosed = ndimage.binary_fill_holes(closed.astype(bool) | skin)
+    # Outside the box the body is the skin with its holes (hairs, moles, pores) filled.
+    body = (ndimage.binary_fill_holes(skin) | (enclosed & inside)) & ~excluded
+
+    # Hair: thin dark lines on the body; inside the box only when they are as dense outside it.
+    if lines is None:
+        lines = hair_mask(smooth[..., 0])
+    elif scale != 1.0:
+        lines = cv2.resize(lines.astype(np.uint8), (grid[1], grid[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    lines = lines & body
+    outside_body = body & ~inside
+    density_out = lines[outside_body].mean() if outside_body.sum() >= 50 else 0.0
+    density_in = lines[body & inside].mean() if (body & inside).any() else 0.0
+    if density_in > INK_LINE_DENSITY_RATIO * density_out + 0.005:
+        # Lines that stay inside the box are the treatment's; those crossing its edge are hair.
+        count, labels = cv2.connectedComponents(lines.astype(np.uint8), connectivity=8)
+        total = np.bincount(labels.ravel(), minlength=count)
+        within = np.bincount(labels[inside], minlength=count)
+        ink = within >= INK_LINE_INSIDE_FRACTION * np.maximum(total, 1)
+        ink[0] = False
+        lines &= ~ink[labels]
+    hair = lines
+    skin = skin & ~hair
+    result = SkinMap(skin, body, card, ~body, hair, padding, centre.astype(np.float64), sigma.astype(np.float64), used)
+    return _at_size(result, (height, width))
+
+
+def _at_size(result, shape):
+    """A skin map on a smaller grid, brought to ``shape`` (nearest neighbour)."""
+    if result.skin.shape == tuple(shape):
+        return result
+    fields = {}
+    for name in ("skin", "body", "card", "background", "hair", "padding"):
+        mask = getattr(result, name).astype(np.uint8)
+        fields[name] = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    return SkinMap(**fields, skin_lab=result.skin_lab, skin_sigma=result.skin_sigma, seed_pixels=result.seed_pixels)
