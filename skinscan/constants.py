@@ -143,3 +143,13 @@ REDNESS_EXPECTED_WINDOW_HOURS = 48.0
 #: the first photo. A pure a* difference of 2 is about 1.5-2 CIEDE2000 on skin tones, i.e. at the
 #: acceptability threshold above: redness a client can still see.
 REDNESS_PERSISTENT_DELTA_A = 2.0
+
+#: Redness verdict: the treated area is "red" when a* exceeds its reference skin's by this much (with
+#: the erythema index up and Δa* > Δb*). The same 2.0 a* units as REDNESS_PERSISTENT_DELTA_A: about
+#: the acceptability threshold of a skin colour difference (Paravina et al. 2019, above).
+REDNESS_DELTA_A = 2.0
+
+#: A red area is "even" in pigmentation unless its ITA° moved by at least this much: half the width of
+#: an ITA skin-tone category (Chardon 1991, above: categories 13-18° wide). Redness alone moves ITA° a
+#: few degrees (a* does not enter ITA; the slight darkening of erythema does).
+PIGMENTATION_RED_DELTA_ITA_DEG = 10.0

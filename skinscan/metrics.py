@@ -58,8 +58,12 @@ class RegionMeasurement:
         """Skin-tone category of the ITA° (Chardon 1991, Del Bino 2006)."""
         return color.ita_category(self.ita_deg)
 
-    def to_dict(self, with_area):
-        """The contract's region object (``treated`` with area, ``reference`` without)."""
+    def to_dict(self, with_area, with_spread=False):
+        """The contract's region object (``treated`` with area, ``reference`` with its spread).
+
+        ``with_spread`` adds ``measured_pixels`` (the pixels the medians were taken over, on the
+        sub-grid) and ``lab_iqr`` (interquartile ranges of L*, a*, b*).
+        """
         out = {"pixels": int(self.pixels)}
         if with_area:
             out["area_mm2"] = None if self.area_mm2 is None else round(float(self.area_mm2), 2)
@@ -70,6 +74,9 @@ class RegionMeasurement:
                 "erythema_index": round(float(self.erythema_index), 3),
             }
         )
+        if with_spread:
+            out["measured_pixels"] = int(self.measured_pixels)
+            out["lab_iqr"] = [round(float(v), 3) for v in self.lab_iqr]
         return out
 
 
@@ -116,7 +123,38 @@ def measure_region(lab_pixels, linear_pixels, camera_srgb_pixels, px_per_mm=None
     )
 
 
-def pigmentation_verdict(delta_e00, delta_l):
+def redness_verdict(delta_a, delta_b, delta_erythema_index):
+    """``red`` when the area is redder than its skin, else ``not red``.
+
+    Parameters
+    ----------
+    delta_a, delta_b : float
+        a*(treated) − a*(reference), b*(treated) − b*(reference).
+    delta_erythema_index : float
+        Erythema index (treated) − erythema index (reference) (:func:`color.erythema_index`).
+
+    Returns
+    -------
+    str
+
+    Notes
+    -----
+    Red when Δa* ≥ :data:`constants.REDNESS_DELTA_A` (2.0 a* units, about the acceptability threshold
+    of a skin colour difference), the erythema index rose (> 0: R/G up in linear light, Diffey et al.
+    1984, Br J Dermatol 111:663-672) and the change is mostly towards red (Δa* > Δb*: a yellow-brown
+    tan or ink raises b* more than a*). a* tracks erythema (Clarys et al. 2000, Skin Res Technol 6,
+    230-238); both lose sensitivity on dark skin.
+
+    Examples
+    --------
+    >>> redness_verdict(8.0, 1.0, 6.0), redness_verdict(1.0, 0.5, 1.0), redness_verdict(3.0, 6.0, 2.0)
+    ('red', 'not red', 'not red')
+    """
+    red = delta_a >= constants.REDNESS_DELTA_A and delta_erythema_index > 0 and delta_a > delta_b
+    return "red" if red else "not red"
+
+
+def pigmentation_verdict(delta_e00, delta_l, red=False, delta_ita=None):
     """``even`` below the acceptability threshold, else ``hypo`` (lighter) or ``hyper`` (darker).
 
     Parameters
@@ -125,6 +163,10 @@ def pigmentation_verdict(delta_e00, delta_l):
         CIEDE2000 between the treated area and its reference skin.
     delta_l : float
         L*(treated) − L*(reference).
+    red : bool
+        The area reads ``red`` (:func:`redness_verdict`).
+    delta_ita : float, optional
+        ITA°(treated) − ITA°(reference).
 
     Returns
     -------
@@ -134,15 +176,21 @@ def pigmentation_verdict(delta_e00, delta_l):
     -----
     Threshold: :data:`constants.PIGMENTATION_EVEN_DE00` = 2.0 CIEDE2000, the 50:50 acceptability
     threshold for skin colour differences (Paravina et al. 2019, see constants). Above it, the sign of
-    ΔL* decides: a lighter area is hypopigmented, a darker one hyperpigmented. A red area with little
-    lightness change is judged by that small ΔL*: read Δa* for redness.
+    ΔL* decides: a lighter area is hypopigmented, a darker one hyperpigmented. A red area differs by
+    its redness, not its pigment: it reads ``even`` unless its ITA° moved by at least
+    :data:`constants.PIGMENTATION_RED_DELTA_ITA_DEG` (10°, half an ITA skin-tone category), when the
+    sign of ΔL* decides again.
 
     Examples
     --------
     >>> pigmentation_verdict(5.0, 4.0), pigmentation_verdict(5.0, -4.0), pigmentation_verdict(1.5, 1.0)
     ('hypo', 'hyper', 'even')
+    >>> pigmentation_verdict(6.8, -2.8, red=True, delta_ita=-7.0), pigmentation_verdict(9.0, -9.0, red=True, delta_ita=-15.0)
+    ('even', 'hyper')
     """
     if delta_e00 < constants.PIGMENTATION_EVEN_DE00:
+        return "even"
+    if red and (delta_ita is None or abs(delta_ita) < constants.PIGMENTATION_RED_DELTA_ITA_DEG):
         return "even"
     return "hypo" if delta_l > 0 else "hyper"
 
@@ -152,9 +200,11 @@ class Contrast:
     """Treated area against reference skin: ``delta_*`` = treated − reference.
 
     delta_l, delta_a, delta_b are differences of the regions' median L*, a*, b*; delta_e00 is the
-    CIEDE2000 (Sharma et al. 2005) between the two median colours; pigmentation is
-    :func:`pigmentation_verdict`. Δa* is the redness measure: erythema raises a* (Clarys et al. 2000,
-    Skin Res. Technol. 6, 230-238).
+    CIEDE2000 (Sharma et al. 2005) between the two median colours; delta_ita_deg the difference of
+    their ITA° (:func:`color.ita_degrees`); delta_erythema_index the difference of the regions'
+    median erythema index (:func:`color.erythema_index`). Δa* is the redness measure: erythema raises
+    a* (Clarys et al. 2000, Skin Res. Technol. 6, 230-238). ``redness`` is :func:`redness_verdict`,
+    ``pigmentation`` :func:`pigmentation_verdict` (a red area is not called hyperpigmented).
     """
 
     delta_l: float
@@ -162,6 +212,9 @@ class Contrast:
     delta_b: float
     delta_e00: float
     pigmentation: str
+    redness: str = "not red"
+    delta_ita_deg: float = 0.0
+    delta_erythema_index: float = 0.0
 
     def to_dict(self):
         """The contract's ``contrast`` object."""
@@ -171,6 +224,9 @@ class Contrast:
             "delta_b": round(self.delta_b, 3),
             "delta_e00": round(self.delta_e00, 3),
             "pigmentation": self.pigmentation,
+            "redness": self.redness,
+            "delta_ita_deg": round(self.delta_ita_deg, 2),
+            "delta_erythema_index": round(self.delta_erythema_index, 3),
         }
 
 
@@ -178,12 +234,18 @@ def contrast(treated, reference):
     """Contrast of a treated region against its reference (see :class:`Contrast`)."""
     delta = treated.lab - reference.lab
     delta_e00 = float(color.delta_e_ciede2000(treated.lab, reference.lab))
+    delta_ita = float(treated.ita_deg - reference.ita_deg)
+    delta_erythema = float(treated.erythema_index - reference.erythema_index)
+    redness = redness_verdict(float(delta[1]), float(delta[2]), delta_erythema)
     return Contrast(
         delta_l=float(delta[0]),
         delta_a=float(delta[1]),
         delta_b=float(delta[2]),
         delta_e00=delta_e00,
-        pigmentation=pigmentation_verdict(delta_e00, float(delta[0])),
+        pigmentation=pigmentation_verdict(delta_e00, float(delta[0]), redness == "red", delta_ita),
+        redness=redness,
+        delta_ita_deg=delta_ita,
+        delta_erythema_index=delta_erythema,
     )
 
 

@@ -206,7 +206,7 @@ class Analysis:
         return {
             "card": self.calibration.card_dict(),
             "treated": self.treated.to_dict(with_area=True),
-            "reference": self.reference.to_dict(with_area=False),
+            "reference": self.reference.to_dict(with_area=False, with_spread=True),
             "contrast": self.contrast.to_dict(),
             "quality": {**self.calibration.quality.to_dict(), "photo": self.calibration.photo.facts()},
             "warnings": list(self.warnings),
@@ -460,6 +460,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     reference_measurement = metrics.measure_region(
         lab[reference], linear[reference], camera[reference], sample_step=step
     )
+    warnings.extend(segment.reference_warnings(reference_measurement, treated_measurement))
     edge = segment.edge_width_px(lab, treated, reference)
     leave_one_out = calibration.leave_one_out
     excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)

@@ -30,9 +30,31 @@ MIN_REFERENCE_PIXELS = 50
 #: this fraction of the treated area's pixel count in skin (real photos seldom have skin all round).
 REFERENCE_ENOUGH_FRACTION = 0.3
 REFERENCE_WIDENING = (1.0, 2.0, 3.0, 5.0)
+#: Warn when the reference holds fewer pixels than this fraction of the treated area (or fewer than
+#: REFERENCE_THIN_PIXELS), or when its L* interquartile range exceeds REFERENCE_UNEVEN_IQR_L (even
+#: skin spans 2-4 L* units; shading, a vein or a tan line beyond that moves its median).
+REFERENCE_THIN_FRACTION = 0.1
+REFERENCE_THIN_PIXELS = 200
+REFERENCE_UNEVEN_IQR_L = 8.0
 #: A reference pixel further than this (CIE76, smoothed) from the ring's median is another lesion,
 #: a mole, a vein or a shadow, and is left out.
 REFERENCE_OUTLIER_DE76 = 6.0
+#: With a skin map, the area is judged against the skin's colour where it is (:func:`skin_field`),
+#: carried with a Gaussian of this fraction of the box's longer side.
+SKIN_FIELD_FRACTION = 0.15
+#: Line-work (fine-line tattoos, microblading strokes): when the most distinct LINE_WORK_CORE_PERCENT
+#: of the first area's pixels on a sharp pass differ from the skin by more than
+#: LINE_WORK_CONTRAST_RATIO times its coarse core, and pixels past half that contrast cover under
+#: LINE_WORK_MAX_COVER of the first area, the area is the lines themselves (holes kept). Rendered solid
+#: lesions give ratios 1.05-1.2 and cover 0.92-1.0; 2 px line-work 2.0 and 0.3.
+LINE_WORK_CORE_PERCENT = 20
+LINE_WORK_CONTRAST_RATIO = 1.5
+LINE_WORK_MAX_COVER = 0.6
+#: ... and only when the lines' colour lies in the area's own colour direction (cosine at least this):
+#: hairs across a red patch are dark, not red, and are not its line-work.
+LINE_WORK_MIN_COSINE = 0.8
+#: ... read on a pass smoothed only against noise (σ in pixels of the working grid).
+LINE_WORK_SIGMA_PX = 0.7
 
 
 def parse_box(text, option="--roi"):
@@ -147,6 +169,38 @@ def _fill_invalid(lab, valid, sigma):
     return filled
 
 
+def skin_field(lab, skin, sigma):
+    """The skin's colour at every pixel, interpolated from the skin pixels (normalised convolution).
+
+    Parameters
+    ----------
+    lab : numpy.ndarray, shape (H, W, 3)
+    skin : numpy.ndarray of bool, shape (H, W)
+        Pixels known to be skin.
+    sigma : float
+        Gaussian σ in pixels: how far the skin's colour is carried.
+
+    Returns
+    -------
+    numpy.ndarray, shape (H, W, 3), float32
+
+    Notes
+    -----
+    field = G_σ * (lab · skin) / G_σ * skin (Knutsson & Westin 1993, normalised convolution): a
+    Gaussian-weighted mean of the skin around each pixel, which follows a shadow or a change of skin
+    tone across the box, where one median for the whole margin does not.
+    """
+    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
+    field = np.empty(lab.shape, np.float32)
+    for channel in range(3):
+        numerator = cv2.GaussianBlur((lab[..., channel] * skin).astype(np.float32), (0, 0), sigma)
+        field[..., channel] = numerator / np.maximum(weight, 1e-12)
+    empty = weight < 1e-12
+    if empty.any():
+        field[empty] = np.median(lab[skin], axis=0)
+    return field
+
+
 def treated_area_from_box(lab, valid, box, skin_map=None):
     """Find the treated area inside a loose box.
 
@@ -181,7 +235,9 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
        median distance from the skin colour (a robust bound that stray hairs in the margin do not
        inflate); when fewer than STANDS_OUT_FRACTION of the box's pixels do, the area is not
        distinguishable from the skin and the whole box is returned.
-    1. Skin colour = median of the valid pixels in the margin outside the box.
+    1. Skin colour = median of the valid pixels in the margin outside the box; with a skin map, the
+       skin's own colour where each pixel is (:func:`skin_field` of the skin around the box, or of
+       the skin inside it when too little is outside).
     2. Invalid pixels (hair, glare, clipped, card) are filled from their neighbours; step 0 is taken
        on a fine pass smoothed with σ = 1 % of the box (at least 1.5 px).
     3. Coarse pass, smoothed with σ = 4 % of the box: a first area where the CIE76 distance from the
@@ -190,7 +246,11 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
        pass every pixel is projected on it and the area is where
        the projection exceeds half the core's: the outline at half contrast, which is where a soft
        edge is half blended.
-    5. Components under a tenth of the largest are dropped; holes are filled.
+       Line-work: when the most distinct sharp-pass pixels (LINE_WORK_CORE_PERCENT) of the first area
+       differ from the skin LINE_WORK_CONTRAST_RATIO times more than that core and cover little of it
+       (LINE_WORK_MAX_COVER) while pointing the same way (LINE_WORK_MIN_COSINE), their colour sets the
+       direction and contrast instead, on the sharp pass (the lines, not the skin between them).
+    5. Components under a tenth of the largest are dropped; holes are filled (not in line-work).
     """
     x, y, w, h = box
     inside = box_mask(box, lab.shape)
@@ -208,7 +268,12 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
         margin = valid & ~inside
     if margin.sum() < MIN_REFERENCE_PIXELS:
         raise InputError("the box leaves no skin around it to compare with: draw it with some margin")
-    skin = np.median(lab[margin], axis=0)
+    if skin_map is not None:
+        # The skin's colour where each pixel is (shading, a tan line and uneven skin move it across
+        # the box), interpolated from the skin around it.
+        skin = skin_field(lab, margin, max(4.0, SKIN_FIELD_FRACTION * max(w, h)))
+    else:
+        skin = np.median(lab[margin], axis=0)
     filled = _fill_invalid(lab, valid, max(3.0, 0.02 * min(w, h)))
     # Fine pass (σ 1 % of the box, at least 1.5 px): does anything stand out; later, the outline.
     difference = cv2.GaussianBlur(filled, (0, 0), max(1.5, 0.01 * min(w, h))) - skin
@@ -235,20 +300,36 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
         core = first & (distance >= np.percentile(distance[first], 60))
     core_difference = np.median(difference[core], axis=0)
     contrast = float(np.linalg.norm(core_difference))
+    # Line-work: the coarse pass blurs fine lines into a faint cloud; their own colour is the fine
+    # pass's most distinct pixels. When those stand out far more than the coarse core, the lines
+    # (not the cloud, nor the skin they enclose) are the area.
+    sharp = cv2.GaussianBlur(filled, (0, 0), LINE_WORK_SIGMA_PX) - skin
+    sharp_distance = np.linalg.norm(sharp, axis=2)
+    fine_core = first & valid & (sharp_distance >= np.percentile(sharp_distance[first], 100 - LINE_WORK_CORE_PERCENT))
+    line_work = False
+    if fine_core.sum() >= 9:
+        fine_difference = np.median(sharp[fine_core], axis=0)
+        fine_contrast = float(np.linalg.norm(fine_difference))
+        covered = np.mean((sharp[first] @ (fine_difference / max(fine_contrast, 1e-6))) > fine_contrast / 2)
+        cosine = float(fine_difference @ core_difference) / max(fine_contrast * contrast, 1e-6)
+        if (fine_contrast > LINE_WORK_CONTRAST_RATIO * contrast and covered < LINE_WORK_MAX_COVER
+                and cosine >= LINE_WORK_MIN_COSINE):
+            core_difference, contrast, line_work = fine_difference, fine_contrast, True
+            difference = sharp
     direction = core_difference / contrast
     projection = difference @ direction
     area = inside & (projection > contrast / 2)
-    return _clean_mask(area) & inside, True
+    return _clean_mask(area, fill_holes=not line_work) & inside, True
 
 
-def _clean_mask(mask):
+def _clean_mask(mask, fill_holes=True):
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:
         return mask
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = np.zeros(count, dtype=bool)
     keep[1:] = areas >= max(0.1 * areas.max(), 9)
-    return ndimage.binary_fill_holes(keep[labels])
+    return ndimage.binary_fill_holes(keep[labels]) if fill_holes else keep[labels]
 
 
 def reference_ring(treated, valid, lab):
@@ -290,6 +371,30 @@ def reference_ring(treated, valid, lab):
         if ring.sum() >= enough:
             break
     return _without_outliers(ring, lab)
+
+
+def reference_warnings(reference, treated):
+    """Warnings about the reference skin: too thin or too uneven to trust its median.
+
+    Parameters
+    ----------
+    reference, treated : metrics.RegionMeasurement
+
+    Returns
+    -------
+    list of str
+    """
+    warnings = []
+    measured = reference.measured_pixels * reference.sample_step**2
+    if measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels):
+        warnings.append(
+            f"the reference skin is thin ({measured} pixels): check it on the overlay or choose a patch (--reference-roi)"
+        )
+    if reference.lab_iqr[0] > REFERENCE_UNEVEN_IQR_L:
+        warnings.append(
+            f"the reference skin is uneven (L* spread {reference.lab_iqr[0]:.1f}): check it on the overlay or choose a patch (--reference-roi)"
+        )
+    return warnings
 
 
 def reference_from_box(box, treated, valid, lab):

@@ -47,16 +47,23 @@ SKIN_LIGHTNESS_SIGMAS = 4.0
 SKIN_CHROMA_SIGMA_FLOOR = 1.5
 SKIN_LIGHTNESS_SIGMA_FLOOR = 5.0
 
+#: Outside the box, holes in the skin up to (this fraction of the box's longer side)² pixels are body
+#: (hairs, pores, moles, freckles); larger ones are something lying on it (a card, a hand).
+HOLE_FILL_FRACTION = 0.25
+
 #: Black padding around a cropped photo: near-black, flat pixels connected to the photo's edge.
 PADDING_MAX_L = 6.0
 
 #: Hair found by black-hat is ink when the box holds this many times more thin dark lines (per skin
 #: pixel) than the skin outside it: hair grows at the same density inside and outside a loose box,
 #: line-work ink and microblading strokes are only inside.
-INK_LINE_DENSITY_RATIO = 3.0
-#: ... and a line counts as ink only when this fraction of it lies inside the box (a hair crossing the
-#: box's edge goes on outside it; the box encloses the line-work).
-INK_LINE_INSIDE_FRACTION = 0.9
+INK_LINE_DENSITY_RATIO = 2.0
+#: ... and a line counts as ink (where it is inside the box) when this fraction of it lies inside the
+#: box: a hair crossing the box goes on outside it, the box encloses the line-work (a hair across
+#: the line-work joins it, and is taken for ink inside the box only).
+INK_LINE_INSIDE_FRACTION = 0.5
+#: Local line density is read with a Gaussian of this fraction of the box's longer side.
+INK_LINE_LOCAL_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,15 @@ def _components_touching(mask, seed):
     return hit[labels]
 
 
+def _fill_small_holes(mask, max_area):
+    """``mask`` with its holes of at most ``max_area`` pixels filled."""
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=4)
+    small = stats[:, cv2.CC_STAT_AREA] <= max_area
+    small[0] = False
+    return mask | small[labels]
+
+
 def _card_mask(shape, card_quad, scale):
     zone = np.zeros(shape[:2], np.uint8)
     if card_quad is None:
@@ -280,11 +296,12 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
        SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤ SKIN_LIGHTNESS_SIGMAS σ) cover most of the border band
        while connected to the box wins (a beige wall at a corner loses to the arm that runs through).
     4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
-    5. Body = skin with its holes filled (hairs, pores, moles) plus, inside the box, what the skin
-       encloses once closed by a tenth of the box: the lesion or ink that lies on the skin.
+    5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
+       the box, what the skin encloses once closed by a tenth of the box: the lesion or ink on it.
     6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) on the body, except the
-       lines lying (INK_LINE_INSIDE_FRACTION) inside the box when the box holds INK_LINE_DENSITY_RATIO
-       times their density outside it: those are the line-work or strokes of the treatment.
+       lines lying (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally
+       that dense, when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are
+       the line-work or strokes of the treatment.
     """
     rgb = np.asarray(rgb, dtype=np.float32)
     height, width = rgb.shape[:2]
@@ -343,7 +360,8 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     closed = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, closing)[radius + 1 : -radius - 1, radius + 1 : -radius - 1]
     enclosed = ndimage.binary_fill_holes(closed.astype(bool) | skin)
     # Outside the box the body is the skin with its holes (hairs, moles, pores) filled.
-    body = (ndimage.binary_fill_holes(skin) | (enclosed & inside)) & ~excluded
+    hole_limit = (HOLE_FILL_FRACTION * max(box_small[2], box_small[3])) ** 2
+    body = (_fill_small_holes(skin, hole_limit) | (enclosed & inside)) & ~excluded
 
     # Hair: thin dark lines on the body; inside the box only when they are as dense outside it.
     if lines is None:
@@ -361,7 +379,12 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         within = np.bincount(labels[inside], minlength=count)
         ink = within >= INK_LINE_INSIDE_FRACTION * np.maximum(total, 1)
         ink[0] = False
-        lines &= ~ink[labels]
+        # ... and so are lines where the box's line-work is dense (a hair across it joins it).
+        reach = max(2.0, INK_LINE_LOCAL_FRACTION * max(box_small[2], box_small[3]))
+        local = cv2.GaussianBlur(lines.astype(np.float32), (0, 0), reach) / np.maximum(
+            cv2.GaussianBlur(body.astype(np.float32), (0, 0), reach), 1e-6)
+        dense = local > INK_LINE_DENSITY_RATIO * density_out + 0.005
+        lines &= ~((ink[labels] | dense) & inside)
     hair = lines
     skin = skin & ~hair
     result = SkinMap(skin, body, card, ~body, hair, padding, centre.astype(np.float64), sigma.astype(np.float64), used)

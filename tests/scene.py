@@ -370,3 +370,69 @@ def view(body_linear, homography, size):
     return cv2.warpPerspective(
         body_linear, homography, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT
     ).astype(np.float32)
+
+
+# --- what real photos have around the area: background, padding, patterns, line-work -----------------
+
+
+def limb_mask(width, height, top=0.3, bottom=0.75, bend=0.04, seed=0):
+    """A limb crossing the frame left to right: rows between ``top`` and ``bottom`` (fractions of the
+    height), its outline gently curved by up to ``bend`` of the height. Returns a boolean mask."""
+    rng = np.random.default_rng(seed + 71)
+    xs = np.arange(width) / width
+    phase = rng.uniform(0, 2 * np.pi, 2)
+    upper = (top + bend * np.sin(2 * np.pi * xs + phase[0])) * height
+    lower = (bottom + bend * np.sin(2 * np.pi * xs * 0.7 + phase[1])) * height
+    ys = np.arange(height)[:, None]
+    return (ys >= upper[None, :]) & (ys <= lower[None, :])
+
+
+def add_backdrop(linear, body, lab, texture=0.03, seed=0):
+    """Everything outside ``body`` (a boolean mask) becomes a backdrop of colour ``lab``: a wall, a
+    floor or clothing, with its own low-frequency shading. Returns the new linear scene."""
+    height, width = linear.shape[:2]
+    backdrop = skin_background(width, height, lab, seed=seed + 13, texture=texture)
+    return np.where(body[..., None], linear, backdrop).astype(np.float32)
+
+
+def add_chequer(linear, region, size_px, lab_a, lab_b):
+    """A chequered floor (squares of ``size_px`` in two colours) over the boolean mask ``region``."""
+    height, width = linear.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    odd = ((xs // size_px + ys // size_px) % 2).astype(bool)
+    floor = np.where(odd[..., None], lab_to_linear(lab_a), lab_to_linear(lab_b)).astype(np.float32)
+    return np.where(region[..., None], floor, linear).astype(np.float32)
+
+
+def add_padding(photo, left=0, top=0, right=0, bottom=0):
+    """Black bars (value 0) over the edges of an 8-bit photo, as a cropped or letter-boxed photo has."""
+    padded = photo.copy()
+    height, width = padded.shape[:2]
+    padded[:top] = 0
+    padded[height - bottom :] = 0
+    padded[:, :left] = 0
+    padded[:, width - right :] = 0
+    return padded
+
+
+def add_line_work(linear, region, lab=(28.0, 1.0, -2.0), width_px=2, count=10, length=(0.3, 0.8), seed=0,
+                  direction=None):
+    """Fine-line ink (or microblading strokes): straight anti-aliased lines of ``width_px`` inside
+    ``region`` (x0, y0, x1, y1 pixels), each ``length`` (fractions of the region's width) long, at
+    random angles or all near ``direction`` degrees (strokes of a brow run one way). Returns the scene
+    and the truth mask of the lines (coverage ≥ 1/2)."""
+    rng = np.random.default_rng(seed + 97)
+    height, width = linear.shape[:2]
+    x0, y0, x1, y1 = region
+    layer = np.zeros((height, width), np.float32)
+    for _ in range(count):
+        angle = np.deg2rad(rng.uniform(0, 180) if direction is None else direction + rng.uniform(-12, 12))
+        size = rng.uniform(*length) * (x1 - x0)
+        centre = np.array([rng.uniform(x0 + size / 3, x1 - size / 3), rng.uniform(y0 + 0.1 * (y1 - y0), y1 - 0.1 * (y1 - y0))])
+        offset = 0.5 * size * np.array([np.cos(angle), np.sin(angle)])
+        start = np.clip(centre - offset, [x0, y0], [x1, y1])
+        end = np.clip(centre + offset, [x0, y0], [x1, y1])
+        cv2.line(layer, tuple(np.round(start * 4).astype(int)), tuple(np.round(end * 4).astype(int)), 1.0, width_px,
+                 cv2.LINE_AA, shift=2)
+    colour = lab_to_linear(lab).astype(np.float32)
+    return linear * (1 - layer[..., None]) + colour * layer[..., None], layer >= 0.5

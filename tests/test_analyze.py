@@ -111,10 +111,13 @@ def test_contrast_median_absolute_errors(measured):
 def test_pigmentation_verdict_right_where_true_difference_is_clear(measured):
     checked = 0
     assert measured["camouflage_even_light"]["analysis"].contrast.pigmentation == "even"
+    red = {"needling_redness_light", "faint_redness_very_light", "redness_brown_hair"}
     for name, r in measured.items():
         if r["true_de00"] > 3:
-            expected = "hypo" if r["true_lightness_sign"] > 0 else "hyper"
+            # Redness is not pigmentation: a red patch reads "red" and "even" (its ITA° barely moves).
+            expected = "even" if name in red else "hypo" if r["true_lightness_sign"] > 0 else "hyper"
             assert r["analysis"].contrast.pigmentation == expected, name
+            assert r["analysis"].contrast.redness == ("red" if name in red else "not red"), name
             checked += 1
     assert checked >= 10
     assert measured["camouflage_even_light"]["true_de00"] < 2.0
@@ -214,8 +217,13 @@ def test_cli_analyze_json_contract_and_images(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert {"card", "treated", "reference", "contrast", "quality", "warnings"} <= set(result)
     assert set(result["treated"]) == {"pixels", "area_mm2", "lab", "ita_deg", "erythema_index"}
-    assert set(result["reference"]) == {"pixels", "lab", "ita_deg", "erythema_index"}
-    assert set(result["contrast"]) == {"delta_l", "delta_a", "delta_b", "delta_e00", "pigmentation"}
+    # The contract's fields, and the additive ones (reference spread, redness verdict, ΔITA, ΔEI).
+    assert set(result["reference"]) == {"pixels", "lab", "ita_deg", "erythema_index", "measured_pixels", "lab_iqr"}
+    assert set(result["contrast"]) == {
+        "delta_l", "delta_a", "delta_b", "delta_e00", "pigmentation",
+        "redness", "delta_ita_deg", "delta_erythema_index",
+    }
+    assert result["reference"]["measured_pixels"] <= result["reference"]["pixels"]
     assert result["contrast"]["pigmentation"] == "hyper"
     assert result["treated"]["area_mm2"] == pytest.approx(
         result["treated"]["pixels"] / result["card"]["px_per_mm"] ** 2, rel=1e-3
