@@ -106,6 +106,23 @@ MIGRATIONS = (
     CREATE INDEX photos_visit ON photos(visit_id);
     CREATE INDEX measurements_photo ON measurements(photo_id);
     """,
+    # 2: treatment details per visit (JSON object; see TREATMENT_FIELDS).
+    """
+    ALTER TABLE visits ADD COLUMN treatment TEXT NOT NULL DEFAULT '{}'
+    """,
+)
+
+#: Treatment details a visit may record: (key, label shown to the practitioner, type). Free text except
+#: the numbers; every field is optional.
+TREATMENT_FIELDS = (
+    ("procedure", "Procedure", str),
+    ("device", "Device", str),
+    ("needle_depth_mm", "Needle depth (mm)", float),
+    ("pigment_brand", "Pigment brand", str),
+    ("pigment_colour", "Pigment colour", str),
+    ("laser_wavelength_nm", "Laser wavelength (nm)", float),
+    ("fluence_j_cm2", "Fluence (J/cm²)", float),
+    ("details", "Other details", str),
 )
 
 
@@ -119,6 +136,66 @@ def default_data_folder():
 
 def _now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _taken_text(taken):
+    return taken.isoformat() if isinstance(taken, datetime) else str(taken)
+
+
+def clean_treatment(treatment):
+    """Validate treatment details: known keys only, numbers where a number is due, empty values dropped.
+
+    Parameters
+    ----------
+    treatment : dict or None
+        Keys from :data:`TREATMENT_FIELDS`.
+
+    Returns
+    -------
+    dict
+        JSON-ready.
+
+    Raises
+    ------
+    InputError
+        An unknown key or a value that is not a number where one is due.
+    """
+    kinds = {key: kind for key, _, kind in TREATMENT_FIELDS}
+    cleaned = {}
+    for key, value in (treatment or {}).items():
+        if key not in kinds:
+            raise InputError(f"unknown treatment detail {key!r} (known: {', '.join(kinds)})")
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if kinds[key] is float:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"treatment detail {key} must be a number, got {value!r}") from None
+            if not np.isfinite(value) or value < 0:
+                raise InputError(f"treatment detail {key} must be a positive number, got {value!r}")
+        else:
+            value = str(value).strip()
+        cleaned[key] = value
+    return cleaned
+
+
+def csv_safe(value):
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula.
+
+    Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with an
+    apostrophe (OWASP, "CSV Injection"). Numbers are left as numbers.
+    """
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def path_part(name, fallback):
+    """A readable, safe ZIP path component from a name: letters, digits, spaces, ``-``, ``_`` and ``.``
+    kept (other characters become ``_``), no leading dots, at most 60 characters."""
+    kept = "".join(c if (c.isalnum() or c in " -_.") else "_" for c in str(name)).strip(" .")
+    return kept[:60].strip(" .") or fallback
 
 
 def strip_photo(data, photo=None):
@@ -673,7 +750,7 @@ class Store:
 
     # --- visits ---------------------------------------------------------------------------------------
 
-    def save_visit(self, area_id, taken, photos, notes=""):
+    def save_visit(self, area_id, taken, photos, notes="", treatment=None):
         """Save a visit with its photos and their measurements, all or nothing.
 
         Parameters
@@ -685,6 +762,8 @@ class Store:
             Each ``{"data": bytes, "consent": "clinical" | "clinical+marketing",
             "measurements": [{"kind": str, "result": dict}, ...]}``.
         notes : str
+        treatment : dict, optional
+            Treatment details (keys of :data:`TREATMENT_FIELDS`).
 
         Returns
         -------
@@ -698,10 +777,9 @@ class Store:
         """
         if not photos:
             raise InputError("a visit needs at least one photo")
-        taken_text = taken.isoformat() if isinstance(taken, datetime) else str(taken)
+        treatment_text = json.dumps(clean_treatment(treatment))
         for photo in photos:
-            if photo.get("consent", "clinical") not in CONSENT_CHOICES:
-                raise InputError(f"consent must be one of {', '.join(CONSENT_CHOICES)}")
+            _check_consent(photo.get("consent", "clinical"))
         if self._connection.execute("SELECT 1 FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
             raise InputError(f"no treated area with id {area_id}")
         with self._staged() as staged:
@@ -709,42 +787,158 @@ class Store:
                 staged.append(self._stage_photo(photo["data"]))
             with self._transaction(place=staged) as db:
                 visit_id = db.execute(
-                    "INSERT INTO visits (area_id, taken, notes, created) VALUES (?, ?, ?, ?)",
-                    (int(area_id), taken_text, notes, _now()),
+                    "INSERT INTO visits (area_id, taken, notes, treatment, created) VALUES (?, ?, ?, ?, ?)",
+                    (int(area_id), _taken_text(taken), notes, treatment_text, _now()),
                 ).lastrowid
                 for photo, stored in zip(photos, staged):
-                    photo_id = db.execute(
-                        "INSERT INTO photos (visit_id, file, consent, width, height, created) VALUES (?, ?, ?, ?, ?, ?)",
-                        (visit_id, stored.name, photo.get("consent", "clinical"), stored.width, stored.height, _now()),
-                    ).lastrowid
-                    for measurement in photo.get("measurements", ()):
-                        db.execute(
-                            "INSERT INTO measurements (photo_id, kind, result, created) VALUES (?, ?, ?, ?)",
-                            (photo_id, measurement["kind"], json.dumps(measurement["result"]), _now()),
-                        )
+                    _insert_photo(db, visit_id, stored, photo.get("consent", "clinical"), photo.get("measurements", ()))
         return visit_id
 
+    def _remove_unreferenced(self, names):
+        """Delete those of these photo files that no committed row refers to (any more).
+
+        Under the write lock, so that no save can take up the same file (same content) meanwhile.
+        """
+        with self._transaction():
+            referenced = self._referenced_files()
+            for name in names:
+                if name not in referenced:
+                    (self.photos_folder / name).unlink(missing_ok=True)
+
+    def _log(self, db, action, detail):
+        db.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, detail))
+
+    def visit(self, visit_id):
+        """One visit as :meth:`visits` gives it; InputError when there is none."""
+        row = self._connection.execute(
+            "SELECT id, area_id, taken, notes, treatment, created FROM visits WHERE id = ?", (int(visit_id),)
+        ).fetchone()
+        if row is None:
+            raise InputError(f"no visit with id {visit_id}")
+        return self._visit_record(row)
+
+    def update_visit(self, visit_id, taken=None, notes=None, treatment=None):
+        """Change a visit's date, notes or treatment details (what is None stays as it was).
+
+        The audit log records which fields changed (not their values: they may be personal).
+        """
+        current = self.visit(visit_id)
+        changes = {}
+        if taken is not None:
+            changes["taken"] = _taken_text(taken)
+        if notes is not None:
+            changes["notes"] = str(notes)
+        if treatment is not None:
+            changes["treatment"] = json.dumps(clean_treatment(treatment))
+        changes = {k: v for k, v in changes.items()
+                   if v != (json.dumps(current[k]) if k == "treatment" else current[k])}
+        if not changes:
+            return
+        with self._transaction() as db:
+            db.execute(f"UPDATE visits SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                       (*changes.values(), int(visit_id)))
+            self._log(db, "edit visit", f"visit #{int(visit_id)}: {', '.join(changes)} changed")
+
+    def add_photo_to_visit(self, visit_id, data, consent="clinical", measurements=()):
+        """Add a photo (with its measurements) to a saved visit; returns the photo's id.
+
+        Parameters
+        ----------
+        visit_id : int
+        data : bytes
+            The photo file as uploaded (it is stored stripped of metadata).
+        consent : str
+            One of :data:`CONSENT_CHOICES`.
+        measurements : sequence of dict
+            ``{"kind": str, "result": dict}`` as for :meth:`save_visit`
+            (e.g. ``skinscan.demo.measurement_records(analysis, roi, comparison, chart)``).
+        """
+        _check_consent(consent)
+        self.visit(visit_id)
+        with self._staged() as staged:
+            staged.append(self._stage_photo(data))
+            with self._transaction(place=staged) as db:
+                photo_id = _insert_photo(db, int(visit_id), staged[0], consent, measurements)
+                self._log(db, "add photo", f"photo #{photo_id} added to visit #{int(visit_id)}")
+        return photo_id
+
+    def update_photo(self, photo_id, consent=None, measurements=None):
+        """Change a photo's consent, or replace its measurements (a re-measure); None leaves it."""
+        row = self._connection.execute("SELECT visit_id FROM photos WHERE id = ?", (int(photo_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no photo with id {photo_id}")
+        if consent is not None:
+            _check_consent(consent)
+        changed = []
+        with self._transaction() as db:
+            if consent is not None:
+                db.execute("UPDATE photos SET consent = ? WHERE id = ?", (consent, int(photo_id)))
+                changed.append("consent")
+            if measurements is not None:
+                db.execute("DELETE FROM measurements WHERE photo_id = ?", (int(photo_id),))
+                _insert_measurements(db, int(photo_id), measurements)
+                changed.append("measurements")
+            if changed:
+                self._log(db, "edit photo", f"photo #{int(photo_id)}: {', '.join(changed)} changed")
+
+    def delete_visit(self, visit_id):
+        """Erase a visit with its photos and measurements; the photo files go when nothing else uses them.
+
+        The audit log keeps that a visit was deleted, with counts and no personal data.
+        """
+        visit = self.visit(visit_id)
+        files = [photo["file"] for photo in visit["photos"]]
+        with self._transaction() as db:
+            db.execute("DELETE FROM visits WHERE id = ?", (int(visit_id),))
+            self._log(db, "delete visit", f"visit #{int(visit_id)} of area #{visit['area_id']} deleted "
+                                          f"with {len(files)} photos")
+        self._remove_unreferenced(files)
+
+    def delete_photo(self, photo_id):
+        """Erase one photo with its measurements (and its file when nothing else uses it).
+
+        A visit's last photo cannot be deleted on its own (a visit holds at least one photo): delete the
+        visit instead.
+        """
+        row = self._connection.execute("SELECT visit_id, file FROM photos WHERE id = ?", (int(photo_id),)).fetchone()
+        if row is None:
+            raise InputError(f"no photo with id {photo_id}")
+        others = self._connection.execute(
+            "SELECT COUNT(*) FROM photos WHERE visit_id = ? AND id != ?", (row["visit_id"], int(photo_id))
+        ).fetchone()[0]
+        if not others:
+            raise InputError("this is the visit's only photo: delete the visit instead")
+        with self._transaction() as db:
+            db.execute("DELETE FROM photos WHERE id = ?", (int(photo_id),))
+            self._log(db, "delete photo", f"photo #{int(photo_id)} of visit #{row['visit_id']} deleted")
+        self._remove_unreferenced([row["file"]])
+
     def visits(self, area_id):
-        """An area's visits in date order, each with its photos and their measurements."""
-        visits = []
-        for visit in self._connection.execute(
-            "SELECT id, area_id, taken, notes, created FROM visits WHERE area_id = ? ORDER BY taken, id", (int(area_id),)
+        """An area's visits in date order, each with its treatment details (dict), its photos and their
+        measurements."""
+        return [
+            self._visit_record(visit) for visit in self._connection.execute(
+                "SELECT id, area_id, taken, notes, treatment, created FROM visits WHERE area_id = ? ORDER BY taken, id",
+                (int(area_id),),
+            )
+        ]
+
+    def _visit_record(self, visit):
+        record = dict(visit)
+        record["treatment"] = json.loads(record["treatment"] or "{}")
+        record["photos"] = []
+        for photo in self._connection.execute(
+            "SELECT id, file, consent, width, height FROM photos WHERE visit_id = ? ORDER BY id", (visit["id"],)
         ):
-            record = dict(visit)
-            record["photos"] = []
-            for photo in self._connection.execute(
-                "SELECT id, file, consent, width, height FROM photos WHERE visit_id = ? ORDER BY id", (visit["id"],)
-            ):
-                entry = dict(photo)
-                entry["measurements"] = [
-                    {"kind": m["kind"], "result": json.loads(m["result"]), "created": m["created"]}
-                    for m in self._connection.execute(
-                        "SELECT kind, result, created FROM measurements WHERE photo_id = ? ORDER BY id", (photo["id"],)
-                    )
-                ]
-                record["photos"].append(entry)
-            visits.append(record)
-        return visits
+            entry = dict(photo)
+            entry["measurements"] = [
+                {"kind": m["kind"], "result": json.loads(m["result"]), "created": m["created"]}
+                for m in self._connection.execute(
+                    "SELECT kind, result, created FROM measurements WHERE photo_id = ? ORDER BY id", (photo["id"],)
+                )
+            ]
+            record["photos"].append(entry)
+        return record
 
     def photo_path(self, file_name):
         """Path of a stored photo file (the name must be one the store gave)."""
@@ -757,46 +951,62 @@ class Store:
     def export_client(self, client_id):
         """Everything held about a client as a ZIP: record.json, measurements.csv, photos/.
 
+        Photos are named ``photos/<client>/<area>/<visit date>/photo-<n>.<ext>`` (n counts the visit's
+        photos from 1; a second visit on the same day gets ``<date>-2``), so every entry is unique even
+        when one photo file belongs to two visits. ``record.json`` and the CSV give each photo's entry
+        name (``zip_entry``) beside its stored file name. CSV text cells that a spreadsheet would run as
+        a formula are escaped (:func:`csv_safe`). One audit entry records the export.
+
         Returns
         -------
         bytes
         """
         client = self.client(client_id)
-        areas = []
-        rows = []
+        client_part = path_part(client["name"], f"client-{int(client_id)}")
+        areas, rows, entries, used = [], [], [], set()
         for area in self.areas(client_id):
             area = dict(area)
             area["visits"] = self.visits(area["id"])
             areas.append(area)
+            area_part = path_part(area["name"], f"area-{area['id']}")
+            if f"{client_part}/{area_part}" in used:
+                area_part = f"{area_part}-{area['id']}"
+            used.add(f"{client_part}/{area_part}")
             for visit in area["visits"]:
-                for photo in visit["photos"]:
+                folder = f"photos/{client_part}/{area_part}/{path_part(visit['taken'][:10], 'undated')}"
+                suffix = 1
+                while (folder if suffix == 1 else f"{folder}-{suffix}") in used:
+                    suffix += 1
+                folder = folder if suffix == 1 else f"{folder}-{suffix}"
+                used.add(folder)
+                for number, photo in enumerate(visit["photos"], start=1):
+                    photo["zip_entry"] = f"{folder}/photo-{number}.{photo['file'].rsplit('.', 1)[-1]}"
+                    entries.append((photo["file"], photo["zip_entry"]))
                     for measurement in photo["measurements"]:
                         rows.append(_csv_row(area, visit, photo, measurement))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("record.json", json.dumps({"client": client, "areas": areas}, indent=2))
             text = io.StringIO()
-            fields = ["area", "visit_id", "taken", "photo_file", "consent", "kind", "delta_l", "delta_a", "delta_b",
-                      "delta_e00", "pigmentation", "treated_area_mm2", "fade_percent", "redness_resolution_percent",
-                      "hue_shift_deg", "quality"]
-            writer = csv.DictWriter(text, fieldnames=fields)
+            writer = csv.DictWriter(text, fieldnames=CSV_FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
             archive.writestr("measurements.csv", text.getvalue())
-            for area in areas:
-                for visit in area["visits"]:
-                    for photo in visit["photos"]:
-                        try:
-                            archive.write(self.photo_path(photo["file"]), f"photos/{photo['file']}")
-                        except FileNotFoundError:
-                            raise InputError(
-                                f"photo file {photo['file']} of visit {visit['id']} is missing from the data "
-                                "folder: nothing was exported"
-                            ) from None
+            for file_name, entry in entries:
+                try:
+                    archive.write(self.photo_path(file_name), entry)
+                except FileNotFoundError:
+                    raise InputError(
+                        f"photo file {file_name} ({entry}) is missing from the data folder: nothing was exported"
+                    ) from None
         with self._transaction() as db:
-            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
-                       (_now(), "export", f"client #{int(client_id)}"))
+            self._log(db, "export", f"client #{int(client_id)}")
         return buffer.getvalue()
+
+    def log_report(self, area_id):
+        """Record in the audit log that a PDF report of an area was made (no personal data)."""
+        with self._transaction() as db:
+            self._log(db, "report", f"area #{int(area_id)}")
 
     def erase_client(self, client_id):
         """Delete a client with all areas, visits, photos and measurements (right to erasure).
@@ -812,8 +1022,7 @@ class Store:
         ).fetchone()
         with self._transaction() as db:
             db.execute("DELETE FROM clients WHERE id = ?", (int(client_id),))
-            db.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
-                       (_now(), "erase", f"a client was erased: {counts[0]} visits, {counts[1]} photos"))
+            self._log(db, "erase", f"a client was erased: {counts[0]} visits, {counts[1]} photos")
         self.remove_orphan_files()
 
     def audit(self):
@@ -842,14 +1051,43 @@ class Store:
         return problems
 
 
+def _check_consent(consent):
+    if consent not in CONSENT_CHOICES:
+        raise InputError(f"consent must be one of {', '.join(CONSENT_CHOICES)}")
+
+
+def _insert_measurements(db, photo_id, measurements):
+    for measurement in measurements:
+        db.execute(
+            "INSERT INTO measurements (photo_id, kind, result, created) VALUES (?, ?, ?, ?)",
+            (photo_id, measurement["kind"], json.dumps(measurement["result"]), _now()),
+        )
+
+
+def _insert_photo(db, visit_id, staged, consent, measurements):
+    """Insert a photo row (and its measurements) for a :class:`StagedPhoto`; returns the row id."""
+    photo_id = db.execute(
+        "INSERT INTO photos (visit_id, file, consent, width, height, created) VALUES (?, ?, ?, ?, ?, ?)",
+        (visit_id, staged.name, consent, staged.width, staged.height, _now()),
+    ).lastrowid
+    _insert_measurements(db, photo_id, measurements)
+    return photo_id
+
+
+CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent", "kind", "procedure", "delta_l",
+              "delta_a", "delta_b", "delta_e00", "pigmentation", "treated_area_mm2", "fade_percent",
+              "redness_resolution_percent", "hue_shift_deg", "quality")
+
+
 def _csv_row(area, visit, photo, measurement):
     result = measurement["result"]
     contrast = result.get("contrast") or result.get("followup", {}).get("contrast", {})
     treated = result.get("treated") or result.get("followup", {}).get("treated", {})
     quality = (result.get("quality") or result.get("followup", {}).get("quality", {})).get("verdict")
     return {
-        "area": area["name"], "visit_id": visit["id"], "taken": visit["taken"], "photo_file": photo["file"],
-        "consent": photo["consent"], "kind": measurement["kind"],
+        "area": area["name"], "visit_id": visit["id"], "taken": visit["taken"], "zip_entry": photo.get("zip_entry"),
+        "photo_file": photo["file"], "consent": photo["consent"], "kind": measurement["kind"],
+        "procedure": visit.get("treatment", {}).get("procedure"),
         "delta_l": contrast.get("delta_l"), "delta_a": contrast.get("delta_a"), "delta_b": contrast.get("delta_b"),
         "delta_e00": contrast.get("delta_e00"), "pigmentation": contrast.get("pigmentation"),
         "treated_area_mm2": treated.get("area_mm2"), "fade_percent": result.get("fade_percent"),

@@ -66,7 +66,7 @@ def test_stripping_removes_gps_and_keeps_pixels_and_orientation():
 
 def test_save_and_read_a_visit_with_measurements(tmp_path):
     with Store(tmp_path) as store:
-        assert store.schema_version == 1
+        assert store.schema_version == 2
         client = store.add_client("Anna Example")
         area = store.add_area(client, "left brow")
         visit = store.save_visit(area, datetime(2026, 10, 5, 10, 30), [
