@@ -1,10 +1,22 @@
 """The client record: clients -> treated areas -> visits -> photos and their measurements.
 
 SQLite (WAL, foreign keys on, schema versioned by ``PRAGMA user_version`` with migrations) beside a
-``photos/`` folder of metadata-stripped photos named by their content hash. Every save is one
-transaction; photo files are written (temporary name, fsync, atomic rename) before the transaction
-commits, and files that no committed row refers to (left by a crash between the two) are removed
-whenever the store is opened. Names and ids never become paths: file names are hashes only.
+``photos/`` folder of metadata-stripped photos named by their content hash. Names and ids never become
+paths: file names are hashes only.
+
+How a photo gets in, so that no save loses one and no cleanup deletes one it should not:
+
+1. *Staging* (outside any transaction; slow work: decode, strip, fsync). Each writer (one
+   :class:`Store` object) owns ``photos/.staging/<uuid>/``, held by an exclusive ``flock`` on
+   ``photos/.staging/<uuid>.lock`` (which also records the writer's pid) for as long as it is open.
+2. *Placing* (inside the SQLite write transaction, ``BEGIN IMMEDIATE``, right before ``COMMIT``):
+   the staged file is renamed into ``photos/<sha256>.<ext>``. Only one writer holds the write lock
+   at a time, so a file appears in ``photos/`` only while its row is being committed.
+3. *Cleanup* (when a store opens, after erasure): staging folders whose lock no living writer holds
+   are removed; in ``photos/`` itself, under the write lock (so no save is between placing and
+   commit), a file is removed only if no row refers to it **and** its name is the SHA-256 of its own
+   content, i.e. it is a file the store wrote. Other files and sub-folders (a NAS's ``@eaDir``, a
+   user's own pictures) are never touched.
 """
 
 import csv
@@ -12,11 +24,21 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
 import sqlite3
+import time
+import uuid
 import zipfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+try:  # POSIX advisory locks tell a living writer's staging folder from an abandoned one
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the pid and the lease decide alone
+    fcntl = None
 
 import numpy as np
 from PIL import Image
@@ -25,6 +47,15 @@ from .errors import InputError
 from .io import load_photo
 
 CONSENT_CHOICES = ("clinical", "clinical+marketing")
+
+STAGING_FOLDER = ".staging"
+"""Sub-folder of ``photos/`` where writers stage files before their transaction commits."""
+
+STAGING_LEASE_SECONDS = 3600
+"""A staging folder whose lock is free but whose recorded pid still runs (pid reuse, or a file system
+without working ``flock``) is removed only when it is older than this."""
+
+_STORED_NAME = re.compile(r"^([0-9a-f]{64})\.(jpg|png)$")
 
 MIGRATIONS = (
     # 1: the first schema.
@@ -179,9 +210,11 @@ def strip_photo(data, photo=None):
     Returns
     -------
     bytes, str
-        The clean file and its extension. JPEG stays JPEG, losslessly: metadata segments are dropped
-        and, when the photo was stored rotated, a minimal EXIF block with only the orientation tag is
-        put back (the ICC profile, in APP2, is kept). Other formats are decoded with their orientation
+        The clean file and its extension. JPEG stays JPEG, losslessly, cut to its first image (an MPO's
+        or Ultra HDR file's second image and a motion photo's video are dropped with their EXIF):
+        every APPn and comment segment is dropped but the ICC profile and Adobe's colour-transform
+        flag; when the photo was stored rotated (orientation 2..8), a minimal EXIF block with only the
+        orientation tag is put back. Other formats are decoded with their orientation
         applied and written as PNG (16-bit when the source was).
 
     Raises
@@ -192,7 +225,7 @@ def strip_photo(data, photo=None):
     if photo is None:
         photo = load_photo(data)  # validates, and tells orientation and depth
     if data[:2] == b"\xff\xd8":
-        return _strip_jpeg(data, photo.exif_orientation), "jpg"
+        return _strip_jpeg(data, photo.exif_orientation), "jpg"  # odd orientations (0, -1, 9) are dropped
     if photo.bit_depth == 16:
         array = np.round(photo.rgb * 65535).astype(np.uint16)
         import cv2
@@ -204,33 +237,112 @@ def strip_photo(data, photo=None):
     return buffer.getvalue(), "png"
 
 
-def _strip_jpeg(data, orientation):
-    keep_app = {0xE0, 0xE2, 0xEE}  # JFIF, ICC profile, Adobe (colour transform)
-    out = bytearray(b"\xff\xd8")
+# Segments a decoder needs besides the frame, tables and scans: the ICC profile (APP2 "ICC_PROFILE")
+# and Adobe's colour-transform flag (APP14 "Adobe", 12 bytes); every other APPn and COM is metadata.
+_JFIF_MINIMAL = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0..7: no length field
+
+
+def jpeg_primary_segments(data):
+    """Walk the segments of the first image in a JPEG file, up to and including its EOI.
+
+    Multi-picture files (MPO, Ultra HDR gain maps, Motion Photo video trailers) append more data
+    after the first image's end-of-image marker; this walk stops there. Entropy-coded scan data is
+    skipped by its markers (a ``0xFF`` in scan data is followed by a stuffed ``0x00`` or is a
+    restart marker), so every scan of a progressive JPEG is visited.
+
+    Parameters
+    ----------
+    data : bytes
+        A JPEG file (starting with SOI, ``FF D8``).
+
+    Yields
+    ------
+    (int, int, int, int)
+        ``(marker, start, payload_start, end)``: the marker byte, where the segment starts (its
+        ``FF``), where its payload starts (after the length field), and where it ends; for SOS the
+        end includes the scan data that follows the header.
+
+    Raises
+    ------
+    InputError
+        The structure is damaged (a segment runs past the end, a marker is missing).
+
+    References
+    ----------
+    ITU-T T.81 (JPEG), Annex B; CIPA DC-007 (Multi-Picture Format).
+    """
+    size = len(data)
     position = 2
-    while position < len(data):
+    while position < size:
         if data[position] != 0xFF:
             raise InputError("the JPEG's structure is damaged")
+        while position + 1 < size and data[position + 1] == 0xFF:  # fill bytes before a marker
+            position += 1
+        if position + 1 >= size:
+            return
         marker = data[position + 1]
         if marker == 0xD9:
-            out += data[position : position + 2]
-            break
-        if marker == 0xDA or 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            out += data[position:]  # scan data to the end
-            break
+            yield marker, position, position + 2, position + 2
+            return
+        if marker in _STANDALONE_MARKERS:
+            yield marker, position, position + 2, position + 2
+            position += 2
+            continue
+        if position + 4 > size:
+            raise InputError("the JPEG's structure is damaged")
         length = int.from_bytes(data[position + 2 : position + 4], "big")
-        segment = data[position : position + 2 + length]
-        if marker == 0xE0 and len(out) == 2 and orientation != 1:
-            out += segment
-            out += _orientation_only_exif(orientation)
-        elif (0xE0 <= marker <= 0xEF and marker not in keep_app) or marker == 0xFE:
-            pass  # APPn metadata (EXIF/GPS in APP1, XMP, IPTC in APP13, ...) and comments
+        end = position + 2 + length
+        if length < 2 or end > size:
+            raise InputError("the JPEG's structure is damaged")
+        if marker == 0xDA:
+            end = _end_of_scan(data, end)
+        yield marker, position, position + 4, end
+        position = end
+
+
+def _end_of_scan(data, position):
+    """Index of the first marker after entropy-coded data starting at ``position`` (len(data) if none)."""
+    size = len(data)
+    while True:
+        position = data.find(b"\xff", position)
+        if position < 0 or position + 1 >= size:
+            return size
+        following = data[position + 1]
+        if following == 0x00 or 0xD0 <= following <= 0xD7:
+            position += 2  # stuffed byte or restart marker: still scan data
+        elif following == 0xFF:
+            position += 1  # fill byte
         else:
-            out += segment
-        position += 2 + length
-    if orientation != 1 and b"Exif\x00\x00" not in out[:4096]:
-        out = out[:2] + _orientation_only_exif(orientation) + out[2:]
-    return bytes(out)
+            return position
+
+
+def _strip_jpeg(data, orientation):
+    """The first image of a JPEG with only what decoding needs: no APPn but ICC/Adobe, no comments."""
+    has_jfif = False
+    kept = bytearray()
+    ended = False
+    for marker, start, payload, end in jpeg_primary_segments(data):
+        body = data[payload:end]
+        if marker == 0xE0:
+            has_jfif = has_jfif or body.startswith(b"JFIF\x00")
+        elif marker == 0xE2 and body.startswith(b"ICC_PROFILE\x00"):
+            kept += data[start:end]
+        elif marker == 0xEE and body.startswith(b"Adobe") and len(body) >= 12:
+            kept += b"\xff\xee\x00\x0e" + body[:12]  # version, flags, transform; nothing after
+        elif 0xE0 <= marker <= 0xEF or marker == 0xFE:
+            pass  # EXIF/GPS/XMP (APP1), MPF (APP2), IPTC (APP13), gain-map metadata, comments
+        else:
+            kept += data[start:end]
+            ended = marker == 0xD9
+    if not ended:
+        kept += b"\xff\xd9"
+    head = bytearray(b"\xff\xd8")
+    if has_jfif:
+        head += _JFIF_MINIMAL  # JFIF tells decoders the components are YCbCr; no density, no thumbnail
+    if 2 <= orientation <= 8:
+        head += _orientation_only_exif(orientation)
+    return bytes(head + kept)
 
 
 def _orientation_only_exif(orientation):
@@ -240,41 +352,144 @@ def _orientation_only_exif(orientation):
     return b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
 
 
+def _fsync_folder(folder):
+    """Make renames into ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _is_stored_photo(path):
+    """True when ``path`` is named ``<sha256 of its content>.<jpg|png>``: a file the store wrote."""
+    match = _STORED_NAME.match(path.name)
+    if match is None:
+        return False
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return False
+    return digest.hexdigest() == match.group(1)
+
+
+def _pid_running(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_tree(folder):
+    """Remove a staging folder; returns how many files were in it."""
+    count = sum(1 for path in folder.rglob("*") if not path.is_dir()) if folder.is_dir() else 0
+    shutil.rmtree(folder, ignore_errors=True)
+    return count
+
+
+@dataclass(frozen=True)
+class StagedPhoto:
+    """A stripped photo written to its writer's staging folder, waiting for its row to commit.
+
+    Attributes
+    ----------
+    name : str
+        The file name it will have in ``photos/``: SHA-256 of its content and extension.
+    path : pathlib.Path
+        Where it waits.
+    width, height : int
+        Pixels, orientation applied.
+    """
+
+    name: str
+    path: Path
+    width: int
+    height: int
+
+
 class Store:
     """The record store in one data folder.
+
+    Any number of stores (threads, the app, the CLI, batch workers) may be open on one folder at once.
 
     Parameters
     ----------
     folder : str or os.PathLike, optional
         Default: :func:`default_data_folder`.
     remove_orphans : bool
-        Remove files left by interrupted saves (do this once when a program starts, not while another
-        connection may be saving).
+        Remove what interrupted saves left behind (:meth:`remove_orphan_files`) on opening; safe while
+        other stores are saving.
     check_same_thread : bool
         As for :func:`sqlite3.connect`.
+
+    Raises
+    ------
+    InputError
+        The folder is a file or cannot be written, the database is damaged or not a database, or it
+        was written by a newer skinscan (higher schema version).
     """
 
     def __init__(self, folder=None, remove_orphans=True, check_same_thread=True):
         self.folder = Path(folder) if folder is not None else default_data_folder()
         self.photos_folder = self.folder / "photos"
-        self.photos_folder.mkdir(parents=True, exist_ok=True)
         self.database_path = self.folder / "skinscan.sqlite3"
-        self._connection = sqlite3.connect(
-            self.database_path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
-        )
-        self._connection.row_factory = sqlite3.Row
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA foreign_keys=ON")
-        self._connection.execute("PRAGMA synchronous=FULL")
-        self._migrate()
+        self._staging = None  # (folder, lock file handle), made on the first save
+        self._connection = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.folder, os.W_OK | os.X_OK):
+                raise PermissionError
+            self._connection = sqlite3.connect(
+                self.database_path, timeout=30, isolation_level=None, check_same_thread=check_same_thread
+            )
+            self._connection.row_factory = sqlite3.Row
+            self._check_schema_version()  # before anything writes: a damaged or newer database stays as it is
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA foreign_keys=ON")
+            self._connection.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+            self.photos_folder.mkdir(exist_ok=True)
+            if not os.access(self.photos_folder, os.W_OK | os.X_OK):
+                raise PermissionError
+        except (FileExistsError, NotADirectoryError):
+            self.close()
+            raise InputError(f"{self.folder}: the data folder (or a part of its path) is a file, not a folder") from None
+        except PermissionError:
+            self.close()
+            raise InputError(f"{self.folder}: the data folder cannot be written (no permission)") from None
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise InputError(f"{self.database_path}: not a usable skinscan database ({error})") from None
+        except OSError as error:
+            self.close()
+            raise InputError(f"{self.folder}: the data folder cannot be used ({error.strerror or error})") from None
+        except InputError:
+            self.close()
+            raise
         if remove_orphans:
             self.remove_orphan_files()
 
     # --- plumbing -------------------------------------------------------------------------------------
 
     def close(self):
-        """Close the database connection."""
-        self._connection.close()
+        """Close the database connection and give up this store's staging folder."""
+        if self._staging is not None:
+            folder, lock = self._staging
+            self._staging = None
+            shutil.rmtree(folder, ignore_errors=True)
+            Path(lock.name).unlink(missing_ok=True)
+            lock.close()  # releases the flock
+        if self._connection is not None:
+            self._connection.close()
 
     def __enter__(self):
         return self
@@ -287,59 +502,209 @@ class Store:
         """The schema version (number of migrations applied)."""
         return self._connection.execute("PRAGMA user_version").fetchone()[0]
 
-    def _migrate(self):
+    def _check_schema_version(self):
         version = self.schema_version
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        if version > len(MIGRATIONS):
+            raise InputError(
+                f"{self.database_path} was written by a newer skinscan (schema {version}; this version "
+                f"reads up to {len(MIGRATIONS)}): update skinscan to open it"
+            )
+
+    def _migrate(self):
+        for number, script in enumerate(MIGRATIONS, start=1):
+            if self.schema_version >= number:
+                continue
             with self._transaction() as db:
+                if self.schema_version >= number:
+                    continue  # another process migrated while this one waited for the write lock
                 for statement in script.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
-    def _transaction(self):
+    def _transaction(self, place=()):
+        """One write transaction (``BEGIN IMMEDIATE``: the only writer until it ends).
+
+        Parameters
+        ----------
+        place : sequence of StagedPhoto
+            Photos to move into ``photos/`` right before the commit, so that a photo file appears
+            only together with the rows that refer to it. If anything fails, the files placed here
+            are removed again (still under the write lock) and the transaction is rolled back.
+        """
         self._connection.execute("BEGIN IMMEDIATE")
+        placed = []
         try:
             yield self._connection
+            placed = self._place_photos(place)
+            self._connection.execute("COMMIT")
         except BaseException:
-            self._connection.execute("ROLLBACK")
+            for path in placed:
+                path.unlink(missing_ok=True)
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
             raise
-        self._connection.execute("COMMIT")
+
+    def _place_photos(self, staged_photos):
+        """Rename staged files into ``photos/`` (call only inside a write transaction).
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files this call created (a photo already there, the same content, is left as is).
+        """
+        placed = []
+        for staged in staged_photos:
+            target = self.photos_folder / staged.name
+            if target.exists() or target in placed:
+                continue
+            os.replace(staged.path, target)
+            placed.append(target)
+        if placed:
+            _fsync_folder(self.photos_folder)
+        return placed
+
+    def _staging_folder(self):
+        """This store's own staging folder, created and locked on first use."""
+        if self._staging is not None:
+            return self._staging[0]
+        root = self.photos_folder / STAGING_FOLDER
+        root.mkdir(exist_ok=True)
+        while True:
+            token = uuid.uuid4().hex
+            lock = open(root / f"{token}.lock", "a+")
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+            try:  # a cleaner may have removed the file between open and flock: start again then
+                same = os.path.samestat(os.stat(lock.name), os.fstat(lock.fileno()))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            lock.close()
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        folder = root / token
+        folder.mkdir()
+        self._staging = (folder, lock)
+        return folder
+
+    def _stage_photo(self, data, photo=None):
+        """Decode, validate and strip a photo and write it, fsynced, to this store's staging folder.
+
+        Any writer that adds a photo calls this first (outside the transaction), then passes the result
+        to ``_transaction(place=[...])`` with the rows that refer to ``staged.name``; wrap both in
+        :meth:`_staged` so what is not placed is removed.
+
+        Parameters
+        ----------
+        data : bytes
+            The photo file as the user gave it.
+        photo : Photo, optional
+            ``data`` already read by :func:`load_photo`.
+
+        Returns
+        -------
+        StagedPhoto
+
+        Raises
+        ------
+        InputError
+            Not a readable photo.
+        """
+        loaded = photo if photo is not None else load_photo(data)  # each photo is decoded once, here
+        clean, extension = strip_photo(data, loaded)
+        name = f"{hashlib.sha256(clean).hexdigest()}.{extension}"
+        path = self._staging_folder() / name
+        with open(path, "wb") as handle:
+            handle.write(clean)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return StagedPhoto(name=name, path=path, width=loaded.width, height=loaded.height)
+
+    @contextmanager
+    def _staged(self):
+        """Collect staged photos; on leaving, remove any that were not placed (failure or duplicate).
+
+        Yields
+        ------
+        list
+            Append :class:`StagedPhoto` objects to it.
+        """
+        staged = []
+        try:
+            yield staged
+        finally:
+            for photo in staged:
+                photo.path.unlink(missing_ok=True)
 
     def _referenced_files(self):
         return {row[0] for row in self._connection.execute("SELECT DISTINCT file FROM photos")}
 
     def remove_orphan_files(self):
-        """Delete photo files no committed row refers to (and temporary files of interrupted saves).
+        """Remove what interrupted saves left: abandoned staging folders and unreferenced stored photos.
+
+        A staging folder is removed only when no living writer holds its lock. A file in ``photos/``
+        is removed only when no row refers to it and its name is the SHA-256 of its content (a file
+        the store wrote), and only under the write lock, so no save is between placing it and its
+        commit. Anything else in the data folder is left alone.
 
         Returns
         -------
         int
             Files removed.
         """
-        referenced = self._referenced_files()
-        removed = 0
-        for path in self.photos_folder.iterdir():
-            if path.name not in referenced:
-                path.unlink(missing_ok=True)
-                removed += 1
+        removed = self._remove_abandoned_staging()
+        with self._transaction() as db:
+            referenced = {row[0] for row in db.execute("SELECT DISTINCT file FROM photos")}
+            for path in self._stored_files():
+                if path.name not in referenced and _is_stored_photo(path):
+                    path.unlink(missing_ok=True)
+                    removed += 1
         return removed
 
-    def _write_photo(self, data, photo):
-        """Write a stripped photo under its content hash; returns (file name, was it new)."""
-        clean, extension = strip_photo(data, photo)
-        name = f"{hashlib.sha256(clean).hexdigest()}.{extension}"
-        target = self.photos_folder / name
-        if target.exists():
-            return name, False
-        temporary = self.photos_folder / f".{name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(clean)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-        return name, True
+    def _stored_files(self):
+        """Files in ``photos/`` named like the store names photos (sub-folders are not looked into)."""
+        with os.scandir(self.photos_folder) as entries:
+            return [Path(entry.path) for entry in entries
+                    if _STORED_NAME.match(entry.name) and entry.is_file(follow_symlinks=False)]
 
+    def _remove_abandoned_staging(self):
+        root = self.photos_folder / STAGING_FOLDER
+        if not root.is_dir():
+            return 0
+        own = self._staging[0].name if self._staging is not None else None
+        removed = 0
+        now = time.time()
+        for entry in root.iterdir():
+            token = entry.name.removesuffix(".lock")
+            if token == own or not re.fullmatch(r"[0-9a-f]{32}", token):
+                continue
+            folder, lock_path = root / token, root / f"{token}.lock"
+            if entry == folder and lock_path.exists():
+                continue  # judged through its lock file
+            try:
+                age = now - entry.stat().st_mtime
+                if entry == folder:  # a folder whose lock file is gone: a cleanup was interrupted
+                    if age > STAGING_LEASE_SECONDS:
+                        removed += _remove_tree(folder)
+                    continue
+                with open(lock_path, "r+") as lock:
+                    if fcntl is not None:
+                        try:
+                            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        except BlockingIOError:
+                            continue  # a living writer
+                    pid = lock.read().strip()
+                    if pid.isdigit() and _pid_running(int(pid)) and age < STAGING_LEASE_SECONDS:
+                        continue  # lock free but its writer may live (no flock here, or pid reused)
+                    removed += _remove_tree(folder)
+                    lock_path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue  # another cleaner got there first
+        return removed
     # --- clients and areas ----------------------------------------------------------------------------
 
     def add_client(self, name, notes=""):
@@ -417,36 +782,28 @@ class Store:
             _check_consent(photo.get("consent", "clinical"))
         if self._connection.execute("SELECT 1 FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
             raise InputError(f"no treated area with id {area_id}")
-        written = []
-        try:
-            stored = [self._store_photo_file(photo["data"], written) for photo in photos]
-            with self._transaction() as db:
+        with self._staged() as staged:
+            for photo in photos:
+                staged.append(self._stage_photo(photo["data"]))
+            with self._transaction(place=staged) as db:
                 visit_id = db.execute(
                     "INSERT INTO visits (area_id, taken, notes, treatment, created) VALUES (?, ?, ?, ?, ?)",
                     (int(area_id), _taken_text(taken), notes, treatment_text, _now()),
                 ).lastrowid
-                for photo, file_facts in zip(photos, stored):
-                    _insert_photo(db, visit_id, file_facts, photo.get("consent", "clinical"), photo.get("measurements", ()))
-            return visit_id
-        except BaseException:
-            self._remove_unreferenced(written)
-            raise
-
-    def _store_photo_file(self, data, written):
-        """Decode a photo once, write its stripped file; returns (file name, width, height) and adds the
-        name to ``written`` when the file is new (so a failed save can take it back)."""
-        loaded = load_photo(data)
-        name, new = self._write_photo(data, loaded)
-        if new:
-            written.append(name)
-        return name, loaded.width, loaded.height
+                for photo, stored in zip(photos, staged):
+                    _insert_photo(db, visit_id, stored, photo.get("consent", "clinical"), photo.get("measurements", ()))
+        return visit_id
 
     def _remove_unreferenced(self, names):
-        """Delete those of these photo files that no committed row refers to (any more)."""
-        referenced = self._referenced_files()
-        for name in names:
-            if name not in referenced:
-                (self.photos_folder / name).unlink(missing_ok=True)
+        """Delete those of these photo files that no committed row refers to (any more).
+
+        Under the write lock, so that no save can take up the same file (same content) meanwhile.
+        """
+        with self._transaction():
+            referenced = self._referenced_files()
+            for name in names:
+                if name not in referenced:
+                    (self.photos_folder / name).unlink(missing_ok=True)
 
     def _log(self, db, action, detail):
         db.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, detail))
@@ -498,16 +855,12 @@ class Store:
         """
         _check_consent(consent)
         self.visit(visit_id)
-        written = []
-        try:
-            file_facts = self._store_photo_file(data, written)
-            with self._transaction() as db:
-                photo_id = _insert_photo(db, int(visit_id), file_facts, consent, measurements)
+        with self._staged() as staged:
+            staged.append(self._stage_photo(data))
+            with self._transaction(place=staged) as db:
+                photo_id = _insert_photo(db, int(visit_id), staged[0], consent, measurements)
                 self._log(db, "add photo", f"photo #{photo_id} added to visit #{int(visit_id)}")
-            return photo_id
-        except BaseException:
-            self._remove_unreferenced(written)
-            raise
+        return photo_id
 
     def update_photo(self, photo_id, consent=None, measurements=None):
         """Change a photo's consent, or replace its measurements (a re-measure); None leaves it."""
@@ -640,7 +993,12 @@ class Store:
             writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
             archive.writestr("measurements.csv", text.getvalue())
             for file_name, entry in entries:
-                archive.write(self.photo_path(file_name), entry)
+                try:
+                    archive.write(self.photo_path(file_name), entry)
+                except FileNotFoundError:
+                    raise InputError(
+                        f"photo file {file_name} ({entry}) is missing from the data folder: nothing was exported"
+                    ) from None
         with self._transaction() as db:
             self._log(db, "export", f"client #{int(client_id)}")
         return buffer.getvalue()
@@ -686,9 +1044,10 @@ class Store:
         ).fetchone()[0]
         if empty:
             problems.append(f"{empty} visits have no photos")
-        stray = set(p.name for p in self.photos_folder.iterdir()) - self._referenced_files()
+        referenced = self._referenced_files()
+        stray = [p for p in self._stored_files() if p.name not in referenced and _is_stored_photo(p)]
         if stray:
-            problems.append(f"{len(stray)} files are not in the record")
+            problems.append(f"{len(stray)} stored photo files are not in the record")
         return problems
 
 
@@ -705,11 +1064,11 @@ def _insert_measurements(db, photo_id, measurements):
         )
 
 
-def _insert_photo(db, visit_id, file_facts, consent, measurements):
-    name, width, height = file_facts
+def _insert_photo(db, visit_id, staged, consent, measurements):
+    """Insert a photo row (and its measurements) for a :class:`StagedPhoto`; returns the row id."""
     photo_id = db.execute(
         "INSERT INTO photos (visit_id, file, consent, width, height, created) VALUES (?, ?, ?, ?, ?, ?)",
-        (visit_id, name, consent, width, height, _now()),
+        (visit_id, staged.name, consent, staged.width, staged.height, _now()),
     ).lastrowid
     _insert_measurements(db, photo_id, measurements)
     return photo_id
