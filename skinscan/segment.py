@@ -53,6 +53,16 @@ LINE_WORK_MAX_COVER = 0.6
 #: ... and only when the lines' colour lies in the area's own colour direction (cosine at least this):
 #: hairs across a red patch are dark, not red, and are not its line-work.
 LINE_WORK_MIN_COSINE = 0.8
+#: GrabCut refinement of the area (:func:`grabcut_area`): iterations, the box's growth each way, and
+#: the longest side of the grid it runs on. On the shared wound photos 3 iterations at 160 px scored
+#: as well as 5 at full size (Dice median 0.80 against 0.80) in a third of the time.
+GRABCUT_ITERATIONS = 3
+GRABCUT_MARGIN = 0.2
+GRABCUT_LONG_SIDE = 160
+GRABCUT_SEED = 0
+#: GrabCut's outline is kept only when its area is within this factor of the first one (either way):
+#: a refinement, not a different answer.
+GRABCUT_MAX_CHANGE = 3.0
 #: ... read on a pass smoothed only against noise (σ in pixels of the working grid).
 LINE_WORK_SIGMA_PX = 0.7
 
@@ -318,8 +328,79 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
             difference = sharp
     direction = core_difference / contrast
     projection = difference @ direction
-    area = inside & (projection > contrast / 2)
-    return _clean_mask(area, fill_holes=not line_work) & inside, True
+    area = _clean_mask(inside & (projection > contrast / 2), fill_holes=not line_work) & inside
+    if skin_map is not None and not line_work:
+        # A wound is red, yellow and black at once: one colour direction finds one tissue. GrabCut
+        # takes the area found and the body's non-skin pixels as probable area, the box's skin as
+        # probable skin, and lets colour mixtures and edges settle the outline.
+        not_skin = inside & ~skin_map.skin
+        not_skin = cv2.morphologyEx(not_skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        refined = grabcut_area(lab, box, area | not_skin, inside)
+        if refined is not None and refined.any():
+            refined = _clean_mask(refined) & inside
+            change = refined.sum() / max(area.sum(), 1)
+            if 1 / GRABCUT_MAX_CHANGE <= change <= GRABCUT_MAX_CHANGE and (refined & valid).sum() >= 9:
+                area = refined
+    return area, True
+
+
+def grabcut_area(lab, box, probable, allowed):
+    """Refine an area inside a box with GrabCut on L*a*b*.
+
+    Parameters
+    ----------
+    lab : numpy.ndarray, shape (H, W, 3)
+    box : tuple (x, y, w, h)
+    probable : numpy.ndarray of bool
+        Probable area (the rest of ``allowed`` is probable skin).
+    allowed : numpy.ndarray of bool
+        Where the area may be (the body inside the box); everything else is fixed background.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        None when GrabCut could not run (too few pixels of either kind).
+
+    Notes
+    -----
+    Rother, Kolmogorov & Blake 2004, "GrabCut", ACM Trans. Graph. 23(3), 309-314 (``cv2.grabCut``,
+    GRABCUT_ITERATIONS, 5-component Gaussian mixtures per class and a contrast-sensitive smoothness
+    term), run on the box grown by GRABCUT_MARGIN each way and read on a grid of at most
+    GRABCUT_LONG_SIDE pixels (cost stays flat with the photo's size). L*a*b* is coded into 8 bits
+    (2.55 L*, a* + 128, b* + 128).
+    """
+    x, y, w, h = box
+    height, width = lab.shape[:2]
+    margin_x, margin_y = int(GRABCUT_MARGIN * w) + 2, int(GRABCUT_MARGIN * h) + 2
+    rows = slice(max(0, y - margin_y), min(height, y + h + margin_y))
+    columns = slice(max(0, x - margin_x), min(width, x + w + margin_x))
+    labels = np.full((height, width), cv2.GC_BGD, np.uint8)
+    labels[allowed] = cv2.GC_PR_BGD
+    labels[allowed & probable] = cv2.GC_PR_FGD
+    labels = labels[rows, columns]
+    if (labels == cv2.GC_PR_FGD).sum() < 16 or (labels != cv2.GC_PR_FGD).sum() < 16:
+        return None
+    coded = np.empty(labels.shape + (3,), np.uint8)
+    region = lab[rows, columns]
+    coded[..., 0] = np.clip(region[..., 0] * 2.55, 0, 255)
+    coded[..., 1:] = np.clip(region[..., 1:] + 128.0, 0, 255)
+    scale = min(1.0, GRABCUT_LONG_SIDE / max(labels.shape))
+    size = (max(1, round(labels.shape[1] * scale)), max(1, round(labels.shape[0] * scale)))
+    small_labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
+    small_image = cv2.resize(coded, size, interpolation=cv2.INTER_AREA)
+    if (small_labels == cv2.GC_PR_FGD).sum() < 9 or (small_labels != cv2.GC_PR_FGD).sum() < 9:
+        return None
+    background, foreground = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(GRABCUT_SEED)  # its mixtures start from k-means: the same photo, the same area
+    try:
+        cv2.grabCut(small_image, small_labels, None, background, foreground, GRABCUT_ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return None
+    found = np.isin(small_labels, (cv2.GC_FGD, cv2.GC_PR_FGD)).astype(np.uint8)
+    found = cv2.resize(found, (labels.shape[1], labels.shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
+    result = np.zeros((height, width), bool)
+    result[rows, columns] = found
+    return result & allowed
 
 
 def _clean_mask(mask, fill_holes=True):
