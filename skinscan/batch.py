@@ -484,7 +484,9 @@ def _done_before(path, digest):
         saved = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if saved.get("input_hash") != digest or str(saved["outcome"].get("error")).startswith(WORKER_FAILED):
+    outcome = saved.get("outcome") if isinstance(saved, dict) else None
+    if not isinstance(outcome, dict) or saved.get("input_hash") != digest or "row" not in saved \
+            or str(outcome.get("error")).startswith(WORKER_FAILED):
         return None  # changed since, or lost to a worker that died: measure again
     return saved
 
