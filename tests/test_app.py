@@ -1,18 +1,35 @@
 """The app's pages and flows, driven by Streamlit's AppTest (no browser)."""
 
+import hashlib
 import io
 import json
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from skinscan.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # app_pages, as `streamlit run app.py` sees it
 APP = str(ROOT / "app.py")
 SAMPLES = ROOT / "sample_images"
 TRUTH = json.loads((SAMPLES / "truth.json").read_text())
+
+from app_pages.common import CANVAS_WIDTH, plain, state_key  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def local_address():
+    """The app as it starts from the repository (config.toml): listening on 127.0.0.1."""
+    from streamlit import config
+
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", "127.0.0.1")
 
 
 def _start():
@@ -20,6 +37,51 @@ def _start():
     at.run()
     assert not at.exception
     return at
+
+
+def _key(data, name):
+    """The Session State key of a photo's input, as the visit page names it."""
+    return state_key(hashlib.sha256(data).hexdigest(), name)
+
+
+def _png(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _new_area(data_folder, client="Ana Test", area="left brow"):
+    """A client with one area and no visits yet (the demo is seeded first by the app's start)."""
+    with Store(data_folder) as store:
+        client_id = store.add_client(client)
+        return client_id, store.add_area(client_id, area)
+
+
+def _visit_page_on(at, client_id, area_id):
+    at.session_state["client_id"] = client_id
+    at.session_state["area_id"] = area_id
+    at.switch_page("app_pages/visit.py").run()
+    assert not at.exception
+    return at
+
+
+def _draw_box(at, data, box, photo_width=960):
+    """Draw a box on a photo's canvas, as the browser would report it (canvas pixels)."""
+    scale = CANVAS_WIDTH / photo_width
+    x, y, w, h = box
+    at.session_state[_key(data, "box_canvas")] = {"drawing": {"raw": {"objects": [
+        {"type": "rect", "left": x * scale, "top": y * scale, "width": w * scale, "height": h * scale}]},
+        "data": None}, "backgroundFit": None}
+    return at.run()
+
+
+def _typed_box(at, data):
+    return tuple(at.number_input(key=_key(data, name)).value for name in ("x", "y", "w", "h"))
+
+
+def _visit_count(data_folder, area_id):
+    with Store(data_folder) as store:
+        return len(store.visits(area_id))
 
 
 def test_starts_on_the_demo_client(data_folder):
@@ -49,15 +111,15 @@ def test_a_visit_from_upload_to_save(data_folder):
     at.file_uploader(key="uploads").upload("IMG_0001.jpg", data, "image/jpeg").run()
     assert not at.exception
     x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
-    for key, value in (("x0", x), ("y0", y), ("w0", w), ("h0", h)):
-        at.number_input(key=key).set_value(value).run()
+    for name, value in (("x", x), ("y", y), ("w", w), ("h", h)):
+        at.number_input(key=_key(data, name)).set_value(value).run()
     assert not at.exception
     assert any("good" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert "Δa* (redness)" in labels
     delta_a = float(next(m.value for m in at.metric if m.label == "Δa* (redness)"))
     assert delta_a == pytest.approx(TRUTH["needling_day1.jpg"]["delta_a"], abs=1.5)
-    at.radio(key="consent0").set_value("clinical+marketing").run()
+    at.radio(key=_key(data, "consent")).set_value("clinical+marketing").run()
     at.button(key="save_visit").click().run()
     assert not at.exception and any("saved" in s.value for s in at.success)
     with Store(data_folder) as store:
@@ -78,8 +140,9 @@ def test_a_visit_from_upload_to_save(data_folder):
 def test_outline_mode_without_a_drawing_asks_for_one(data_folder):
     at = _start()
     at.switch_page("app_pages/visit.py").run()
-    at.file_uploader(key="uploads").upload("scar.jpg", (SAMPLES / "scar_session1.jpg").read_bytes(), "image/jpeg").run()
-    at.radio(key="mode0").set_value("outline").run()
+    data = (SAMPLES / "scar_session1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("scar.jpg", data, "image/jpeg").run()
+    at.radio(key=_key(data, "mode")).set_value("outline").run()
     assert not at.exception
     assert any("click the first point again" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Save visit"]
@@ -94,18 +157,13 @@ def test_bad_uploads_get_a_message_not_a_traceback(data_folder):
 
 
 def test_photo_without_a_card_asks_for_corners(data_folder):
-    import numpy as np
-    from PIL import Image
-
     at = _start()
     at.switch_page("app_pages/visit.py").run()
-    skin = np.full((300, 400, 3), (200, 150, 130), np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(skin).save(buffer, "PNG")
-    at.file_uploader(key="uploads").upload("skin.png", buffer.getvalue(), "image/png").run()
+    data = _png(np.full((300, 400, 3), (200, 150, 130), np.uint8))
+    at.file_uploader(key="uploads").upload("skin.png", data, "image/png").run()
     assert not at.exception
     assert any("No colour card found" in w.value for w in at.warning)
-    assert at.number_input(key="cx0_0") is not None
+    assert at.number_input(key=_key(data, "cx0")).value is None
 
 
 def test_timeline_report_and_export(data_folder):
