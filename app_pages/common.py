@@ -10,7 +10,6 @@ import streamlit as st
 from skinscan import calibrate
 from skinscan import segment
 from skinscan.demo import seed_demo
-from skinscan.report import DEFINITIONS
 from skinscan.store import Store, default_data_folder
 
 from app_pages.gate import PASSWORD_VARIABLE, SignInGuard, is_network_address, refusal
@@ -20,20 +19,24 @@ DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks po
 
 # --- showing what people typed -----------------------------------------------------------------------
 
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\\[-`{-~])")  # every ASCII punctuation character
+_WORD_JOINER = "\u2060"  # invisible; breaks GFM's bare-URL and e-mail autolinks
+_AUTOLINK_START = re.compile(r"(?i)(://|www\.|@)")
 
 
 def plain(text):
     """Text to put into Markdown (``st.markdown``, messages, expander and button labels) so that it shows
     exactly as typed: every ASCII punctuation character backslash-escaped (CommonMark lets any of them
-    be escaped), line breaks as spaces. A client called ``![x](http://host/p.png)`` then shows those
-    characters instead of making the browser fetch an image; ``*``, ``_``, ``:red[...]``, ``$...$`` and
-    ``<b>`` stay literal too.
+    be escaped), line breaks as spaces, and an invisible word joiner (U+2060) after the first character
+    of ``://``, ``www.`` and ``@`` so GitHub-flavoured Markdown does not turn an address into a link. A client called
+    ``![x](http://host/p.png)`` then shows those characters instead of making the browser fetch an
+    image; ``*``, ``_``, ``:red[...]``, ``$...$`` and ``<b>`` stay literal too.
 
     Not for widgets that show options as plain text (``st.selectbox`` options): pass the raw name there.
     """
     flat = " ".join(str(text).split())
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", flat)
+    unlinked = _AUTOLINK_START.sub(lambda found: found.group(1)[0] + _WORD_JOINER + found.group(1)[1:], flat)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", unlinked)
 
 
 def client_label(client):
@@ -72,12 +75,20 @@ def _sign_in_guard():
 
 
 def _stop_server(reason):
-    """Refuse to serve: say why on the server's console and stop the Streamlit server."""
-    print(f"skinscan: {reason}", file=sys.stderr, flush=True)
-    from streamlit import runtime
+    """Refuse to serve: say why on the server's console and stop the Streamlit server.
 
-    if runtime.exists():
-        runtime.get_instance().stop()
+    The server stops as on Ctrl-C (SIGTERM to this process, which ``streamlit run`` handles by shutting
+    down); under AppTest (no real server) nothing is stopped.
+    """
+    import os
+    import signal
+
+    from streamlit import runtime
+    from streamlit.runtime import Runtime
+
+    print(f"skinscan: {reason}", file=sys.stderr, flush=True)
+    if runtime.exists() and isinstance(runtime.get_instance(), Runtime):
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def require_password_when_networked():
@@ -155,6 +166,8 @@ def verdict_badge(quality):
 
 def show_definitions():
     """The definitions of the numbers, shown as written (``Δb*``, ``L*a*b*`` are not Markdown)."""
+    from skinscan.report import DEFINITIONS  # here: the report module loads matplotlib (~1 s at start)
+
     with st.expander("What the numbers mean"):
         for name, text in DEFINITIONS:
             st.markdown(f"**{plain(name)}** — {plain(text)}")

@@ -75,6 +75,13 @@ def _draw_box(at, data, box, photo_width=960):
     return at.run()
 
 
+def _shown(markdown):
+    """Markdown source as the reader sees it (backslash escapes removed)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
 def _typed_box(at, data):
     return tuple(at.number_input(key=_key(data, name)).value for name in ("x", "y", "w", "h"))
 
@@ -206,3 +213,222 @@ def test_network_address_requires_a_password(data_folder, monkeypatch):
         assert at.header[0].value == "Clients"
     finally:
         config.set_option("server.address", "127.0.0.1")
+
+
+# --- issue 11: the visit workflow without silent mistakes ------------------------------------------------
+
+
+def test_a_photo_starts_with_no_box_and_a_prompt(data_folder):
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
+    assert not at.exception and not at.error
+    assert _typed_box(at, data) == (None, None, None, None)
+    assert any("Drag a loose box" in i.value for i in at.info)
+    assert not at.metric and not [b for b in at.button if b.label == "Save visit"]
+
+
+def test_the_box_belongs_to_its_photo(data_folder):
+    """Issue 11: after a save, the next photo's box was the previous photo's (or a mix of both)."""
+    client_id, area_id = _new_area(data_folder, area="forearm scar")
+    at = _visit_page_on(_start(), client_id, area_id)
+    first = (SAMPLES / "scar_session1.jpg").read_bytes()
+    box = tuple(TRUTH["scar_session1.jpg"]["roi"])
+    at.file_uploader(key="uploads").upload("one.jpg", first, "image/jpeg").run()
+    _draw_box(at, first, box)
+    assert _typed_box(at, first) == box
+    at.number_input(key=_key(first, "w")).set_value(box[2] + 40).run()  # a typed edit after the drawing
+    at.button(key="save_visit").click().run()
+    assert not at.exception and _visit_count(data_folder, area_id) == 1
+    # The next photo: the same box drawn on it is the box measured, whole, not the first photo's numbers.
+    second = (SAMPLES / "scar_session2.jpg").read_bytes()
+    at.file_uploader(key="uploads").set_value(("two.jpg", second, "image/jpeg")).run()
+    assert not at.exception
+    assert _typed_box(at, second) != (box[0], box[1], box[2] + 40, box[3])  # not the first photo's numbers
+    _draw_box(at, second, box)
+    assert _typed_box(at, second) == box
+    at.button(key="save_visit").click().run()
+    with Store(data_folder) as store:
+        saved = store.visits(area_id)[-1]["photos"][0]["measurements"][0]["result"]["roi"]
+    assert saved == list(box)
+
+
+def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.selectbox(key="visit_area").select_index(1).run()  # the demo forearm scar: a first visit exists
+    data = (SAMPLES / "scar_session3.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("scar3.jpg", data, "image/jpeg").run()
+    assert not at.exception
+    x, y, w, h = _typed_box(at, data)
+    tx, ty, tw, th = TRUTH["scar_session1.jpg"]["roi"]
+    assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
+    assert any("first visit's area" in c.value for c in at.caption)
+    assert any(m.label == "Δa* (redness)" for m in at.metric)
+
+
+def test_save_twice_saves_once(data_folder):
+    """Issue 11: a second click on "Save visit" saved the visit again."""
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
+    _draw_box(at, data, TRUTH["brow_year0.jpg"]["roi"])
+    at.button(key="save_visit").click().run()
+    for button in [b for b in at.button if b.label == "Save visit" and not b.disabled]:
+        button.click().run()  # what a second click can still reach
+    assert not at.exception
+    assert _visit_count(data_folder, area_id) == 1
+    saved = [b for b in at.button if b.label == "Saved"]
+    assert saved and saved[0].disabled
+    assert any("Visit saved" in s.value for s in at.success)
+
+
+def test_a_photo_that_cannot_be_measured_is_named_and_confirmed(data_folder):
+    """Issue 11: one of two photos failed, the other was saved under "Visit saved" with no word."""
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    good = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").set_value([("brow.jpg", good, "image/jpeg"),
+                                                ("broken.jpg", b"\xff\xd8\xff\xe0 not a photo", "image/jpeg")]).run()
+    _draw_box(at, good, TRUTH["brow_year0.jpg"]["roi"])
+    assert not at.exception
+    assert any("broken.jpg" in _shown(w.value) and "cannot be measured" in w.value for w in at.warning)
+    save = at.button(key="save_visit")
+    assert save.disabled  # until the practitioner says to save without it
+    at.checkbox(key=next(c.key for c in at.checkbox if c.label.startswith("Save the visit without"))).check().run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    message = _shown(" ".join(s.value for s in at.success))
+    assert "brow.jpg" in message and "Not saved" in message and "broken.jpg" in message
+    with Store(data_folder) as store:
+        assert [len(v["photos"]) for v in store.visits(area_id)] == [1]
+
+
+def test_a_photo_without_a_card_is_said_and_confirmed(data_folder):
+    """Issue 11: a photo with no card was saved like a good one, under a "Colour-corrected" caption."""
+    client_id, area_id = _new_area(data_folder, area="cheek")
+    at = _visit_page_on(_start(), client_id, area_id)
+    photo = np.asarray(Image.open(SAMPLES / "needling_day1.jpg").convert("RGB"))[:, 400:]  # the card cut off
+    data = _png(np.ascontiguousarray(photo))
+    at.file_uploader(key="uploads").upload("no-card.png", data, "image/png").run()
+    x, y, w, h = TRUTH["needling_day1.jpg"]["roi"]
+    _draw_box(at, data, (x - 400, y, w, h), photo_width=photo.shape[1])
+    assert not at.exception
+    captions = [i.caption for i in at.get("imgs")] if at.get("imgs") else []
+    assert not any(str(c).startswith("Colour-corrected") for c in captions)
+    assert any("no colour card was read" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
+    at.checkbox(key=_key(data, "accept")).check().run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception and _visit_count(data_folder, area_id) == 1
+
+
+def test_definitions_show_as_written():
+    """Issue 11: "ΔL*, Δa*, Δb*" and "L*a*b*" rendered as broken emphasis."""
+    at = _start()
+    at.switch_page("app_pages/timeline.py").run()
+    texts = [m.value for m in at.markdown if "ΔE00" in m.value or "Δa" in m.value]
+    assert texts
+    for text in texts:
+        body = text.replace("**", "", 2) if text.startswith("**") else text
+        head, _, tail = body.partition("** — ") if "** — " in body else ("", "", body)
+        assert "*" not in (head + tail).replace("\\*", ""), text  # every asterisk of the text escaped
+
+
+def test_plain_keeps_every_character_as_typed():
+    name = "![x](http://host/p.png) <img src=x> **b** _i_ :red[r] $x$ `c` #1 a\\b"
+    escaped = plain(name)
+    # Each ASCII punctuation character is escaped once; removing the escapes gives the name back.
+    import re
+
+    assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == name
+    assert not re.search(r"(?<!\\)[!\[\]()<>*_:$`#]", escaped.replace("\\\\", ""))
+    assert "://" not in escaped.replace("\\", "")  # no bare address for GFM to turn into a link
+    assert plain("two\nlines") == "two lines"
+
+
+def test_names_show_as_plain_text(data_folder):
+    """Issue 11: client and area names were rendered as Markdown (an image name made browsers fetch it)."""
+    name = "![x](http://127.0.0.1:9/p.png) **Eve**"
+    with Store(data_folder) as store:
+        client_id = store.add_client(name)
+        store.add_area(client_id, "_brow_ <b>")
+    at = _start()
+    label = next(e.label for e in at.expander if "Eve" in e.label)
+    assert label.startswith(plain(name)) and "![x]" not in label
+    assert any(m.value == plain("_brow_ <b>") for m in at.markdown)
+
+
+def test_clients_with_the_same_name_are_told_apart(data_folder):
+    with Store(data_folder) as store:
+        first = store.add_client("Ana Silva", notes="born 1980")
+        second = store.add_client("Ana Silva", notes="born 1995")
+        store.add_area(first, "brow")
+        store.add_area(second, "lips")
+    at = _start()
+    labels = [e.label for e in at.expander if "Ana Silva" in e.label]
+    assert len(labels) == 2 and labels[0] != labels[1]
+    at.switch_page("app_pages/visit.py").run()
+    options = at.selectbox(key="visit_client").options
+    ana = [o for o in options if o.startswith("Ana Silva")]
+    assert len(ana) == 2 and ana[0] != ana[1] and f"#{first}" in " ".join(ana) and f"#{second}" in " ".join(ana)
+
+
+def test_client_search_says_when_nothing_matches():
+    at = _start()
+    at.text_input(key="client_search").input("Nobody Atall").run()
+    assert not at.expander or all("Demo" not in e.label for e in at.expander)
+    assert any("No client's name contains" in _shown(i.value) and "Nobody Atall" in i.value for i in at.info)
+    at.text_input(key="client_search").input("demo").run()
+    assert not at.info and any("Demo client" in e.label for e in at.expander)
+
+
+def test_new_visit_and_timeline_open_from_each_area(data_folder):
+    at = _start()
+    with Store(data_folder) as store:
+        areas = store.areas(store.clients()[0]["id"])
+    at.button(key=f"visit_{areas[2]['id']}").click().run()
+    assert not at.exception and at.header[0].value == "New visit"
+    assert at.selectbox(key="visit_area").value == areas[2]["id"]
+    at.switch_page("app_pages/clients.py").run()
+    at.button(key=f"timeline_{areas[3]['id']}").click().run()
+    assert not at.exception and at.header[0].value == "Timeline"
+    assert at.selectbox(key="timeline_area").value == areas[3]["id"]
+
+
+def test_first_start_copies_the_shipped_measurements(monkeypatch):
+    """Issue 11: the first start measured the 13 demo photos (36 s) under a function name."""
+    import skinscan.pipeline
+
+    def must_not_measure(*args, **kwargs):
+        raise AssertionError("the first start measured the demo photos")
+
+    monkeypatch.setattr(skinscan.pipeline, "analyze", must_not_measure)
+    monkeypatch.setattr(skinscan.pipeline, "compare", must_not_measure)
+    at = _start()
+    assert any("Demo client" in e.label for e in at.expander)
+
+
+def test_no_cache_shows_a_function_name():
+    """Every st.cache_* in the app says in words what it waits for (or shows nothing)."""
+    import ast
+
+    for path in [ROOT / "app.py", *(ROOT / "app_pages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("cache_data", "cache_resource"):
+                parent = next((p for p in ast.walk(ast.parse(path.read_text())) if isinstance(p, ast.Call)
+                               and isinstance(p.func, ast.Attribute) and p.func.attr == node.attr
+                               and p.func.lineno == node.lineno), None)
+                assert parent is not None, f"{path.name}:{node.lineno}: bare st.{node.attr} shows the function name"
+                spinner = next((k.value for k in parent.keywords if k.arg == "show_spinner"), None)
+                assert isinstance(spinner, ast.Constant) and spinner.value is not True, \
+                    f"{path.name}:{node.lineno}: st.{node.attr} needs show_spinner=\"words\" or False"
+
+
+def test_the_running_indicator_is_not_hidden():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"  # "minimal" hid Streamlit's running indicator
