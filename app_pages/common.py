@@ -87,7 +87,7 @@ def _stop_server(reason):
     from streamlit.runtime import Runtime
 
     print(f"skinscan: {reason}", file=sys.stderr, flush=True)
-    if runtime.exists() and isinstance(runtime.get_instance(), Runtime):
+    if runtime.exists() and type(runtime.get_instance()) is Runtime:  # AppTest: a MagicMock(spec=Runtime)
         os.kill(os.getpid(), signal.SIGTERM)
 
 
@@ -110,7 +110,8 @@ def require_password_when_networked():
     if st.session_state.get("signed_in"):
         return
     guard = _sign_in_guard()
-    who = st.context.ip_address or "unknown"
+    address = st.context.ip_address
+    who = address if isinstance(address, str) else "unknown"  # the browser's address (None when unknown)
     wait = guard.wait_s(who)
     if wait > 0:
         st.error(f"Too many wrong passwords: try again in {wait:.0f} s.")

@@ -27,7 +27,10 @@ def local_address():
     """The app as it starts from the repository (config.toml): listening on 127.0.0.1."""
     from streamlit import config
 
+    from app_pages.common import _sign_in_guard
+
     config.set_option("server.address", "127.0.0.1")
+    _sign_in_guard.clear()  # failed sign-ins are counted per server process: each test starts with none
     yield
     config.set_option("server.address", "127.0.0.1")
 
@@ -196,23 +199,87 @@ def test_timeline_report_and_export(data_folder):
     assert "Demo client" in text and f"{first['contrast']['delta_a']:+.1f}" in text
 
 
-def test_network_address_requires_a_password(data_folder, monkeypatch):
+@pytest.mark.parametrize("address", ["0.0.0.0", "", "::"])
+def test_network_address_requires_a_password(data_folder, monkeypatch, address):
+    """Issue 11: ``--server.address ""`` (every interface) was treated as local and served the records."""
     from streamlit import config
 
     monkeypatch.delenv("SKINSCAN_PASSWORD", raising=False)
+    config.set_option("server.address", address)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("SKINSCAN_PASSWORD" in e.value for e in at.error) and not at.header and not at.expander
+    monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [t.label for t in at.text_input] == ["Password"] and not at.header
+    at.text_input[0].input("wrong").run()
+    assert not at.header and any("Wrong password" in e.value for e in at.error)
+    at.text_input[0].input("s3cret").run()
+    assert at.header[0].value == "Clients"
+
+
+def test_password_attempts_are_limited(data_folder, monkeypatch):
+    """Issue 11: password attempts were not limited. After 5 wrong ones even the right one waits."""
+    from streamlit import config
+
+    monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
     config.set_option("server.address", "0.0.0.0")
-    try:
-        at = AppTest.from_file(APP, default_timeout=60).run()
-        assert any("SKINSCAN_PASSWORD" in e.value for e in at.error)
-        monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
-        at = AppTest.from_file(APP, default_timeout=60).run()
-        assert [t.label for t in at.text_input] == ["Password"] and not at.header
-        at.text_input[0].input("wrong").run()
-        assert not at.header
-        at.text_input[0].input("s3cret").run()
-        assert at.header[0].value == "Clients"
-    finally:
-        config.set_option("server.address", "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for attempt in range(5):
+        at.text_input[0].input(f"guess {attempt}").run()
+    assert any("Too many wrong passwords" in e.value for e in at.error)
+    fresh = AppTest.from_file(APP, default_timeout=60).run()  # a new session (a reload) is locked out too
+    assert not fresh.text_input and any("Too many wrong passwords" in e.value for e in fresh.error)
+
+
+def test_sign_in_guard_locks_out_and_lets_in_again():
+    from app_pages.gate import SignInGuard
+
+    now = [0.0]
+    guard = SignInGuard(attempts=5, window_s=60, lockout_s=60, clock=lambda: now[0])
+    assert [guard.check("a", "x", "right") for _ in range(4)] == ["wrong"] * 4
+    now[0] = 61.0  # the first failures fall out of the window
+    assert guard.check("a", "x", "right") == "wrong"
+    assert [guard.check("a", "x", "right") for _ in range(4)] == ["wrong"] * 3 + ["locked"]
+    assert guard.check("a", "right", "right") == "locked" and guard.wait_s("a") == pytest.approx(60)
+    assert guard.check("b", "right", "right") == "ok"  # another address is not locked out
+    now[0] += 60.5
+    assert guard.wait_s("a") == 0 and guard.check("a", "right", "right") == "ok"
+
+
+def test_which_addresses_are_the_network():
+    from app_pages.gate import is_network_address, passwords_match, refusal
+
+    assert [is_network_address(a) for a in ("127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]")] == [False] * 5
+    assert [is_network_address(a) for a in (None, "", "0.0.0.0", "::", "192.168.1.20", "clinic.local")] == [True] * 6
+    assert refusal("0.0.0.0", {}) and "SKINSCAN_PASSWORD" in refusal("", {})
+    assert refusal("0.0.0.0", {"SKINSCAN_PASSWORD": "x"}) is None and refusal("127.0.0.1", {}) is None
+    assert passwords_match("s3cret", "s3cret") and not passwords_match("s3cre", "s3cret")
+
+
+@pytest.mark.parametrize("arguments", [["--server.address", "0.0.0.0"], ["--server.address="], ["--server.address=::"]])
+def test_run_app_refuses_a_network_address_without_a_password(arguments):
+    import os
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
+    done = subprocess.run([sys.executable, "-m", "app_pages.gate", *arguments], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "SKINSCAN_PASSWORD" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    allowed = subprocess.run([sys.executable, "-m", "app_pages.gate", *arguments], cwd=ROOT,
+                             env={**environment, "SKINSCAN_PASSWORD": "x"}, capture_output=True, timeout=60)
+    assert allowed.returncode == 0
+
+
+def test_run_app_script_calls_the_gate_before_streamlit():
+    import os
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
+    environment["PATH"] = f"{Path(sys.executable).parent}:{environment.get('PATH', '')}"
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "run-app.sh"), "--server.address", "0.0.0.0",
+                           "--server.port", "1"], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "not starting" in done.stderr
 
 
 # --- issue 11: the visit workflow without silent mistakes ------------------------------------------------
