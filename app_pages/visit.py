@@ -1,4 +1,5 @@
-"""A visit: upload, card check, treated area, numbers, consent, save — nothing saved without saying so.
+"""A visit: upload, card check, treated area, numbers, consent, treatment details, save — nothing saved
+without saying so; photos go into a new visit or are added to a saved one.
 
 Every input that belongs to a photo (its box, outline, corners, choices) is keyed by the photo's
 content (:func:`app_pages.common.state_key`). A photo that cannot be measured, has no box yet, has no
@@ -16,6 +17,7 @@ from skinscan import InputError, analyze, compare, constants
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
 from skinscan.pipeline import _mapped_box  # the same mapping compare() uses for its search box
+from skinscan.store import TREATMENT_FIELDS
 
 from app_pages.common import (
     area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, open_store, photo_key,
@@ -33,6 +35,7 @@ def visit_page():
         return
     chart = st.radio("Colour card", constants.CHART_TYPES, horizontal=True, index=1, format_func=CHART_NAMES.get,
                      key="chart")
+    target = _target_visit(store, area)
     uploads = st.file_uploader("Photos of this visit (JPEG, PNG, TIFF, WebP; HEIC with the extra)",
                                accept_multiple_files=True, key="uploads")
     if not uploads:
@@ -49,7 +52,7 @@ def visit_page():
             st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
             photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
                            "left_out": f"cannot be measured: {error}"})
-    _save_section(store, area, chart, photos)
+    _save_section(store, area, chart, photos, target)
 
 
 # --- saving ------------------------------------------------------------------------------------------
@@ -69,11 +72,11 @@ def _visit_form(signature):
     return form
 
 
-def _save_section(store, area, chart, photos):
+def _save_section(store, area, chart, photos, target):
     st.divider()
     ready = [p for p in photos if p["item"] is not None and p["left_out"] is None]
     left_out = [p for p in photos if p not in ready]
-    form = _visit_form((area["id"], tuple(p["hash"] for p in photos)))
+    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)))
     if form["saved"] is not None:
         st.success(form["saved"]["message"])
         st.button("Saved", disabled=True, key="saved_visit", icon="✅")
@@ -84,35 +87,95 @@ def _save_section(store, area, chart, photos):
     if not ready:
         st.info("Nothing to save yet: mark the treated area on a photo (or confirm the photos above).")
         return
-    photo = ready[0]["item"]["analysis"].calibration.photo
-    default_day = photo.taken.date() if photo.taken else datetime.now().date()
-    taken_day = st.date_input("Visit date", value=default_day, key="visit_date",
-                              help="From the photo's EXIF when it has one.")
-    taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
+    token = form["token"]
+    if target is None:
+        photo = ready[0]["item"]["analysis"].calibration.photo
+        default_day = photo.taken.date() if photo.taken else datetime.now().date()
+        taken_day = st.date_input("Visit date", value=default_day, key="visit_date",
+                                  help="From the photo's EXIF when it has one.")
+        taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
+        notes, treatment = _treatment_inputs(token)
     confirmed = True
     if left_out:
         names = ", ".join(p["name"] for p in left_out)
-        confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{form['token']}")
-    if not st.button("Save visit", type="primary", key="save_visit", disabled=not confirmed):
+        confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{token}")
+    label = "Save visit" if target is None else "Add to the visit"
+    if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
         return
     if form["saved"] is not None:  # a second click that arrived before the page showed "Saved"
         st.rerun()
+    records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart))
+               for p in ready]
     try:
-        visit_id = store.save_visit(area["id"], datetime.combine(taken_day, taken_time), [
-            {"data": p["item"]["data"], "consent": p["item"]["consent"],
-             "measurements": measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"],
-                                                 chart)}
-            for p in ready
-        ])
+        if target is None:
+            visit_id = store.save_visit(
+                area["id"], datetime.combine(taken_day, taken_time),
+                [{"data": p["item"]["data"], "consent": p["item"]["consent"], "measurements": m} for p, m in records],
+                notes=notes, treatment=treatment,
+            )
+            saved = ready
+        else:
+            visit_id, saved = target, []
+            for p, m in records:
+                store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"], measurements=m)
+                saved.append(p)
     except InputError as error:
-        st.error(f"Not saved: {plain(error)}")
+        done = "" if target is None or not saved else f" ({', '.join(p['name'] for p in saved)} were added)"
+        st.error(plain(f"Not saved: {error}{done}"))
         return
-    saved_names = ", ".join(p["name"] for p in ready)
-    message = f"Visit saved to {area['name']}: {len(ready)} photo{'s' if len(ready) > 1 else ''} ({saved_names})."
+    saved_names = ", ".join(p["name"] for p in saved)
+    what = "Visit saved to" if target is None else "Photos added to the visit of"
+    message = f"{what} {area['name']}: {len(saved)} photo{'s' if len(saved) > 1 else ''} ({saved_names})."
     if left_out:
         message += " Not saved: " + "; ".join(f"{p['name']} ({p['left_out']})" for p in left_out) + "."
     form["saved"] = {"visit_id": visit_id, "message": plain(message)}
     st.rerun()
+
+
+def _target_visit(store, area):
+    """Where the photos go: a new visit (None) or a saved visit of this area (its id).
+
+    Another page may open this one on a saved visit by setting ``st.session_state.visit_target``.
+    """
+    visits = store.visits(area["id"])
+    by_id = {v["id"]: v for v in visits}
+    wanted = st.session_state.pop("visit_target", None)
+    if wanted in by_id:
+        st.session_state.save_to = "saved"
+        st.session_state.saved_visit_choice = wanted
+    if not visits:
+        return None
+    choice = st.radio("Save the photos as", ("new", "saved"), horizontal=True, key="save_to",
+                      format_func={"new": "a new visit", "saved": "more photos of a saved visit"}.get)
+    if choice == "new":
+        return None
+    ids = [v["id"] for v in reversed(visits)]  # the latest first
+    if st.session_state.get("saved_visit_choice") not in by_id:
+        st.session_state.pop("saved_visit_choice", None)
+    return st.selectbox(
+        "Saved visit", ids, key="saved_visit_choice",
+        format_func=lambda i: f"{by_id[i]['taken'][:16].replace('T', ' ')} ({len(by_id[i]['photos'])} photo"
+                              f"{'s' if len(by_id[i]['photos']) != 1 else ''})",
+    )
+
+
+def _treatment_inputs(token):
+    """Notes and treatment details of a new visit (fields of :data:`skinscan.store.TREATMENT_FIELDS`);
+    returns ``(notes, treatment dict)`` with the empty fields left out."""
+    treatment = {}
+    with st.expander("Treatment details and notes", expanded=False):
+        columns = st.columns(2)
+        for index, (key, label, kind) in enumerate(TREATMENT_FIELDS):
+            column = columns[index % 2]
+            if kind is float:
+                value = column.number_input(label, min_value=0.0, value=None, step=0.1, format="%g",
+                                            key=f"treatment_{key}_{token}", placeholder="–")
+            else:
+                value = column.text_input(label, key=f"treatment_{key}_{token}").strip() or None
+            if value is not None:
+                treatment[key] = value
+        notes = st.text_area("Notes", key=f"notes_{token}")
+    return notes.strip(), treatment
 
 
 # --- one photo ---------------------------------------------------------------------------------------

@@ -499,3 +499,46 @@ def test_the_running_indicator_is_not_hidden():
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["toolbarMode"] == "viewer"  # "minimal" hid Streamlit's running indicator
+
+
+def test_treatment_details_and_notes_are_saved_with_the_visit(data_folder):
+    client_id, area_id = _new_area(data_folder, area="shoulder tattoo")
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "tattoo_session1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("tattoo.jpg", data, "image/jpeg").run()
+    _draw_box(at, data, TRUTH["tattoo_session1.jpg"]["roi"])
+    token = at.session_state["visit_form"]["token"]
+    at.text_input(key=f"treatment_procedure_{token}").input("Q-switched laser removal").run()
+    at.number_input(key=f"treatment_laser_wavelength_nm_{token}").set_value(1064.0).run()
+    at.number_input(key=f"treatment_fluence_j_cm2_{token}").set_value(3.5).run()
+    at.text_area(key=f"notes_{token}").input("Client reports mild blistering after session 1.").run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        visit = store.visits(area_id)[0]
+    assert visit["treatment"] == {"procedure": "Q-switched laser removal", "laser_wavelength_nm": 1064.0,
+                                  "fluence_j_cm2": 3.5}
+    assert visit["notes"] == "Client reports mild blistering after session 1."
+
+
+def test_add_a_photo_to_a_saved_visit(data_folder):
+    at = _start()
+    with Store(data_folder) as store:
+        area = store.areas(store.clients()[0]["id"])[1]  # the demo forearm scar, three visits
+        before = store.visits(area["id"])
+    at.session_state["area_id"] = area["id"]
+    at.session_state["visit_target"] = before[-1]["id"]  # as another page opens the visit page on a visit
+    at.switch_page("app_pages/visit.py").run()
+    assert at.radio(key="save_to").value == "saved" and at.selectbox(key="saved_visit_choice").value == before[-1]["id"]
+    data = (SAMPLES / "scar_session2.jpg").read_bytes()  # another photo of the visit (here: the session before)
+    at.file_uploader(key="uploads").upload("scar-close-up.jpg", data, "image/jpeg").run()
+    assert _typed_box(at, data)[0] is not None  # placed from the first visit's area
+    button = at.button(key="save_visit")
+    assert button.label == "Add to the visit"
+    button.click().run()
+    assert not at.exception and any("added to the visit" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        after = store.visits(area["id"])
+    assert len(after) == len(before)
+    assert len(after[-1]["photos"]) == len(before[-1]["photos"]) + 1
+    assert [m["kind"] for m in after[-1]["photos"][-1]["measurements"]] == ["analysis", "comparison"]
