@@ -1,7 +1,9 @@
 """What the app's pages share: the record, session caches, the safety gate, showing numbers and names."""
 
 import hashlib
+import os
 import re
+import signal
 import sys
 
 import numpy as np
@@ -80,9 +82,6 @@ def _stop_server(reason):
     The server stops as on Ctrl-C (SIGTERM to this process, which ``streamlit run`` handles by shutting
     down); under AppTest (no real server) nothing is stopped.
     """
-    import os
-    import signal
-
     from streamlit import runtime
     from streamlit.runtime import Runtime
 
@@ -97,8 +96,6 @@ def require_password_when_networked():
     Failed attempts are limited per client address (:class:`app_pages.gate.SignInGuard`); the
     comparison takes constant time.
     """
-    import os
-
     address = st.get_option("server.address")
     if not is_network_address(address):
         return
