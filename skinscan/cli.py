@@ -5,6 +5,8 @@ import argparse
 import json
 import os
 import sys
+import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 
 from . import card, pipeline, register, segment
@@ -173,6 +175,50 @@ def _area_arguments(args):
     }
 
 
+@contextmanager
+def _replacing_file(path):
+    """A handle on a temporary file beside ``path`` that replaces it only when the block succeeds.
+
+    Raises
+    ------
+    InputError
+        The folder is missing or cannot be written, or ``path`` is a folder.
+    """
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder; give a file name to write")
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: the folder is missing")
+    try:
+        handle = tempfile.NamedTemporaryFile("wb", dir=folder, prefix=".skinscan-", suffix=".part", delete=False)
+    except OSError as error:
+        raise InputError(f"{folder}: cannot write there ({error.strerror})") from None
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise InputError(f"{path}: could not be written ({error.strerror})") from None
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+def _output_folder(path):
+    """Make sure ``--out`` names a folder that exists or can be made; InputError otherwise."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"--out {path}: is a file, not a folder (nothing was written)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"--out {path}: cannot make the folder ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"--out {path}: the folder cannot be written")
+
+
 def _record_command(args):
     from .store import Store
 
@@ -185,8 +231,8 @@ def _record_command(args):
                 for client in found:
                     print(f"{client['id']:>5}  {client['name']}")
         elif args.command == "export":
-            data = store.export_client(args.client_id)
-            with open(args.zip, "wb") as handle:
+            with _replacing_file(args.zip) as handle:  # checked and opened before the export is logged
+                data = store.export_client(args.client_id)
                 handle.write(data)
             print(f"wrote {args.zip} ({len(data) / 1e6:.1f} MB)")
         else:
@@ -250,6 +296,8 @@ def run(argv):
         print(f"skinscan: {error}", file=sys.stderr)
         return 2
     try:
+        if getattr(args, "out", None):
+            _output_folder(args.out)  # before any work: a bad --out is known at once
         if args.command == "calibrate":
             corners = card.parse_corners(args.corners) if args.corners else None
             result = pipeline.calibrate(args.photo, corners=corners, chart=args.chart)
