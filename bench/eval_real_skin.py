@@ -33,7 +33,7 @@ def main():
         for r in wounds:
             print(f"wound {r.name:>6}: " + (f"refused: {r.refused}" if r.refused else
                   f"Dice {r.dice:.3f} (box {r.box_dice:.3f}) ΔL* {r.delta_l:+.1f} Δa* {r.delta_a:+.1f} "
-                  f"ref on pad {r.reference_on_padding} on wound {r.reference_on_truth}"))
+                  f"ref on pad {r.reference_on_padding} on wound {r.reference_on_truth} of {r.reference_pixels}"))
         for r in tattoos:
             print(f"tattoo {r.name:>8}: " + (f"refused: {r.refused}" if r.refused else
                   f"ΔL* {r.delta_l:+.1f} Δa* {r.delta_a:+.1f} inside box {100 * r.inside_box:.0f}%"))
@@ -43,7 +43,8 @@ def main():
     print(f"  Dice median {figures['wound_dice_median']:.3f} (target >= 0.75; the box alone {figures['wound_box_dice_median']:.3f});"
           f" quartiles {np.percentile(dice, 25):.3f} / {np.percentile(dice, 75):.3f}")
     print(f"  read redder than the skin: {figures['wound_redder_percent']:.0f} %")
-    print(f"  reference pixels on black padding: {figures['wound_reference_on_padding']}, on the wound: {figures['wound_reference_on_wound']}")
+    print(f"  reference pixels on black padding: {figures['wound_reference_on_padding']}, on the wound: "
+          f"{figures['wound_reference_on_wound']} of {figures['wound_reference_pixels']}")
     print(f"tattoos: {figures['tattoo_boxes']} boxes, refusals {figures['tattoo_refusals']}")
     print(f"  ink darker than the skin: {figures['ink_darker_percent']:.0f} % (target >= 90 %)")
     print(f"  found area inside its box: at least {figures['inside_box_percent_min']:.0f} % (target >= 85 %)")

@@ -494,9 +494,10 @@ def _without_outliers(region, lab):
     far = np.linalg.norm(smooth - centre, axis=2) > REFERENCE_OUTLIER_DE76
     kept = region & ~far
     if kept.sum() < MIN_REFERENCE_PIXELS:
-        raise InputError(
-            "the skin around the area is too uneven to compare with: choose a reference patch (--reference-roi)"
-        )
+        # Uneven skin (callus, maceration, a tan line): the half of it nearest its own median, which
+        # reference_warnings then reports as uneven, rather than no answer.
+        spread = np.linalg.norm(smooth - centre, axis=2)
+        kept = region & (spread <= np.median(spread[region]))
     return kept
 
 

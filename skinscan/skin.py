@@ -42,6 +42,9 @@ SKIN_MAHALANOBIS = 3.0
 #: Hysteresis: pixels within this looser distance are skin when connected to the strict surface
 #: (blush, shade and callus at the edge of the seed colour, not a wall across a strong colour gap).
 SKIN_MAHALANOBIS_LOOSE = 4.5
+#: Candidate skin colours covering at least this share of the best one's border band compete on
+#: lightness (the lightest wins: ink, bruising and wounds darken skin).
+SKIN_CANDIDATE_SHARE = 0.5
 SKIN_LIGHTNESS_SIGMAS = 4.0
 #: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
 SKIN_CHROMA_SIGMA_FLOOR = 1.5
@@ -50,6 +53,11 @@ SKIN_LIGHTNESS_SIGMA_FLOOR = 5.0
 #: Outside the box, holes in the skin up to (this fraction of the box's longer side)² pixels are body
 #: (hairs, pores, moles, freckles); larger ones are something lying on it (a card, a hand).
 HOLE_FILL_FRACTION = 0.25
+
+#: The background around the box is read from its non-skin pixels up to this many box half-sizes from
+#: its centre, and lesion colours are told from it on L*a*b* bins of these sizes (L*, a*, b*).
+BACKGROUND_BAND = 2.0
+LESION_BINS = (8.0, 6.0, 6.0)
 
 #: Black padding around a cropped photo: near-black, flat pixels connected to the photo's edge.
 PADDING_MAX_L = 6.0
@@ -246,6 +254,49 @@ def _components_touching(mask, seed):
     return hit[labels]
 
 
+def _lesion_in_box(lab, skin, inside, distance, excluded):
+    """Non-skin pixels inside the box whose colour is not the background's around it, attached to the skin.
+
+    Parameters
+    ----------
+    lab : numpy.ndarray, shape (H, W, 3)
+    skin, inside, excluded : numpy.ndarray of bool
+    distance : numpy.ndarray
+        Distance from the box's centre in half-sizes (:func:`_box_distance`).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Notes
+    -----
+    Histogram back-projection (Swain & Ballard 1991, Int J Comput Vis 7:11-32): the non-skin pixels in
+    the box and those in the band around it (BACKGROUND_BAND box half-sizes from its centre) give two
+    colour histograms over coarse L*a*b* bins (LESION_BINS); a pixel in the box is lesion when its
+    colour is more frequent among the box's non-skin pixels than among the background's (equal
+    priors). A wound's red, yellow and black tissue and ink are rare around a loose box; the wall, the
+    sheet and the floor are not. Kept only where connected to the skin (a lesion lies on the body).
+    """
+    other = ~skin & ~excluded
+    in_box = other & inside
+    around = other & (distance > 1.0) & (distance <= BACKGROUND_BAND)
+    if in_box.sum() < 16:
+        return np.zeros(skin.shape, bool)
+    steps = np.array(LESION_BINS, np.float32)
+    index = np.floor((lab - np.array([0.0, -64.0, -64.0], np.float32)) / steps).astype(np.int32)
+    index = np.clip(index, 0, np.array([int(100 / steps[0]), int(128 / steps[1]), int(128 / steps[2])]))
+    flat = (index[..., 0] * 64 + index[..., 1]) * 64 + index[..., 2]
+    in_histogram = np.bincount(flat[in_box], minlength=64**3).astype(np.float32) / in_box.sum()
+    if around.sum() >= 16:
+        around_histogram = np.bincount(flat[around], minlength=64**3).astype(np.float32) / around.sum()
+    else:
+        around_histogram = np.zeros_like(in_histogram)
+    lesion_colour = in_histogram > around_histogram
+    lesion = in_box & lesion_colour[flat]
+    lesion = cv2.morphologyEx(lesion.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    return _components_touching(lesion, cv2.dilate(skin.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
+
+
 def _fill_small_holes(mask, max_area):
     """``mask`` with its holes of at most ``max_area`` pixels filled."""
     holes = ndimage.binary_fill_holes(mask) & ~mask
@@ -300,7 +351,8 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
        while connected to the box wins (a beige wall at a corner loses to the arm that runs through).
     4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
     5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
-       the box, what the skin encloses once closed by a tenth of the box: the lesion or ink on it.
+       the box, what the skin encloses once closed by a tenth of the box, and the non-skin pixels whose
+       colour is not the background's around the box (:func:`_lesion_in_box`): the lesion or ink on it.
     6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) on the body, except the
        lines lying (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally
        that dense, when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are
@@ -340,16 +392,18 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
 
     seed_lab = smooth[seeds]
     element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-    best = None
+    candidates = []
     for mode, _share in _chroma_modes(seed_lab[:, 1:]):
         centre, sigma, covariance, used = _fit_model(seed_lab, mode)
         coloured = _skin_coloured(smooth, centre, sigma, covariance) & ~excluded
         coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
         surface = _components_touching(coloured, inside)
-        score = int((surface & band).sum())
-        if best is None or score > best[0]:
-            best = (score, centre, sigma, covariance, surface, used)
-    _, centre, sigma, covariance, surface, used = best
+        candidates.append((int((surface & band).sum()), centre, sigma, covariance, surface, used))
+    # Ink, bruising and wounds darken skin: of the candidates that cover the band nearly as well as the
+    # best, the lightest is the untreated skin.
+    top = max(candidate[0] for candidate in candidates)
+    close = [candidate for candidate in candidates if candidate[0] >= SKIN_CANDIDATE_SHARE * top]
+    _, centre, sigma, covariance, surface, used = max(close, key=lambda candidate: candidate[1][0])
     # Hysteresis: skin-coloured within the loose bound and connected to the strict surface.
     loose = _skin_coloured(smooth, centre, sigma, covariance, SKIN_MAHALANOBIS_LOOSE) & ~excluded
     loose = cv2.morphologyEx(loose.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
@@ -364,7 +418,8 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     enclosed = ndimage.binary_fill_holes(closed.astype(bool) | skin)
     # Outside the box the body is the skin with its holes (hairs, moles, pores) filled.
     hole_limit = (HOLE_FILL_FRACTION * max(box_small[2], box_small[3])) ** 2
-    body = (_fill_small_holes(skin, hole_limit) | (enclosed & inside)) & ~excluded
+    lesion = _lesion_in_box(smooth, skin, inside, distance, excluded)
+    body = (_fill_small_holes(skin, hole_limit) | (enclosed & inside) | lesion) & ~excluded
 
     # Hair: thin dark lines on the body; inside the box only when they are as dense outside it.
     if lines is None:

@@ -105,6 +105,7 @@ class Reading:
     inside_box: float | None = None  # fraction of the found area inside the box
     reference_on_padding: int = 0  # reference pixels on black padding
     reference_on_truth: int = 0  # wounds: reference pixels inside the expert mask
+    reference_pixels: int = 0
     seconds: float = 0.0
     skin_map_seconds: float = 0.0
 
@@ -151,6 +152,7 @@ def read_wound(name):
     reading.inside_box = float(found[box_mask(box, truth.shape)].sum() / max(found.sum(), 1))
     reading.reference_on_padding = int((reference & padding(photo)).sum())
     reading.reference_on_truth = int((reference & truth).sum())
+    reading.reference_pixels = int(reference.sum())
     return reading
 
 
@@ -191,6 +193,7 @@ def summary(wounds, tattoos):
         "wound_redder_percent": 100.0 * np.mean([r.delta_a > 0 for r in measured_w]) if measured_w else None,
         "wound_reference_on_padding": sum(r.reference_on_padding for r in measured_w),
         "wound_reference_on_wound": sum(r.reference_on_truth for r in measured_w),
+        "wound_reference_pixels": sum(r.reference_pixels for r in measured_w),
         "tattoo_boxes": len(tattoos),
         "tattoo_refusals": len(tattoos) - len(measured_t),
         "ink_darker_percent": 100.0 * np.mean([r.delta_l < 0 for r in measured_t]) if measured_t else None,
