@@ -196,7 +196,7 @@ def _summary_analyze(result):
         f"ITA {reference.ita_deg:.1f}° ({reference.ita_category}); erythema index {reference.erythema_index:.1f}",
         f"contrast: ΔL* {contrast.delta_l:+.1f} ± {u['delta_l']:.1f}, Δa* {contrast.delta_a:+.1f} ± {u['delta_a']:.1f}, "
         f"Δb* {contrast.delta_b:+.1f} ± {u['delta_b']:.1f}, ΔE00 {contrast.delta_e00:.1f} ± {u['delta_e00']:.1f} "
-        f"-> {contrast.pigmentation}",
+        f"-> {contrast.pigmentation}, {contrast.redness}",
     ]
     quality = result.calibration.quality
     reasons = "; ".join(quality.reasons)

@@ -444,6 +444,11 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
             warnings.append("the area does not stand out from the skin around it: the whole box was measured")
         treated_full = _to_full_resolution(treated, step, crop_shape)
     treated_valid = treated & valid
+    if treated_valid.sum() < 9 and (treated & work.skin.hair).sum() >= 9:
+        # A small, narrow area (a fine wound, a single stroke) can look like a hair to the hair
+        # filter: measure it with those pixels rather than not at all.
+        treated_valid = treated & (valid | work.skin.hair)
+        warnings.append("the area is as thin as a hair: pixels the hair filter marked were measured")
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
     if reference_roi is not None:

@@ -32,7 +32,10 @@ DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
                       "colour-corrected photo; Δa* is the redness measure"),
     ("ΔE00", "CIEDE2000 colour difference between the area and its surrounding skin"),
-    ("verdict", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker)"),
+    ("verdict", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
+                "a red area is even unless its ITA° moved by 10° or more (redness is not pigment)"),
+    ("redness", "red when Δa* is at least 2.0, the erythema index 100·log10(R/G) rose and Δa* exceeds Δb*; "
+                "else not red"),
     ("fade %", "100 × (1 − ΔE00 now / ΔE00 at the first visit), over the same skin"),
     ("redness resolved %", "100 × (1 − Δa* now / Δa* at the first visit); redness after needling should "
                            "settle within 48 hours"),

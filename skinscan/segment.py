@@ -63,6 +63,11 @@ GRABCUT_SEED = 0
 #: GrabCut's outline is kept only when its area is within this factor of the first one (either way):
 #: a refinement, not a different answer.
 GRABCUT_MAX_CHANGE = 3.0
+#: ... and it runs only when the box's non-skin pixels left out of the first area amount to this
+#: fraction of it (a wound's other tissues): on rendered one-colour lesions they are 0-0.18 and the
+#: half-blend outline is the truth; on the shared wound photos the rule keeps Dice at 0.83 (0.84
+#: refining every photo, 0.64 never).
+GRABCUT_MISSED_FRACTION = 0.3
 #: ... read on a pass smoothed only against noise (σ in pixels of the working grid).
 LINE_WORK_SIGMA_PX = 0.7
 
@@ -330,12 +335,14 @@ def treated_area_from_box(lab, valid, box, skin_map=None):
     projection = difference @ direction
     area = _clean_mask(inside & (projection > contrast / 2), fill_holes=not line_work) & inside
     if skin_map is not None and not line_work:
-        # A wound is red, yellow and black at once: one colour direction finds one tissue. GrabCut
-        # takes the area found and the body's non-skin pixels as probable area, the box's skin as
-        # probable skin, and lets colour mixtures and edges settle the outline.
+        # A wound is red, yellow and black at once: one colour direction finds one tissue. When much
+        # of the box's non-skin is left out, GrabCut takes the area found and the body's non-skin
+        # pixels as probable area, the box's skin as probable skin, and lets colour mixtures and
+        # edges settle the outline.
         not_skin = inside & ~skin_map.skin
         not_skin = cv2.morphologyEx(not_skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-        refined = grabcut_area(lab, box, area | not_skin, inside)
+        missed = (not_skin & ~area).sum() / max(area.sum(), 1)
+        refined = grabcut_area(lab, box, area | not_skin, inside) if missed > GRABCUT_MISSED_FRACTION else None
         if refined is not None and refined.any():
             refined = _clean_mask(refined) & inside
             change = refined.sum() / max(area.sum(), 1)
