@@ -385,8 +385,10 @@ def _landmarks(store, visits, before_photo, after_photo):
     after = load_photo(store.photo_path(after_photo["file"]).read_bytes())
     left, right = st.columns(2)
     with left:
+        st.caption("Before")
         clicked_before = [(x, y) for x, y, _, _ in drawn_shapes(before, "landmarks_before", "point")]
     with right:
+        st.caption("After")
         clicked_after = [(x, y) for x, y, _, _ in drawn_shapes(after, "landmarks_after", "point")]
     typed = st.text_input("Or type them: x1,y1,… on the before photo, then as many on the after photo "
                           "(photo pixels)", key="landmarks_typed")
