@@ -54,7 +54,8 @@ def _build_parser():
     )
     compare.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
     compare.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    compare.add_argument("--out", help="folder for baseline_overlay.png and followup_overlay.png")
+    compare.add_argument("--out", help="folder for baseline_overlay.png, followup_overlay.png and followup_mask.png "
+                         "(the baseline's area mapped into the follow-up)")
 
     series = commands.add_parser("timeline", help="a series of photos of one area, in date order")
     series.add_argument("photos", nargs="+", help="photos of the same area (two or more)")
@@ -145,7 +146,8 @@ def _summary_compare(result):
 
     registration = result.registration
     lines = [
-        f"alignment: {registration.method}, {registration.inliers} matches, residual {registration.residual_px:.2f} px",
+        f"alignment: {registration.method}, {registration.inliers} matches, residual {registration.residual_px:.2f} px, "
+        f"confidence {registration.confidence:.2f}",
         f"baseline: ΔE00 {result.baseline.contrast.delta_e00:.1f}, Δa* {result.baseline.contrast.delta_a:+.1f}",
         f"follow-up: ΔE00 {result.followup.contrast.delta_e00:.1f}, Δa* {result.followup.contrast.delta_a:+.1f}",
         f"fade {shown(data['fade_percent'], ' %')}, redness resolved {shown(data['redness_resolution_percent'], ' %')}, "
@@ -161,6 +163,7 @@ def _write_compare_images(result, out):
         corrected = analysis.calibration.corrected_image()
         overlay = segment.draw_regions(corrected, analysis.full_mask("treated"), analysis.full_mask("reference"))
         save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
+    save_png(os.path.join(out, "followup_mask.png"), result.followup_mask().astype("uint8") * 255)
 
 
 def _area_arguments(args):
@@ -255,6 +258,10 @@ def _summary_timeline(result):
     for visit in result.visits:
         row = visit.row()
         extra = ""
+        if not visit.aligned:
+            lines.append(f"{row['taken']} (+{row['hours_since_first']:.0f} h): not aligned with the first photo "
+                         f"({row['alignment_message']}): no numbers")
+            continue
         if visit.comparison is not None:
             resolved = row["redness_resolution_percent"]
             fade = row["fade_percent"]
