@@ -11,6 +11,7 @@ import streamlit as st
 from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
 from skinscan.demo import measurement_records
 from skinscan.metrics import redness_persists
+from skinscan.pipeline import align_photos
 from skinscan.report import area_report, shows_fade_by_default
 from skinscan.store import TREATMENT_FIELDS
 
@@ -341,7 +342,7 @@ def _display_alignment(store, before_photo, after_photo):
         box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(analysis.get("outline"))
         box = tuple(int(round(v * before_scale)) for v in box)
         with st.spinner("Aligning the two visits on the skin…"):
-            registration = register.align(before / np.float32(255), after / np.float32(255), box)
+            registration = align_photos(before / np.float32(255), after / np.float32(255), box)
         cache[key] = None
         if registration.ok:
             cache[key] = np.diag([1 / after_scale, 1 / after_scale, 1.0]) @ registration.homography \
