@@ -13,11 +13,12 @@ from skinscan.demo import measurement_records
 from skinscan.metrics import redness_persists
 from skinscan.pipeline import align_photos
 from skinscan.report import area_report, shows_fade_by_default
-from skinscan.store import TREATMENT_FIELDS
+from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
 from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
 
 NOT_ALIGNED = "could not be aligned — give landmarks"
+CONSENT_LABELS = {"clinical": "Clinical record only", "clinical+marketing": "Clinical record and marketing"}
 
 
 def timeline_page():
@@ -181,9 +182,19 @@ def _visits_section(store, visits):
                 column.image(picture, caption=f"Photo {index + 1}: " + (
                     "colour-corrected on its card, area measured outlined" if corrected
                     else "not colour-corrected (no card was read)"))
+                consent = column.selectbox("Consent", CONSENT_CHOICES, index=CONSENT_CHOICES.index(photo["consent"]),
+                                           format_func=CONSENT_LABELS.get, key=f"consent_{photo['id']}")
+                if consent != photo["consent"]:
+                    store.update_photo(photo["id"], consent=consent)
+                    _changed(f"Consent of photo {index + 1} of visit {number} changed.")
                 if len(visit["photos"]) > 1 and column.button("Delete this photo", key=f"delete_photo_{photo['id']}"):
                     store.delete_photo(photo["id"])
                     _changed(f"Photo {index + 1} of visit {number} deleted.")
+            details = [f"{label}: {visit['treatment'][key]:g}" if isinstance(visit["treatment"][key], float)
+                       else f"{label}: {visit['treatment'][key]}"
+                       for key, label, _ in TREATMENT_FIELDS if key in visit["treatment"]]
+            if details:
+                st.caption("Treatment — " + plain("; ".join(details)))
             if visit["notes"]:
                 st.caption("Notes: " + plain(visit["notes"]))
             _edit_visit(store, visit, number)
