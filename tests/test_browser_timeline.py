@@ -10,26 +10,14 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from test_browser import _missing  # noqa: F401 - skips this module the same way when no browser
 
-from test_browser import CHROMIUM, CHROMIUM_FLAGS, app_url  # noqa: F401,E402 - the server fixture
+from test_browser import app_url, browser  # noqa: F401,E402 - the server and browser fixtures
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
-
-from skinscan.store import Store  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TRUTH = json.loads((ROOT / "sample_images" / "truth.json").read_text())
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def _settle(page):
@@ -57,7 +45,7 @@ def _choose_option(page, label, option):
     raise AssertionError(f"could not choose {option!r} in {label!r}")
 
 
-def test_a_series_delete_remeasure_compare_wipe_and_pdf(app_url, browser, tmp_path):  # noqa: F811
+def test_a_series_delete_remeasure_compare_wipe_and_pdf(app_url, browser):  # noqa: F811
     page = browser.new_page(accept_downloads=True)
     page.set_default_timeout(90_000)
     sent = []
