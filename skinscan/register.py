@@ -416,9 +416,9 @@ def _match_once(view_b, view_f, area_box, expected_scale):
     good = []
     if view_b.descriptors is not None and view_f.descriptors is not None and len(view_b.keypoints) >= 2 \
             and len(view_f.keypoints) >= 2:
-        # Approximate nearest neighbours (FLANN k-d trees, Muja & Lowe 2009): a fraction of brute force's cost.
-        matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
-        pairs = matcher.knnMatch(view_b.descriptors, view_f.descriptors, k=2)
+        # Exact nearest neighbours: FLANN's randomised trees would make the same photos give different
+        # results from run to run (and between a batch's workers).
+        pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(view_b.descriptors, view_f.descriptors, k=2)
         good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
     size_ratio = view_f.scale / view_b.scale * (expected_scale or 1.0)
     good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
