@@ -555,7 +555,8 @@ def _body_reader(area_box=None, card_quad=None):
         quad = None if card_quad is None else (np.asarray(card_quad, np.float64) - offset) * scale
         if skin is None:
             return _stand_in_body(rgb_work, box)
-        return skin.skin_map(rgb_work, box=box, card_quad=quad).body
+        found = skin.skin_map(rgb_work, box=box, card_quad=quad)
+        return found.body if found.found else np.ones(rgb_work.shape[:2], dtype=bool)
 
     return body
 
@@ -669,13 +670,12 @@ def compare(
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
     box_given = validate_box(roi, baseline.rgb.shape, "--roi") if roi is not None else None
 
-    def prepare_followup(area_box, expected_scale=None):
+    def prepare_followup(area_box):
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
         if landmarks is not None or area_box is None:
             return follow_calibration, None
         card_f = _card_corners(follow_calibration)
-        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f,
-                                      expected_scale)
+        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f)
         return follow_calibration, view
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -696,9 +696,8 @@ def compare(
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
     else:
         expected_scale = _expected_scale(base.calibration, follow_calibration)
-        if view_f is None or expected_scale is not None:
-            # Read (again) at the scale the cards give, so skin texture has one size in both views.
-            view_f = prepare_followup(area_box, expected_scale)[1]
+        if view_f is None:
+            view_f = prepare_followup(area_box)[1]
         registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
             raise register.AlignmentError(register.alignment_advice(registration), registration)
