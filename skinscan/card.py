@@ -515,9 +515,9 @@ def _reduced(pixels, long_side):
 
 
 def _detector_copy(pixels, long_side):
-    """(uint8 BGR copy reduced to ``long_side``, its scale): what the detector is given."""
+    """(uint8 RGB copy reduced to ``long_side``, its scale): what the detector is given."""
     small, scale = _reduced(pixels, long_side)
-    return cv2.cvtColor(to_uint8(small), cv2.COLOR_RGB2BGR), scale
+    return to_uint8(small), scale
 
 
 def _mcc_candidate_quads(rgb, long_side, median_px=0, reduced=None):
@@ -525,11 +525,12 @@ def _mcc_candidate_quads(rgb, long_side, median_px=0, reduced=None):
 
     ``median_px`` > 0 median-filters the copy first: hairs and fine lines that touch the card break
     the detector's square contours, and a median filter removes them while keeping the patches.
-    ``reduced`` is (uint8 BGR copy, scale) when the caller has made it already.
+    ``reduced`` is (uint8 RGB copy, scale) when the caller has made it already.
     """
     if reduced is None:
         reduced = _detector_copy(rgb, long_side)
-    bgr, scale = reduced
+    small, scale = reduced
+    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     if median_px:
         bgr = cv2.medianBlur(bgr, median_px)
     detector = cv2.mcc.CCheckerDetector.create()
@@ -596,10 +597,13 @@ def detect(rgb, chart="classic24"):
     that cannot be read or verified (corners off the photo, degenerate geometry, a fit that fails)
     counts as no card: detection never raises on what the detector returns.
     """
-    if min(rgb.shape[:2]) < constants.MIN_PHOTO_SIDE_PX or not chart_colours_present(rgb):
+    if min(rgb.shape[:2]) < constants.MIN_PHOTO_SIDE_PX:
         return None, None
-    copies = {}
-    for long_side, median_px in detection_attempts(max(rgb.shape[:2])):
+    attempts = detection_attempts(max(rgb.shape[:2]))
+    copies = {attempts[0][0]: _detector_copy(rgb, attempts[0][0])}
+    if not chart_colours_present(copies[attempts[0][0]][0]):  # screened on the first copy: no extra pass
+        return None, None
+    for long_side, median_px in attempts:
         if long_side not in copies:
             copies[long_side] = _detector_copy(rgb, long_side)
         best = (None, None)
