@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import os
+import re
 
 import numpy as np
 import streamlit as st
@@ -15,6 +16,24 @@ from skinscan.store import Store, default_data_folder
 
 LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", ""}
 DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks post-inflammatory pigment change
+
+
+# --- showing what people typed -----------------------------------------------------------------------
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def plain(text):
+    """Text to put into Markdown (``st.markdown``, messages, expander and button labels) so that it shows
+    exactly as typed: every ASCII punctuation character backslash-escaped (CommonMark lets any of them
+    be escaped), line breaks as spaces. A client called ``![x](http://host/p.png)`` then shows those
+    characters instead of making the browser fetch an image; ``*``, ``_``, ``:red[...]``, ``$...$`` and
+    ``<b>`` stay literal too.
+
+    Not for widgets that show options as plain text (``st.selectbox`` options): pass the raw name there.
+    """
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", flat)
 
 
 

@@ -1,18 +1,23 @@
-"""An area's visits over time: side by side, before/after, trends, report and export."""
+"""An area's visits over time: every photo of every visit (edit, delete), the trend, a before/after pair
+chosen by the practitioner (side by side and as a wipe, colour-corrected), landmarks when automatic
+alignment fails, and the PDF report and ZIP export built only when asked for."""
 
 from datetime import datetime
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-import cv2
-import plotly.graph_objects as go
-
-from skinscan import color, constants, load_photo, register
+from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
+from skinscan.demo import measurement_records
 from skinscan.metrics import redness_persists
-from skinscan.report import area_report
+from skinscan.report import area_report, shows_fade_by_default
+from skinscan.store import TREATMENT_FIELDS
 
-from app_pages.common import area_choice, baseline_of, open_store, photo_key, show_definitions, to_uint8
+from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
+
+NOT_ALIGNED = "could not be aligned — give landmarks"
+
 
 def timeline_page():
     st.header("Timeline")
@@ -24,43 +29,24 @@ def timeline_page():
     if not visits:
         st.info("No visits for this area yet.")
         return
-    rows, pictures = _visit_rows(store, visits)
-    st.dataframe([_shown(row) for row in rows], hide_index=True)
-    late_red = [r for r in rows if redness_persists(r["days"] * 24, r["delta_a"], r["delta_a_uncertainty"])]
-    if late_red:
-        st.error(f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
-                 f"(Δa* {late_red[-1]['delta_a']:+.1f} on day {late_red[-1]['days']:.0f}): consider referring the client.")
-    figure = go.Figure()
-    figure.add_scatter(x=[r["days"] for r in rows], y=[r["delta_a"] for r in rows], name="Δa* (redness)", mode="lines+markers")
-    figure.add_scatter(x=[r["days"] for r in rows], y=[r["delta_e00"] for r in rows], name="ΔE00 (contrast)", mode="lines+markers")
-    figure.add_scatter(x=[r["days"] for r in rows], y=[r["fade_percent"] or 0 for r in rows], name="fade %",
-                       mode="lines+markers", visible="legendonly")
-    figure.add_scatter(x=[r["days"] for r in rows], y=[r["hue_shift_deg"] or 0 for r in rows], name="hue drift (°)",
-                       mode="lines+markers", visible="legendonly")
-    figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))
-    st.plotly_chart(figure)
-    if len(pictures) >= 2:
-        st.subheader("Before and after")
-        labels = [caption for caption, _ in pictures]
-        chosen = st.selectbox("Compare the first visit with", labels[1:], index=len(labels) - 2, key="after_choice")
-        after_index = labels.index(chosen)
-        left, right = st.columns(2)
-        left.image(pictures[0][1], caption=f"{labels[0]} (area measured outlined)")
-        right.image(pictures[after_index][1], caption=chosen)
-        aligned = _aligned_pair(store, visits, after_index)
-        if aligned is not None:
-            split = st.slider("Before ◀ ▶ After", 0, 100, 50, key="split")
-            before, after = aligned
-            cut = int(before.shape[1] * split / 100)
-            blend = np.concatenate([before[:, :cut], after[:, cut:]], axis=1)
-            st.image(blend, caption="Aligned on the skin: slide to wipe between the visits")
+    message = st.session_state.pop("timeline_message", None)
+    if message:
+        st.success(message)
+    rows = visit_rows(visits)
+    procedures = [visit["treatment"].get("procedure") for visit in visits]
+    fade_first = shows_fade_by_default(area["name"], procedures)
+    if rows:
+        st.dataframe([_shown(row) for row in rows], hide_index=True)
+        _trend(rows, fade_first)
+    _visits_section(store, visits)
+    pair = _pair_section(store, visits, rows) if len(rows) >= 2 else None
     show_definitions()
-    st.subheader("Report and export")
-    pdf = area_report(client["name"], area["name"], rows, pictures[:1] + pictures[-1:] if pictures else ())
-    st.download_button("Download PDF report", pdf, file_name=f"skinscan-area-{area['id']}.pdf", mime="application/pdf",
-                       key="pdf")
-    st.download_button("Export this client (ZIP with CSV)", store.export_client(client["id"]),
-                       file_name=f"skinscan-client-{client['id']}.zip", mime="application/zip", key="zip")
+    _report_and_export(store, client, area, visits, rows, pair, fade_first)
+    if pair is not None:
+        _fill_pair(store, visits, pair)
+
+
+# --- the numbers -----------------------------------------------------------------------------------
 
 
 COLUMNS = (
@@ -72,29 +58,52 @@ COLUMNS = (
 
 
 def _shown(row):
-    """A visit's numbers as the table shows them: rounded as measured, with plain headings."""
-    return {
+    """A visit's numbers as the table shows them: rounded as measured, with plain headings; a visit that
+    could not be aligned with the first says so instead of showing change numbers."""
+    shown = {
         heading: ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
         for key, heading, pattern in COLUMNS
     }
+    if not row["aligned"]:
+        shown["fade %"] = NOT_ALIGNED
+    return shown
 
 
-def _visit_rows(store, visits):
-    rows, pictures = [], []
-    first_taken = datetime.fromisoformat(visits[0]["taken"])
-    for visit in visits:
-        photo = visit["photos"][0]
+def _measured_photo(visit):
+    """The visit's first photo with an analysis, and its results by kind (None, {} when there is none)."""
+    for photo in visit["photos"]:
         results = {m["kind"]: m["result"] for m in photo["measurements"]}
-        analysis = results.get("analysis")
-        if analysis is None:
+        if "analysis" in results:
+            return photo, results
+    return None, {}
+
+
+def visit_rows(visits):
+    """One row per measured visit, from the record (nothing is re-measured): its own numbers, and the
+    comparison with the area's first visit as saved.
+
+    ``aligned`` is False for a later visit saved without a comparison (automatic alignment failed) or
+    whose comparison says the registration failed; its change numbers are then None.
+    """
+    rows = []
+    first_taken = datetime.fromisoformat(visits[0]["taken"])
+    for index, visit in enumerate(visits):
+        photo, results = _measured_photo(visit)
+        if photo is None:
             continue
-        comparison = results.get("comparison", {})
+        analysis = results["analysis"]
+        comparison = results.get("comparison") or {}
+        registration = comparison.get("registration") or {}
+        aligned = index == 0 or bool(comparison) and registration.get("ok", True) and comparison.get("aligned", True)
+        if not aligned:
+            comparison = {}
         taken = datetime.fromisoformat(visit["taken"])
         rows.append({
+            "visit_id": visit["id"], "photo_id": photo["id"], "file": photo["file"],
             "taken": visit["taken"][:16].replace("T", " "),
             "days": round((taken - first_taken).total_seconds() / 86400, 2),
             "delta_l": analysis["contrast"]["delta_l"], "delta_a": analysis["contrast"]["delta_a"],
-            "delta_a_uncertainty": analysis["uncertainty"]["delta_a"],
+            "delta_a_uncertainty": (analysis.get("uncertainty") or {}).get("delta_a", 0.0),
             "delta_b": analysis["contrast"]["delta_b"], "delta_e00": analysis["contrast"]["delta_e00"],
             "pigmentation": analysis["contrast"]["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
@@ -103,40 +112,360 @@ def _visit_rows(store, visits):
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
+            "aligned": aligned,
         })
-        thumbnails = st.session_state.setdefault("thumbnails", {})
-        if photo["file"] not in thumbnails:
-            picture = to_uint8(load_photo(store.photo_path(photo["file"]).read_bytes()).rgb)
-            outline = [np.array(points, np.int32) for points in analysis.get("outline") or []]
-            cv2.polylines(picture, outline, True, (40, 255, 80), max(1, picture.shape[1] // 500))
-            thumbnails[photo["file"]] = picture
-        pictures.append((f"{rows[-1]['taken']}", thumbnails[photo["file"]]))
-    return rows, pictures
+    return rows
 
 
-def _aligned_pair(store, visits, after_index):
-    """The first and a later visit's photos, the later one warped onto the first (None if unaligned)."""
+def _trend(rows, fade_first):
+    late_red = [r for r in rows if redness_persists(r["days"] * 24, r["delta_a"], r["delta_a_uncertainty"])]
+    if late_red:
+        st.error(f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
+                 f"(Δa* {late_red[-1]['delta_a']:+.1f} on day {late_red[-1]['days']:.0f}): consider referring the client.")
+    days = [r["days"] for r in rows]
+    figure = go.Figure()
+    figure.add_scatter(x=days, y=[r["delta_a"] for r in rows], name="Δa* (redness)", mode="lines+markers")
+    figure.add_scatter(x=days, y=[r["delta_e00"] for r in rows], name="ΔE00 (contrast)", mode="lines+markers")
+    figure.add_scatter(x=days, y=[r["fade_percent"] for r in rows], name="fade %", mode="lines+markers",
+                       visible=True if fade_first else "legendonly")
+    figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in rows], name="hue drift (°)", mode="lines+markers",
+                       visible="legendonly")
+    figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(figure)
+
+
+# --- pictures --------------------------------------------------------------------------------------
+
+
+def _picture(store, photo):
+    """A stored photo colour-corrected on its card at display size, with its measured area outlined.
+
+    Returns (uint8 picture, picture px per photo px, corrected?). Kept in this session only (client
+    photos are never cached across sessions).
+    """
+    cache = st.session_state.setdefault("timeline_pictures", {})
+    if photo["file"] not in cache:
+        results = {m["kind"]: m["result"] for m in photo["measurements"]}
+        analysis = results.get("analysis") or {}
+        data = store.photo_path(photo["file"]).read_bytes()
+        card = analysis.get("card") or {}
+        correction, rgb = None, None
+        if card.get("found") and card.get("corners"):
+            try:
+                calibration = calibrate(data, corners=np.asarray(card["corners"], float),
+                                        chart=analysis.get("chart") or card.get("chart") or "classic24")
+                rgb = calibration.photo.rgb
+                correction = calibration.fit.correction if calibration.found else None
+            except InputError:
+                correction = None
+        if rgb is None:
+            rgb = load_photo(data).rgb
+        picture, scale = visuals.corrected_picture(rgb, correction)
+        cache[photo["file"]] = (visuals.draw_outline(picture, analysis.get("outline"), scale), picture, scale,
+                                correction is not None)
+    outlined, _, scale, corrected = cache[photo["file"]]
+    return outlined, scale, corrected
+
+
+def _visits_section(store, visits):
+    st.subheader("Visits and their photos")
+    for number, visit in enumerate(visits, start=1):
+        procedure = visit["treatment"].get("procedure")
+        title = f"Visit {number} — {visit['taken'][:16].replace('T', ' ')} — {len(visit['photos'])} photo(s)"
+        with st.expander(plain(title + (f" — {procedure}" if procedure else "")), expanded=number == len(visits)):
+            columns = st.columns(min(len(visit["photos"]), 3))
+            for index, photo in enumerate(visit["photos"]):
+                picture, _, corrected = _picture(store, photo)
+                column = columns[index % len(columns)]
+                column.image(picture, caption=f"Photo {index + 1}: " + (
+                    "colour-corrected on its card, area measured outlined" if corrected
+                    else "not colour-corrected (no card was read)"))
+                if len(visit["photos"]) > 1 and column.button("Delete this photo", key=f"delete_photo_{photo['id']}"):
+                    store.delete_photo(photo["id"])
+                    _changed(f"Photo {index + 1} of visit {number} deleted.")
+            if visit["notes"]:
+                st.caption("Notes: " + plain(visit["notes"]))
+            _edit_visit(store, visit, number)
+
+
+def _edit_visit(store, visit, number):
+    with st.popover("Edit or delete this visit"):
+        with st.form(f"edit_visit_{visit['id']}"):
+            taken = datetime.fromisoformat(visit["taken"])
+            day = st.date_input("Date", value=taken.date())
+            notes = st.text_area("Notes", value=visit["notes"])
+            treatment = {key: st.text_input(label, value=str(visit["treatment"].get(key, "")))
+                         for key, label, _ in TREATMENT_FIELDS}
+            if st.form_submit_button("Save changes"):
+                try:
+                    store.update_visit(visit["id"], taken=datetime.combine(day, taken.time()), notes=notes,
+                                       treatment=treatment)
+                except InputError as error:
+                    st.error(f"Not saved: {error}")
+                else:
+                    _changed(f"Visit {number} changed.")
+        confirm = st.checkbox("Yes, delete this visit and its photos", key=f"confirm_delete_{visit['id']}")
+        if st.button("Delete visit", key=f"delete_visit_{visit['id']}", disabled=not confirm):
+            store.delete_visit(visit["id"])
+            _changed(f"Visit {number} deleted: its photos and numbers are erased (the audit log keeps that it was).")
+
+
+def _changed(message):
+    """After an edit: drop what was built from the old record, say what happened, show the new record."""
+    for key in ("timeline_pictures", "prepared", "pairs"):
+        st.session_state.pop(key, None)
+    st.session_state["timeline_message"] = message
+    st.rerun()
+
+
+# --- before and after ------------------------------------------------------------------------------
+
+
+def _area_inputs(analysis):
+    """What the baseline was measured with: its box when the record has one, else its outline as a mask."""
+    if analysis.get("roi"):
+        return {"roi": tuple(analysis["roi"])}, analysis.get("outline")
+    return {}, analysis.get("outline")
+
+
+def _outline_mask(outline, shape):
     import cv2
 
-    baseline = baseline_of(store, visits)
-    if baseline is None:
-        return None
-    data_b, roi = baseline
-    photo_after = visits[after_index]["photos"][0]
-    data_a = store.photo_path(photo_after["file"]).read_bytes()
-    cache = st.session_state.setdefault("alignments", {})
-    key = (photo_key(data_b), photo_key(data_a))
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.asarray(p, np.int32) for p in outline or [] if len(p) >= 3], 1)
+    return mask.astype(bool)
+
+
+def _compare_pair(store, before_photo, after_photo, landmarks=None):
+    """Compare two stored photos (the before's area, mapped onto the after): cached in the session.
+
+    Returns a dict: ``comparison`` (its to_dict without the two analyses), ``homography`` (before px ->
+    after px), or ``error`` (why it could not be compared).
+    """
+    cache = st.session_state.setdefault("pairs", {})
+    key = (before_photo["file"], after_photo["file"], None if landmarks is None else
+           tuple(np.round(np.concatenate(landmarks).ravel(), 1)))
     if key not in cache:
-        before, after = load_photo(data_b), load_photo(data_a)
-        registration = register.align(before.rgb, after.rgb, roi)
-        if not registration.ok:
-            cache[key] = None
-        else:
-            warped = cv2.warpPerspective(after.rgb, np.linalg.inv(registration.homography), (before.width, before.height))
-            cache[key] = (to_uint8(before.rgb), to_uint8(warped))
+        before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
+        area, outline = _area_inputs(before)
+        data_before = store.photo_path(before_photo["file"]).read_bytes()
+        data_after = store.photo_path(after_photo["file"]).read_bytes()
+        if not area:
+            area = {"mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+        try:
+            with st.spinner("Aligning the two visits on the skin…"):
+                comparison = compare(data_before, data_after, chart=before.get("chart") or "classic24",
+                                     landmarks=landmarks, **area)
+            result = comparison.to_dict()
+            result.pop("baseline", None)
+            result.pop("followup", None)
+            cache[key] = {"comparison": result, "homography": comparison.registration.homography,
+                          "before_delta_e00": comparison.baseline.contrast.delta_e00,
+                          "after_delta_e00": comparison.followup.contrast.delta_e00}
+        except InputError as error:
+            cache[key] = {"error": str(error)}
     return cache[key]
 
 
+def _pair_section(store, visits, rows):
+    """Choose the before and after visits; show them side by side. The numbers and the wipe go into the
+    returned ``slot``, filled by :func:`_fill_pair` at the end of the run (aligning takes a second: the
+    rest of the page is usable meanwhile)."""
+    st.subheader("Before and after")
+    labels = {row["visit_id"]: f"{row['taken']} (day {row['days']:.0f})" for row in rows}
+    ids = [row["visit_id"] for row in rows]
+    left, right = st.columns(2)
+    before_id = left.selectbox("Before (baseline)", ids[:-1], format_func=labels.get, key="baseline_choice")
+    later = ids[ids.index(before_id) + 1:]
+    after_id = right.selectbox("After", later, index=len(later) - 1, format_func=labels.get, key="after_choice")
+    by_id = {visit["id"]: visit for visit in visits}
+    before_photo, _ = _measured_photo(by_id[before_id])
+    after_photo, after_results = _measured_photo(by_id[after_id])
+    before_picture, _, _ = _picture(store, before_photo)
+    after_picture, _, _ = _picture(store, after_photo)
+    left.image(before_picture, caption=f"Before: {labels[before_id]}, colour-corrected, area measured outlined")
+    right.image(after_picture, caption=f"After: {labels[after_id]}, colour-corrected, area measured outlined")
+    landmarks = st.session_state.get("landmarks", {}).get((before_photo["file"], after_photo["file"]))
+    stored = None
+    if landmarks is None and before_id == ids[0] and _row(rows, after_id)["aligned"]:
+        stored = {"comparison": after_results["comparison"], "before_delta_e00": _row(rows, before_id)["delta_e00"],
+                  "after_delta_e00": _row(rows, after_id)["delta_e00"]}
+    return {"before": (labels[before_id], before_picture, _row(rows, before_id)),
+            "after": (labels[after_id], after_picture, _row(rows, after_id)),
+            "photos": (before_photo, after_photo), "landmarks": landmarks, "stored": stored,
+            "key": (before_photo["file"], after_photo["file"], landmarks is not None), "slot": st.container()}
+
+
+def pair_comparison(store, pair):
+    """The chosen pair's comparison: as saved when the before is the area's first visit, else measured
+    now (once per session)."""
+    return pair["stored"] or _compare_pair(store, *pair["photos"], pair["landmarks"])
+
+
+def _fill_pair(store, visits, pair):
+    before_photo, after_photo = pair["photos"]
+    with pair["slot"]:
+        numbers = pair_comparison(store, pair)
+        if "error" in numbers:
+            st.warning(f"These visits {NOT_ALIGNED}: {numbers['error']}")
+            _landmarks(store, visits, before_photo, after_photo)
+            return
+        comparison = numbers["comparison"]
+        fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
+        columns = st.columns(4)
+        columns[0].metric("fade %", "–" if fade is None else f"{fade:.0f}")
+        columns[1].metric("redness resolved %", "–" if resolved is None else f"{resolved:.0f}")
+        columns[2].metric("ΔE00 before → after", f"{numbers['before_delta_e00']:.1f} → {numbers['after_delta_e00']:.1f}")
+        columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
+        homography = numbers.get("homography")
+        if homography is None:
+            homography = _display_alignment(store, before_photo, after_photo)
+        if homography is None:
+            st.warning(f"The wipe {NOT_ALIGNED} (the photos' texture could not be matched).")
+        else:
+            _wipe(before_photo, after_photo, homography, pair["before"][0], pair["after"][0])
+        if st.toggle("The alignment looks wrong: give landmarks", key="landmarks_wanted"):
+            _landmarks(store, visits, before_photo, after_photo)
+
+
+def _display_alignment(store, before_photo, after_photo):
+    """Before photo px -> after photo px, found on the display pictures (for the wipe only; the numbers
+    come from the record). None when the texture cannot be matched."""
+    cache = st.session_state.setdefault("display_alignments", {})
+    key = (before_photo["file"], after_photo["file"])
+    if key not in cache:
+        pictures = st.session_state["timeline_pictures"]
+        _, before, before_scale, _ = pictures[before_photo["file"]]
+        _, after, after_scale, _ = pictures[after_photo["file"]]
+        analysis = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
+        box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(analysis.get("outline"))
+        box = tuple(int(round(v * before_scale)) for v in box)
+        with st.spinner("Aligning the two visits on the skin…"):
+            registration = register.align(before / np.float32(255), after / np.float32(255), box)
+        cache[key] = None
+        if registration.ok:
+            cache[key] = np.diag([1 / after_scale, 1 / after_scale, 1.0]) @ registration.homography \
+                @ np.diag([before_scale, before_scale, 1.0])
+    return cache[key]
+
+
+def _row(rows, visit_id):
+    return next(row for row in rows if row["visit_id"] == visit_id)
+
+
+def _wipe(before_photo, after_photo, homography, before_label, after_label):
+    """The wipe: the after photo warped onto the before one, cut by a slider that moves in the browser."""
+    cache = st.session_state["timeline_pictures"]
+    _, before, before_scale, _ = cache[before_photo["file"]]
+    _, after, after_scale, _ = cache[after_photo["file"]]
+    outline = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"].get("outline")
+    warped = visuals.warp_onto_baseline(after, homography, after_scale, before_scale, before.shape)
+    x0, y0, x1, y1 = visuals.area_view(outline, before.shape, before_scale)
+    before_view = visuals.draw_outline(before, outline, before_scale)[y0:y1, x0:x1]
+    after_view = visuals.draw_outline(warped, outline, before_scale)[y0:y1, x0:x1]
+    html, height = visuals.wipe_html(before_view, after_view, 0.5, f"before {before_label}", f"after {after_label}")
+    st.caption("Aligned on the skin: drag across the photo or move the slider to wipe between the visits.")
+    st.iframe(html, height=height)
+
+
+def _outline_box(outline):
+    """(x, y, w, h) around an outline's points (photo pixels); a 1-pixel box without points."""
+    points = np.asarray([p for polygon in outline or [] for p in polygon], float).reshape(-1, 2)
+    if not len(points):
+        return (0, 0, 1, 1)
+    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+    return (int(x0), int(y0), int(x1 - x0) + 1, int(y1 - y0) + 1)
+
+
+def _landmarks(store, visits, before_photo, after_photo):
+    """3-4 matching points clicked (or typed) on both photos; the mapped outline shown before it is used."""
+    st.markdown("Click the same 3 or 4 points (freckles, hair roots, tattoo corners) **in the same order** on "
+                "both photos, or type them below.")
+    before = load_photo(store.photo_path(before_photo["file"]).read_bytes())
+    after = load_photo(store.photo_path(after_photo["file"]).read_bytes())
+    left, right = st.columns(2)
+    with left:
+        clicked_before = [(x, y) for x, y, _, _ in drawn_shapes(before, "landmarks_before", "point")]
+    with right:
+        clicked_after = [(x, y) for x, y, _, _ in drawn_shapes(after, "landmarks_after", "point")]
+    typed = st.text_input("Or type them: x1,y1,… on the before photo, then as many on the after photo "
+                          "(photo pixels)", key="landmarks_typed")
+    try:
+        if typed.strip():
+            points = register.parse_landmarks(typed)
+        elif len(clicked_before) >= 3 and len(clicked_before) == len(clicked_after):
+            points = (np.array(clicked_before[:4]), np.array(clicked_after[:4]))
+        else:
+            st.caption(f"{len(clicked_before)} point(s) on the before photo, {len(clicked_after)} on the after photo.")
+            return
+        analysis = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
+        outline = analysis.get("outline") or []
+        box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(outline)
+        registration = register.from_landmarks(points[0], points[1], box)
+    except InputError as error:
+        st.error(str(error))
+        return
+    mapped = [registration.map_points(polygon).tolist() for polygon in outline if len(polygon) >= 3]
+    picture, scale = visuals.corrected_picture(after.rgb)
+    st.image(visuals.draw_outline(picture, mapped, scale),
+             caption="The before photo's area mapped onto the after photo by these landmarks: check it")
+    if st.button("Use these landmarks", key="use_landmarks"):
+        st.session_state.setdefault("landmarks", {})[(before_photo["file"], after_photo["file"])] = points
+        st.session_state.pop("prepared", None)
+        first_photo, _ = _measured_photo(visits[0])
+        if first_photo["id"] == before_photo["id"]:
+            _save_landmark_comparison(store, before_photo, after_photo, points)
+        st.rerun()
+
+
+def _save_landmark_comparison(store, before_photo, after_photo, points):
+    """The after photo re-measured over the first visit's area mapped by the landmarks, saved in the record."""
+    before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
+    area, outline = _area_inputs(before)
+    data_before = store.photo_path(before_photo["file"]).read_bytes()
+    if not area:
+        area = {"mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+    chart = before.get("chart") or "classic24"
+    try:
+        comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,
+                             landmarks=points, **area)
+    except InputError as error:
+        st.error(f"Not saved: {error}")
+        return
+    store.update_photo(after_photo["id"], measurements=measurement_records(comparison.followup, None, comparison, chart))
+    st.session_state.pop("timeline_pictures", None)
+    st.session_state["timeline_message"] = "The after visit was re-measured over the area the landmarks map."
+
+
+# --- report and export -----------------------------------------------------------------------------
+
+
+def _report_and_export(store, client, area, visits, rows, pair, fade_first):
+    st.subheader("Report and export")
+    prepared = st.session_state.setdefault("prepared", {})
+    record_key = tuple((v["id"], tuple(p["id"] for p in v["photos"])) for v in visits)
+    pdf_key = ("pdf", area["id"], record_key, None if pair is None else pair["key"])
+    zip_key = ("zip", client["id"], record_key)
+    left, right = st.columns(2)
+    if left.button("Prepare PDF report", key="prepare_pdf"):
+        with st.spinner("Making the PDF…"):
+            before_after = None if pair is None else (pair["before"], pair["after"])
+            pictures = [] if pair is not None else [
+                (visit["taken"][:16].replace("T", " "), _picture(store, visit["photos"][0])[0]) for visit in visits[:1]]
+            comparison = None if pair is None else pair_comparison(store, pair).get("comparison")
+            prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
+                                            comparison=comparison, show_fade=fade_first)
+            store.log_report(area["id"])
+    if pdf_key in prepared:
+        left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",
+                             mime="application/pdf", key="pdf", on_click="ignore")
+    if right.button("Prepare ZIP export of this client", key="prepare_zip"):
+        with st.spinner("Collecting the client's record…"):
+            prepared[zip_key] = store.export_client(client["id"])
+    if zip_key in prepared:
+        right.download_button("Download ZIP (photos, CSV, record)", prepared[zip_key],
+                              file_name=f"skinscan-client-{client['id']}.zip", mime="application/zip", key="zip",
+                              on_click="ignore")
 
 
 timeline_page()

@@ -11,7 +11,9 @@ import json
 import math
 import os
 import sys
+import tempfile
 import warnings
+from contextlib import contextmanager
 from datetime import datetime
 
 from .errors import InputError
@@ -204,6 +206,38 @@ def _area_arguments(args):
     }
 
 
+@contextmanager
+def _replacing_file(path):
+    """A handle on a temporary file beside ``path`` that replaces it only when the block succeeds.
+
+    Raises
+    ------
+    InputError
+        The folder is missing or cannot be written, or ``path`` is a folder.
+    """
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder; give a file name to write")
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise InputError(f"{folder}: the folder is missing")
+    try:
+        handle = tempfile.NamedTemporaryFile("wb", dir=folder, prefix=".skinscan-", suffix=".part", delete=False)
+    except OSError as error:
+        raise InputError(f"{folder}: cannot write there ({error.strerror})") from None
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise InputError(f"{path}: could not be written ({error.strerror})") from None
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
 def _record_command(args):
     from .store import Store
 
@@ -216,8 +250,8 @@ def _record_command(args):
                 for client in found:
                     print(f"{client['id']:>5}  {client['name']}")
         elif args.command == "export":
-            data = store.export_client(args.client_id)
-            with open(args.zip, "wb") as handle:
+            with _replacing_file(args.zip) as handle:  # checked and opened before the export is logged
+                data = store.export_client(args.client_id)
                 handle.write(data)
             print(f"wrote {args.zip} ({len(data) / 1e6:.1f} MB)")
         else:
@@ -274,8 +308,8 @@ def _output_folder(path):
         os.makedirs(path, exist_ok=True)
     except OSError as error:
         raise InputError(f"--out {path}: cannot create the folder ({error.strerror or error})") from None
-    if not os.access(path, os.W_OK):
-        raise InputError(f"--out {path}: the folder is not writable")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"--out {path}: the folder cannot be written")
     return path
 
 

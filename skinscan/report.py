@@ -2,8 +2,10 @@
 their definitions, and the trend of redness, contrast and fade (reportlab + matplotlib)."""
 
 import io
+import os
 from datetime import datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import matplotlib
 
@@ -15,7 +17,9 @@ from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # noqa: E402
+from reportlab.platypus import (  # noqa: E402
+    Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle,
+)
 
 # PDF's standard Helvetica has no Greek: Δ would print as a box. DejaVu Sans ships with matplotlib.
 _FONT_FOLDER = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -35,9 +39,33 @@ DEFINITIONS = (
     ("ITA°", "individual typology angle atan2(L* − 50, b*) of the surrounding skin, with its skin-tone category"),
 )
 
+#: Environment variable holding the practice's name, printed at the top of every report.
+PRACTICE_NAME_SETTING = "SKINSCAN_PRACTICE_NAME"
+#: Words in an area's name or a visit's procedure that make fade % the headline number (tattoo removal).
+FADE_FIRST_WORDS = ("tattoo", "removal", "ink")
 
-def _trend_png(rows):
-    """A small chart of Δa*, ΔE00 and fade % against days since the first visit."""
+
+def shows_fade_by_default(area_name, procedures=()):
+    """True for tattoo (removal) areas, whose progress is told by fade %.
+
+    Parameters
+    ----------
+    area_name : str
+    procedures : sequence of str
+        The visits' recorded procedures (treatment details).
+    """
+    text = " ".join([str(area_name), *(str(p) for p in procedures if p)]).lower()
+    return any(word in text for word in FADE_FIRST_WORDS)
+
+
+def plain(text):
+    """Text for a reportlab Paragraph shown exactly as written: ``<``, ``>`` and ``&`` escaped, so a name
+    such as ``<img src="/file"/>`` is printed, never interpreted as markup."""
+    return escape(str(text))
+
+
+def _trend_png(rows, show_fade=False):
+    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against days since the first visit."""
     days = [row["days"] for row in rows]
     figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
     axis.plot(days, [row["delta_a"] for row in rows], "o-", color="#c0392b", label="Δa* (redness)")
@@ -45,7 +73,16 @@ def _trend_png(rows):
     axis.axhline(2.0, color="#7f8c8d", linestyle=":", linewidth=1, label="2.0 (acceptability)")
     axis.set_xlabel("days since first visit")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=7, loc="upper right")
+    handles, labels = axis.get_legend_handles_labels()
+    if show_fade:
+        fade_axis = axis.twinx()
+        faded = [(d, row.get("fade_percent")) for d, row in zip(days, rows) if row.get("fade_percent") is not None]
+        fade_axis.plot([d for d, _ in faded], [f for _, f in faded], "^--", color="#16a085", label="fade %")
+        fade_axis.set_ylabel("fade %")
+        fade_axis.set_ylim(min(-10, *(f for _, f in faded)) if faded else -10, 105)
+        more_handles, more_labels = fade_axis.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axis.legend(handles, labels, fontsize=7, loc="upper right")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -66,8 +103,54 @@ def _png(rgb_uint8, width_mm):
     return Image(buffer, width=width_mm * mm, height=height_mm * mm)
 
 
-def area_report(client_name, area_name, rows, pictures=()):
-    """Build the PDF.
+def _shown(value, pattern="{:+.1f}"):
+    return "–" if value is None else pattern.format(value)
+
+
+def _grid(cells, header=True):
+    grid = Table(cells, repeatRows=1 if header else 0)
+    grid.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), "DejaVuSans"),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bdc3c7")),
+        *([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ecf0f1"))] if header else []),
+    ]))
+    return grid
+
+
+def _pair_numbers(comparison, before_row, after_row, show_fade):
+    """The before/after numbers with one-line definitions, fade % first for tattoo areas."""
+    comparison = comparison or {}
+    lines = [
+        ("fade %", _shown(comparison.get("fade_percent"), "{:.0f} %"),
+         "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
+        ("redness resolved", _shown(comparison.get("redness_resolution_percent"), "{:.0f} %"),
+         "how much of the redness (Δa*) is gone since the before photo"),
+        ("ΔE00 before → after", f"{_shown(before_row.get('delta_e00'), '{:.1f}')} → {_shown(after_row.get('delta_e00'), '{:.1f}')}",
+         "colour difference from the surrounding skin; below 2.0 most people see none"),
+        ("Δa* before → after", f"{_shown(before_row.get('delta_a'))} → {_shown(after_row.get('delta_a'))}",
+         "redness of the area compared with the skin around it"),
+    ]
+    if not show_fade:
+        lines = lines[1:] + lines[:1]
+    return [[name, value, Paragraph(plain(text), _styles()["Small"])] for name, value, text in lines]
+
+
+def _styles():
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = "DejaVuSans-Bold" if "Bold" in getattr(style, "fontName", "") else "DejaVuSans"
+    styles.add(styles["Normal"].clone("Small", fontSize=7.5, leading=9))
+    return styles
+
+
+def area_report(client_name, area_name, rows, pictures=(), before_after=None, comparison=None,
+                practice_name=None, show_fade=None):
+    """Build the PDF a client can take home.
+
+    Page 1: the practice's name, before and after side by side with the area outlined, the numbers of
+    that pair with their definitions. Then every visit's numbers, the trend chart and the definitions.
+    Every name is printed as plain text (reportlab markup in a name is escaped, never interpreted).
 
     Parameters
     ----------
@@ -77,54 +160,69 @@ def area_report(client_name, area_name, rows, pictures=()):
         ``delta_a``, ``delta_b``, ``delta_e00``, ``pigmentation``, ``fade_percent``,
         ``redness_resolution_percent``, ``quality``, ``ita_deg``, ``ita_category``.
     pictures : sequence of (caption, uint8 RGB array)
-        Photos with the measured area drawn.
+        Photos with the measured area drawn; without ``before_after`` the first and the last are the
+        before/after pair.
+    before_after : tuple of two (caption, uint8 RGB array, row), optional
+        The pair chosen by the practitioner (colour-corrected, area outlined) with their table rows.
+    comparison : dict, optional
+        The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...).
+    practice_name : str, optional
+        Default: the ``SKINSCAN_PRACTICE_NAME`` environment variable.
+    show_fade : bool, optional
+        Lead with fade % (and chart it); default: :func:`shows_fade_by_default` of the area.
 
     Returns
     -------
     bytes
         The PDF.
     """
-    styles = getSampleStyleSheet()
-    for style in styles.byName.values():
-        style.fontName = "DejaVuSans-Bold" if "Bold" in getattr(style, "fontName", "") else "DejaVuSans"
-    story = [
-        Paragraph(f"skinscan report — {area_name}", styles["Title"]),
-        Paragraph(f"Client: {client_name} · made {datetime.now():%Y-%m-%d %H:%M}", styles["Normal"]),
+    styles = _styles()
+    practice_name = os.environ.get(PRACTICE_NAME_SETTING, "") if practice_name is None else practice_name
+    show_fade = shows_fade_by_default(area_name) if show_fade is None else show_fade
+    if before_after is None and len(pictures) >= 2:
+        before_after = ((*pictures[0], rows[0] if rows else {}), (*pictures[-1], rows[-1] if rows else {}))
+    story = []
+    if practice_name.strip():
+        story.append(Paragraph(plain(practice_name), styles["Heading2"]))
+    story += [
+        Paragraph(f"Treatment progress — {plain(area_name)}", styles["Title"]),
+        Paragraph(f"Client: {plain(client_name)} · made {datetime.now():%Y-%m-%d %H:%M}", styles["Normal"]),
         Spacer(1, 4 * mm),
     ]
-
-    def shown(value, pattern="{:+.1f}"):
-        return "–" if value is None else pattern.format(value)
-
+    if before_after is not None:
+        (before_caption, before_picture, before_row), (after_caption, after_picture, after_row) = before_after
+        photos = Table([
+            [_png(before_picture, 85), _png(after_picture, 85)],
+            [Paragraph(f"Before: {plain(before_caption)}", styles["Small"]),
+             Paragraph(f"After: {plain(after_caption)}", styles["Small"])],
+        ])
+        story += [KeepTogether([photos, Paragraph("Colour-corrected on the card in each photo; the area measured is "
+                                                  "outlined in green.", styles["Small"])]),
+                  Spacer(1, 3 * mm), _grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade),
+                                           header=False),
+                  PageBreak()]
     table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "verdict", "fade %", "redness resolved %", "quality"]]
     for row in rows:
         taken = row["taken"] if isinstance(row["taken"], str) else row["taken"].isoformat()
         table.append([
-            taken[:16].replace("T", " "), shown(row["delta_l"]), shown(row["delta_a"]), shown(row["delta_b"]),
-            shown(row["delta_e00"], "{:.1f}"), row["pigmentation"], shown(row.get("fade_percent"), "{:.0f}"),
-            shown(row.get("redness_resolution_percent"), "{:.0f}"), row.get("quality", ""),
+            taken[:16].replace("T", " "), _shown(row["delta_l"]), _shown(row["delta_a"]), _shown(row["delta_b"]),
+            _shown(row["delta_e00"], "{:.1f}"), row["pigmentation"], _shown(row.get("fade_percent"), "{:.0f}"),
+            _shown(row.get("redness_resolution_percent"), "{:.0f}"), row.get("quality", ""),
         ])
-    grid = Table(table, repeatRows=1)
-    grid.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), "DejaVuSans"),
-        ("FONTSIZE", (0, 0), (-1, -1), 8),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ecf0f1")),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bdc3c7")),
-    ]))
-    story += [grid, Spacer(1, 4 * mm)]
+    story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
     if rows:
         first = rows[0]
         story.append(Paragraph(
-            f"Surrounding skin at the first visit: ITA {first['ita_deg']:.0f}° ({first['ita_category']}).",
+            f"Surrounding skin at the first visit: ITA {first['ita_deg']:.0f}° ({plain(first['ita_category'])}).",
             styles["Normal"],
         ))
     if len(rows) >= 2:
-        story += [Spacer(1, 3 * mm), Image(_trend_png(rows), width=160 * mm, height=65 * mm)]
-    if pictures:
-        cells = [[_png(picture, 80), Paragraph(caption, styles["Normal"])] for caption, picture in pictures]
+        story += [Spacer(1, 3 * mm), Image(_trend_png(rows, show_fade), width=160 * mm, height=65 * mm)]
+    if pictures and before_after is None:
+        cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]
     story += [Spacer(1, 4 * mm), Paragraph("Definitions", styles["Heading3"])]
-    story += [Paragraph(f"<b>{name}</b>: {text}", styles["Normal"]) for name, text in DEFINITIONS]
+    story += [Paragraph(f"<b>{plain(name)}</b>: {plain(text)}", styles["Normal"]) for name, text in DEFINITIONS]
     buffer = io.BytesIO()
     SimpleDocTemplate(buffer, pagesize=A4, title=f"skinscan report — {area_name}").build(story)
     return buffer.getvalue()

@@ -115,6 +115,9 @@ def test_timeline_report_and_export(data_folder):
     at.switch_page("app_pages/timeline.py").run()
     assert not at.exception
     assert at.header[0].value == "Timeline"
+    assert not at.get("download_button")  # built only when asked for
+    at.button(key="prepare_pdf").click().run()
+    at.button(key="prepare_zip").click().run()
     buttons = at.get("download_button")
     assert len(buttons) == 2
     with Store(data_folder) as store:

@@ -153,6 +153,8 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
     expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
     expect(page.get_by_text("Before and after")).to_be_visible()
     _settle(page)
+    page.get_by_role("button", name="Prepare PDF report").click()
+    _settle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download PDF report").click()
     pdf = Path(download.value.path()).read_bytes()

@@ -1,0 +1,237 @@
+"""The Timeline page (AppTest, no browser): exports built only when asked, one audit entry each; names
+shown as text; edit and delete; before/after chosen by the user against the rendered truth; landmarks
+when alignment fails; the PDF a client takes home; the wipe's HTML."""
+
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+from skimage.color import deltaE_ciede2000
+from streamlit.testing.v1 import AppTest
+
+from skinscan import register, visuals
+from skinscan.report import area_report
+from skinscan.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+SAMPLES = ROOT / "sample_images"
+TRUTH = json.loads((SAMPLES / "truth.json").read_text())
+TATTOO = 2  # index of the demo's tattoo area (skinscan.demo.DEMO_AREAS)
+HOSTILE_NAME = '![x](http://127.0.0.1:9/p.png) <img src="/etc/hostname"/> x<y <b>'
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """The demo record, measured once per session; each test gets a copy."""
+    from skinscan.demo import seed_demo
+
+    folder = tmp_path_factory.mktemp("demo-record")
+    with Store(folder) as store:
+        seed_demo(store)
+    return folder
+
+
+@pytest.fixture
+def demo(demo_template, data_folder):
+    shutil.copytree(demo_template, data_folder)
+    with Store(data_folder) as store:
+        client = store.clients()[0]
+        return {"client": client, "areas": store.areas(client["id"])}
+
+
+def _timeline(area_id, client_id=None):
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["area_id"] = area_id
+    if client_id is not None:
+        at.session_state["client_id"] = client_id
+    at.run()
+    at.switch_page("app_pages/timeline.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _true_delta_e00(name):
+    truth = TRUTH[name]
+    return float(deltaE_ciede2000(np.array(truth["treated_lab"]), np.array(truth["reference_lab"])))
+
+
+def _pdf_text(pdf):
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_exports_are_built_only_when_asked_and_audited_once(demo, data_folder):
+    at = _timeline(demo["areas"][TATTOO]["id"])
+    assert at.header[0].value == "Timeline"
+    assert not at.get("download_button")  # nothing is built on opening
+    for _ in range(2):
+        at.run()  # reruns (any widget change) build nothing either
+    with Store(data_folder) as store:
+        assert store.audit() == []
+    at.button(key="prepare_pdf").click().run()
+    at.button(key="prepare_zip").click().run()
+    assert not at.exception
+    assert len(at.get("download_button")) == 2
+    at.run()
+    at.run()
+    with Store(data_folder) as store:
+        assert [e["action"] for e in store.audit()] == ["report", "export"]
+
+
+def test_the_pdf_has_before_and_after_on_page_one_with_the_practice_and_fade(demo, monkeypatch):
+    monkeypatch.setenv("SKINSCAN_PRACTICE_NAME", "Ink & Light <Studio>")
+    at = _timeline(demo["areas"][TATTOO]["id"])
+    at.button(key="prepare_pdf").click().run()
+    pdf = at.session_state["prepared"]
+    pdf = next(value for key, value in pdf.items() if key[0] == "pdf")
+    reader = PdfReader(io.BytesIO(pdf))
+    first_page = reader.pages[0]
+    assert len(first_page.images) == 2  # before and after, side by side
+    text = first_page.extract_text()
+    assert "Ink & Light <Studio>" in text and "Before:" in text and "After:" in text
+    # Tattoo area: fade % leads, and it is the first-to-last fade the rendered truth gives.
+    assert text.index("fade %") < text.index("redness resolved")
+    fade = float(re.search(r"fade %\s*(-?\d+) %", text).group(1))
+    expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
+    assert fade == pytest.approx(expected, abs=6)
+
+
+def test_names_are_plain_text_in_the_page_the_pdf_and_the_csv(demo, data_folder):
+    with Store(data_folder) as store:
+        client = store.add_client(HOSTILE_NAME)
+        area = store.add_area(client, "=HYPERLINK(\"http://x\") tattoo <b>")
+        demo_visits = store.visits(demo["areas"][TATTOO]["id"])
+        for visit in demo_visits[:2]:
+            photo = visit["photos"][0]
+            store.save_visit(area, visit["taken"], [{
+                "data": store.photo_path(photo["file"]).read_bytes(),
+                "measurements": [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]],
+            }], notes="**bold** <i>")
+    at = _timeline(area, client)
+    markdown = " ".join(e.value for e in at.markdown) + " ".join(e.label for e in at.expander)
+    assert "![x]" not in markdown and "<b>" not in markdown  # escaped wherever Markdown is rendered
+    at.button(key="prepare_pdf").click().run()
+    at.button(key="prepare_zip").click().run()
+    prepared = at.session_state["prepared"]
+    text = _pdf_text(next(v for k, v in prepared.items() if k[0] == "pdf"))
+    assert HOSTILE_NAME.replace(" ", "") in text.replace(" ", "").replace("\n", "")
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(next(v for k, v in prepared.items() if k[0] == "zip")))
+    csv_text = archive.read("measurements.csv").decode()
+    assert "'=HYPERLINK" in csv_text and not re.search(r"(^|,)=HYPERLINK", csv_text, re.M)
+
+
+def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
+    area_id = demo["areas"][0]["id"]
+    with Store(data_folder) as store:
+        visits = store.visits(area_id)
+        extra = store.add_photo_to_visit(visits[0]["id"], (SAMPLES / "card_check.jpg").read_bytes())
+    at = _timeline(area_id)
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert len([c for c in captions if c.startswith("Photo ")]) == 4  # every photo of every visit
+    assert sum("colour-corrected on its card" in c for c in captions) == 3  # card_check.jpg has a card but no area
+    assert [c.split(":")[0] for c in captions if not c.startswith("Photo ")] == ["Before", "After"]
+    at.button(key=f"delete_photo_{extra}").click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        assert [len(v["photos"]) for v in store.visits(area_id)] == [1, 1, 1]
+    # Treatment details through the visit's edit form.
+    last = visits[-1]["id"]
+    form_inputs = [t for t in at.text_input if t.label == "Needle depth (mm)"]
+    form_inputs[-1].input("0.5")
+    [t for t in at.text_input if t.label == "Procedure"][-1].input("microneedling")
+    [b for b in at.button if b.label == "Save changes"][-1].click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        assert store.visit(last)["treatment"] == {"procedure": "microneedling", "needle_depth_mm": 0.5}
+    # Deleting asks for a confirmation first.
+    assert at.button(key=f"delete_visit_{last}").disabled
+    at.checkbox(key=f"confirm_delete_{last}").check().run()
+    at.button(key=f"delete_visit_{last}").click().run()
+    assert not at.exception and any("deleted" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        assert [v["id"] for v in store.visits(area_id)] == [v["id"] for v in visits[:2]]
+        assert [e["action"] for e in store.audit()] == ["add photo", "delete photo", "edit visit", "delete visit"]
+        assert store.check() == []
+
+
+def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder):
+    area_id = demo["areas"][TATTOO]["id"]
+    with Store(data_folder) as store:
+        ids = [v["id"] for v in store.visits(area_id)]
+    at = _timeline(area_id)
+    assert len(at.selectbox(key="baseline_choice").options) == 3  # every visit but the last can be the baseline
+    at.selectbox(key="baseline_choice").set_value(ids[1]).run()  # session 2
+    at.selectbox(key="after_choice").set_value(ids[2]).run()  # session 3
+    assert not at.exception
+    fade = float(next(m.value for m in at.metric if m.label == "fade %"))
+    expected = 100 * (1 - _true_delta_e00("tattoo_session3.jpg") / _true_delta_e00("tattoo_session2.jpg"))
+    assert fade == pytest.approx(expected, abs=8)
+    assert at.get("iframe"), "the wipe is shown"
+
+
+def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monkeypatch):
+    area_id = demo["areas"][TATTOO]["id"]
+    with Store(data_folder) as store:
+        last = store.visits(area_id)[-1]["photos"][0]
+        analysis_only = [{"kind": m["kind"], "result": m["result"]} for m in last["measurements"] if m["kind"] == "analysis"]
+        store.update_photo(last["id"], measurements=analysis_only)  # saved when alignment failed
+    failed = register.Registration(False, "features", None, 0, float("nan"), "too few matches")
+    monkeypatch.setattr(register, "match", lambda *a, **k: failed)
+    at = _timeline(area_id)
+    shown = at.dataframe[0].value
+    assert shown["fade %"].iloc[-1].startswith("could not be aligned")
+    assert any("could not be aligned — give landmarks" in w.value for w in at.warning)
+    assert not [m for m in at.metric if m.label == "fade %"]  # no numbers for an unaligned pair
+    # The demo's sessions were photographed in one pose: the box corners are matching points.
+    x, y, w, h = TRUTH["tattoo_session1.jpg"]["roi"]
+    corners = [x, y, x + w, y, x + w, y + h, x, y + h]
+    at.text_input(key="landmarks_typed").input(",".join(str(v) for v in corners * 2)).run()
+    assert any("mapped onto the after photo" in c for image in at.get("image") for c in image.captions)
+    at.button(key="use_landmarks").click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        saved = {m["kind"]: m["result"] for m in store.visits(area_id)[-1]["photos"][0]["measurements"]}
+    assert saved["comparison"]["registration"]["method"] == "landmarks"
+    expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
+    assert saved["comparison"]["fade_percent"] == pytest.approx(expected, abs=6)
+    assert at.dataframe[0].value["fade %"].iloc[-1] == f"{saved['comparison']['fade_percent']:.0f}"
+
+
+def test_the_wipe_is_self_contained_and_opens_on_the_area():
+    rng = np.random.default_rng(0)
+    before = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    after = before[:, ::-1].copy()
+    html, height = visuals.wipe_html(before, after, 0.3, "before <b>", "after")
+    assert html.count("data:image/jpeg;base64,") == 2
+    assert not re.search(r"(src|href)=\"(https?:)?//", html) and "http" not in html  # nothing fetched
+    assert 'type="range"' in html and 'value="300"' in html and "inset(0 70.0% 0 0)" in html
+    assert "before &lt;b&gt;" in html and height == round(300 * visuals.WIPE_WIDTH / 400) + 40
+    # The view opens on the area: its box grown by its size each side, clipped to the picture.
+    assert visuals.area_view([[[100, 100], [140, 100], [140, 120]]], (300, 400), 0.5) == (30, 40, 90, 70)
+
+
+def test_warping_onto_the_baseline_undoes_a_known_shift():
+    rng = np.random.default_rng(1)
+    baseline = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    followup = np.zeros((240, 320, 3), np.uint8)
+    followup[20:140, 30:190] = baseline  # the follow-up photo: the same skin, 30 px right, 20 px down
+    shift = np.array([[1, 0, 30], [0, 1, 20], [0, 0, 1]], float)  # baseline px -> follow-up px
+    # The follow-up shown at half size, the baseline at full size.
+    small = followup[::2, ::2]
+    warped = visuals.warp_onto_baseline(small, shift, 0.5, 1.0, baseline.shape)
+    assert np.abs(warped[4:-4:2, 4:-4:2].astype(int) - baseline[4:-4:2, 4:-4:2]).mean() < 1.0
+
+
+def test_report_prints_names_and_markup_as_written():
+    rows = [{"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -5.0, "delta_a": 3.0, "delta_b": 1.0,
+             "delta_e00": 8.0, "pigmentation": "hyper", "quality": "good", "ita_deg": 40.0, "ita_category": "light"}]
+    pdf = area_report(HOSTILE_NAME, "brow <b>bold</b>", rows, practice_name="")
+    text = _pdf_text(pdf).replace("\n", "")
+    assert "brow <b>bold</b>" in text and 'x<y' in text and '<img src="/etc/hostname"/>' in text
