@@ -1,9 +1,10 @@
-"""What the app's pages share: the record, session caches, the safety gate, showing numbers."""
+"""What the app's pages share: the record, session caches, the safety gate, showing numbers and names."""
 
 import hashlib
-import hmac
 import os
 import re
+import signal
+import sys
 
 import numpy as np
 import streamlit as st
@@ -11,38 +12,49 @@ import streamlit as st
 from skinscan import calibrate
 from skinscan import segment
 from skinscan.demo import seed_demo
-from skinscan.report import DEFINITIONS
 from skinscan.store import Store, default_data_folder
 
-LOCAL_ADDRESSES = {"127.0.0.1", "localhost", "::1", ""}
+from app_pages.gate import PASSWORD_VARIABLE, SignInGuard, is_network_address, refusal
+
 DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks post-inflammatory pigment change
 
 
 # --- showing what people typed -----------------------------------------------------------------------
 
-_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\\[-`{-~])")  # every ASCII punctuation character
+_WORD_JOINER = "\u2060"  # invisible; breaks GFM's bare-URL and e-mail autolinks
+_AUTOLINK_START = re.compile(r"(?i)(://|www\.|@)")
 
 
 def plain(text):
     """Text to put into Markdown (``st.markdown``, messages, expander and button labels) so that it shows
     exactly as typed: every ASCII punctuation character backslash-escaped (CommonMark lets any of them
-    be escaped), line breaks as spaces. A client called ``![x](http://host/p.png)`` then shows those
-    characters instead of making the browser fetch an image; ``*``, ``_``, ``:red[...]``, ``$...$`` and
-    ``<b>`` stay literal too.
+    be escaped), line breaks as spaces, and an invisible word joiner (U+2060) after the first character
+    of ``://``, ``www.`` and ``@`` so GitHub-flavoured Markdown does not turn an address into a link. A client called
+    ``![x](http://host/p.png)`` then shows those characters instead of making the browser fetch an
+    image; ``*``, ``_``, ``:red[...]``, ``$...$`` and ``<b>`` stay literal too.
 
     Not for widgets that show options as plain text (``st.selectbox`` options): pass the raw name there.
     """
     flat = " ".join(str(text).split())
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", flat)
+    unlinked = _AUTOLINK_START.sub(lambda found: found.group(1)[0] + _WORD_JOINER + found.group(1)[1:], flat)
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", unlinked)
 
+
+def client_label(client):
+    """A client as the selectors show them: the name with the record number and the day they were
+    added, so two clients with the same name can be told apart (plain text; wrap in :func:`plain` for
+    Markdown)."""
+    return f"{client['name']} (#{client['id']}, added {str(client.get('created', ''))[:10]})"
 
 
 # --- the record --------------------------------------------------------------------------------------
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner="Preparing the record…")
 def _prepare_record(folder):
-    """Once per app process: clean what interrupted saves left, and build the demo client if empty."""
+    """Once per app process: clean what interrupted saves left, and put in the demo client if empty
+    (from the measurements shipped with the sample photos, so the first start is quick)."""
     with Store(folder) as store:
         seed_demo(store)
     return True
@@ -51,29 +63,67 @@ def _prepare_record(folder):
 def open_store():
     """A connection to the record for this script run (SQLite connections stay in their thread)."""
     folder = str(default_data_folder())
-    with st.spinner("Preparing the record (the first start measures the demo photos)…"):
-        _prepare_record(folder)
+    _prepare_record(folder)
     return Store(folder, remove_orphans=False)
 
 
 # --- safety ------------------------------------------------------------------------------------------
 
 
+@st.cache_resource(show_spinner=False)
+def _sign_in_guard():
+    """One guard per server process: failed attempts count across sessions (a reload does not reset)."""
+    return SignInGuard()
+
+
+def _stop_server(reason):
+    """Refuse to serve: say why on the server's console and stop the Streamlit server.
+
+    The server stops as on Ctrl-C (SIGTERM to this process, which ``streamlit run`` handles by shutting
+    down); under AppTest (no real server) nothing is stopped.
+    """
+    from streamlit import runtime
+    from streamlit.runtime import Runtime
+
+    print(f"skinscan: {reason}", file=sys.stderr, flush=True)
+    if runtime.exists() and type(runtime.get_instance()) is Runtime:  # AppTest: a MagicMock(spec=Runtime)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def require_password_when_networked():
-    """On a network address, ask for SKINSCAN_PASSWORD; refuse to run without one set."""
-    address = str(st.get_option("server.address") or "")
-    if address in LOCAL_ADDRESSES:
+    """On a network address, ask for SKINSCAN_PASSWORD; without one set, stop the server.
+
+    Failed attempts are limited per client address (:class:`app_pages.gate.SignInGuard`); the
+    comparison takes constant time.
+    """
+    address = st.get_option("server.address")
+    if not is_network_address(address):
         return
-    expected = os.environ.get("SKINSCAN_PASSWORD", "")
-    if not expected:
-        st.error("skinscan listens on a network address: set SKINSCAN_PASSWORD before starting it.")
+    reason = refusal(address, os.environ)
+    if reason:
+        st.error(f"skinscan is stopping — {reason}.")
+        _stop_server(reason)
         st.stop()
     if st.session_state.get("signed_in"):
         return
-    given = st.text_input("Password", type="password")
-    if given and hmac.compare_digest(given.encode(), expected.encode()):
-        st.session_state.signed_in = True
-        st.rerun()
+    guard = _sign_in_guard()
+    address = st.context.ip_address
+    who = address if isinstance(address, str) else "unknown"  # the browser's address (None when unknown)
+    wait = guard.wait_s(who)
+    if wait > 0:
+        st.error(f"Too many wrong passwords: try again in {wait:.0f} s.")
+        st.stop()
+    given = st.text_input("Password", type="password", key="password")
+    if given:
+        outcome = guard.check(who, given, os.environ[PASSWORD_VARIABLE])
+        if outcome == "ok":
+            st.session_state.signed_in = True
+            del st.session_state["password"]
+            st.rerun()
+        elif outcome == "locked":
+            st.error(f"Too many wrong passwords: try again in {guard.wait_s(who):.0f} s.")
+        else:
+            st.error("Wrong password.")
     st.stop()
 
 
@@ -113,9 +163,12 @@ def verdict_badge(quality):
 
 
 def show_definitions():
+    """The definitions of the numbers, shown as written (``Δb*``, ``L*a*b*`` are not Markdown)."""
+    from skinscan.report import DEFINITIONS  # here: the report module loads matplotlib (~1 s at start)
+
     with st.expander("What the numbers mean"):
         for name, text in DEFINITIONS:
-            st.markdown(f"**{name}** — {text}")
+            st.markdown(f"**{plain(name)}** — {plain(text)}")
 
 
 def show_numbers(analysis):
@@ -143,27 +196,32 @@ def show_numbers(analysis):
 
 
 def area_choice(store, key):
-    """Select a client and one of their areas; returns (client, area) dicts or (None, None)."""
+    """Select a client and one of their areas; returns (client, area) dicts or (None, None).
+
+    Clients are listed with their record number and the day they were added (:func:`client_label`):
+    two clients with the same name look different.
+    """
     clients = store.clients()
     if not clients:
         st.info("No clients yet: add one on the Clients page.")
         return None, None
-    ids = [c["id"] for c in clients]
-    default = ids.index(st.session_state.get("client_id", ids[0])) if st.session_state.get("client_id") in ids else 0
-    client_id = st.selectbox("Client", ids, index=default, format_func=lambda i: next(c["name"] for c in clients if c["id"] == i),
+    by_id = {c["id"]: c for c in clients}
+    ids = list(by_id)
+    default = ids.index(st.session_state["client_id"]) if st.session_state.get("client_id") in by_id else 0
+    client_id = st.selectbox("Client", ids, index=default, format_func=lambda i: client_label(by_id[i]),
                              key=f"{key}_client")
     st.session_state.client_id = client_id
     areas = store.areas(client_id)
     if not areas:
         st.info("This client has no treated area yet: add one on the Clients page.")
-        return store.client(client_id), None
-    area_ids = [a["id"] for a in areas]
-    default = area_ids.index(st.session_state["area_id"]) if st.session_state.get("area_id") in area_ids else 0
-    area_id = st.selectbox("Treated area", area_ids, index=default,
-                           format_func=lambda i: next(a["name"] for a in areas if a["id"] == i), key=f"{key}_area")
+        return by_id[client_id], None
+    area_by_id = {a["id"]: a for a in areas}
+    area_ids = list(area_by_id)
+    default = area_ids.index(st.session_state["area_id"]) if st.session_state.get("area_id") in area_by_id else 0
+    area_id = st.selectbox("Treated area", area_ids, index=default, format_func=lambda i: area_by_id[i]["name"],
+                           key=f"{key}_area")
     st.session_state.area_id = area_id
-    return store.client(client_id), next(a for a in areas if a["id"] == area_id)
-
+    return by_id[client_id], area_by_id[area_id]
 
 
 # --- shared by pages --------------------------------------------------------------------------
@@ -203,20 +261,10 @@ def display_overlay(analysis, box):
     return draw_box(overlay, [round(v * scale) for v in box])
 
 
-def number(container, label, key, low, high, default):
-    """An integer input whose value may also be set from a drawing (through Session State)."""
-    if key not in st.session_state:
-        st.session_state[key] = int(default)
-    st.session_state[key] = int(min(max(st.session_state[key], low), high))
-    return container.number_input(label, int(low), int(high), key=key, step=1)
-
-
-def set_if_changed(key, value):
-    """Put a value drawn on the photo into an input, once per new drawing (typed edits then stand)."""
-    seen = st.session_state.setdefault("_drawn", {})
-    if seen.get(key) != value:
-        seen[key] = value
-        st.session_state[key] = value
+def state_key(photo_hash, name):
+    """The Session State key of one photo's input (its box, corners, choices): state belongs to the
+    photo (by content), so a new photo never inherits the values typed or drawn for the previous one."""
+    return f"{name}@{photo_hash[:16]}"
 
 
 CANVAS_WIDTH = 640

@@ -1,5 +1,13 @@
-"""A visit: upload, card check, treated area, numbers, consent, save."""
+"""A visit: upload, card check, treated area, numbers, consent, treatment details, save — nothing saved
+without saying so; photos go into a new visit or are added to a saved one.
 
+Every input that belongs to a photo (its box, outline, corners, choices) is keyed by the photo's
+content (:func:`app_pages.common.state_key`). A photo that cannot be measured, has no box yet, has no
+colour card read or a "retake" verdict is named before the save, and saved only when the practitioner
+says so. Each visit form saves once: after the save its button is replaced by "Saved".
+"""
+
+import uuid
 from datetime import datetime, time as day_time
 
 import numpy as np
@@ -8,11 +16,16 @@ import streamlit as st
 from skinscan import InputError, analyze, compare, constants
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
+from skinscan.pipeline import _mapped_box  # the same mapping compare() uses for its search box
+from skinscan.store import TREATMENT_FIELDS
 
 from app_pages.common import (
-    area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, number, open_store, photo_key,
-    session_calibration, set_if_changed, show_numbers, to_uint8, verdict_badge,
+    area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, open_store, photo_key,
+    plain, session_calibration, show_numbers, state_key, to_uint8, verdict_badge,
 )
+
+CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
+
 
 def visit_page():
     st.header("New visit")
@@ -20,111 +33,192 @@ def visit_page():
     client, area = area_choice(store, "visit")
     if area is None:
         return
-    chart = st.radio("Colour card", constants.CHART_TYPES, horizontal=True, index=1,
-                     format_func={"classic24": "ColorChecker Classic", "mini24": "Classic Mini",
-                                  "passport24": "Passport"}.get, key="chart")
+    chart = st.radio("Colour card", constants.CHART_TYPES, horizontal=True, index=1, format_func=CHART_NAMES.get,
+                     key="chart")
+    target = _target_visit(store, area)
     uploads = st.file_uploader("Photos of this visit (JPEG, PNG, TIFF, WebP; HEIC with the extra)",
                                accept_multiple_files=True, key="uploads")
     if not uploads:
         st.caption("Photograph the area with the colour card beside it, in the same light.")
         return
-    visits = store.visits(area["id"])
-    baseline = baseline_of(store, visits)
-    to_save = []
+    baseline = baseline_of(store, store.visits(area["id"]))
+    photos = []
     for index, upload in enumerate(uploads):
         data = upload.getvalue()
-        st.subheader(f"Photo {index + 1}")
+        st.subheader(f"Photo {index + 1}: {plain(upload.name)}")
         try:
-            result = _measure_upload(data, chart, index, baseline)
+            photos.append(_measure_upload(upload.name, data, chart, baseline))
         except InputError as error:
-            st.error(f"This photo cannot be measured: {error}")
-            continue
-        if result is not None:
-            to_save.append(result)
-    if not to_save:
+            st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
+            photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
+                           "left_out": f"cannot be measured: {error}"})
+    _save_section(store, area, chart, photos, target)
+
+
+# --- saving ------------------------------------------------------------------------------------------
+
+
+def _visit_form(signature):
+    """This visit form's state: a token and, once saved, the visit's id.
+
+    The form is the area and the photos in it: after a save, changing either starts a new form (a new
+    token); the same photos again stay saved, however often "Save visit" is clicked.
+    """
+    form = st.session_state.get("visit_form")
+    if form is None or (form["saved"] is not None and form["signature"] != signature):
+        form = {"token": uuid.uuid4().hex, "signature": signature, "saved": None}
+        st.session_state.visit_form = form
+    form["signature"] = signature
+    return form
+
+
+def _save_section(store, area, chart, photos, target):
+    st.divider()
+    ready = [p for p in photos if p["item"] is not None and p["left_out"] is None]
+    left_out = [p for p in photos if p not in ready]
+    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)))
+    if form["saved"] is not None:
+        st.success(form["saved"]["message"])
+        st.button("Saved", disabled=True, key="saved_visit", icon="✅")
         return
-    photo = to_save[0]["analysis"].calibration.photo
-    default_day = photo.taken.date() if photo.taken else datetime.now().date()
-    taken_day = st.date_input("Visit date", value=default_day, key="visit_date",
-                              help="From the photo's EXIF when it has one.")
-    taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
-    if st.button("Save visit", type="primary", key="save_visit"):
-        try:
-            store.save_visit(area["id"], datetime.combine(taken_day, taken_time), [
-                {"data": item["data"], "consent": item["consent"],
-                 "measurements": measurement_records(item["analysis"], item["roi"], item["comparison"], chart)}
-                for item in to_save
-            ])
-        except InputError as error:
-            st.error(f"Not saved: {error}")
-            return
-        st.success(f"Visit saved to {area['name']}.")
+    if left_out:
+        st.warning("Not saved with this visit: " + "; ".join(f"{plain(p['name'])} ({plain(p['left_out'])})"
+                                                               for p in left_out))
+    if not ready:
+        st.info("Nothing to save yet: mark the treated area on a photo (or confirm the photos above).")
+        return
+    token = form["token"]
+    if target is None:
+        photo = ready[0]["item"]["analysis"].calibration.photo
+        default_day = photo.taken.date() if photo.taken else datetime.now().date()
+        taken_day = st.date_input("Visit date", value=default_day, key="visit_date",
+                                  help="From the photo's EXIF when it has one.")
+        taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
+        notes, treatment = _treatment_inputs(token)
+    confirmed = True
+    if left_out:
+        names = ", ".join(p["name"] for p in left_out)
+        confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{token}")
+    label = "Save visit" if target is None else "Add to the visit"
+    if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
+        return
+    if form["saved"] is not None:  # a second click that arrived before the page showed "Saved"
+        st.rerun()
+    records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart))
+               for p in ready]
+    try:
+        if target is None:
+            visit_id = store.save_visit(
+                area["id"], datetime.combine(taken_day, taken_time),
+                [{"data": p["item"]["data"], "consent": p["item"]["consent"], "measurements": m} for p, m in records],
+                notes=notes, treatment=treatment,
+            )
+            saved = ready
+        else:
+            visit_id, saved = target, []
+            for p, m in records:
+                store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"], measurements=m)
+                saved.append(p)
+    except InputError as error:
+        done = "" if target is None or not saved else f" ({', '.join(p['name'] for p in saved)} were added)"
+        st.error(plain(f"Not saved: {error}{done}"))
+        return
+    saved_names = ", ".join(p["name"] for p in saved)
+    what = "Visit saved to" if target is None else "Photos added to the visit of"
+    message = f"{what} {area['name']}: {len(saved)} photo{'s' if len(saved) > 1 else ''} ({saved_names})."
+    if left_out:
+        message += " Not saved: " + "; ".join(f"{p['name']} ({p['left_out']})" for p in left_out) + "."
+    form["saved"] = {"visit_id": visit_id, "message": plain(message)}
+    st.rerun()
 
 
-def _measure_upload(data, chart, index, baseline):
+def _target_visit(store, area):
+    """Where the photos go: a new visit (None) or a saved visit of this area (its id).
+
+    Another page may open this one on a saved visit by setting ``st.session_state.visit_target``.
+    """
+    visits = store.visits(area["id"])
+    by_id = {v["id"]: v for v in visits}
+    wanted = st.session_state.pop("visit_target", None)
+    if wanted in by_id:
+        st.session_state.save_to = "saved"
+        st.session_state.saved_visit_choice = wanted
+    if not visits:
+        return None
+    choice = st.radio("Save the photos as", ("new", "saved"), horizontal=True, key="save_to",
+                      format_func={"new": "a new visit", "saved": "more photos of a saved visit"}.get)
+    if choice == "new":
+        return None
+    ids = [v["id"] for v in reversed(visits)]  # the latest first
+    if st.session_state.get("saved_visit_choice") not in by_id:
+        st.session_state.pop("saved_visit_choice", None)
+    return st.selectbox(
+        "Saved visit", ids, key="saved_visit_choice",
+        format_func=lambda i: f"{by_id[i]['taken'][:16].replace('T', ' ')} ({len(by_id[i]['photos'])} photo"
+                              f"{'s' if len(by_id[i]['photos']) != 1 else ''})",
+    )
+
+
+def _treatment_inputs(token):
+    """Notes and treatment details of a new visit (fields of :data:`skinscan.store.TREATMENT_FIELDS`);
+    returns ``(notes, treatment dict)`` with the empty fields left out."""
+    treatment = {}
+    with st.expander("Treatment details and notes", expanded=False):
+        columns = st.columns(2)
+        for index, (key, label, kind) in enumerate(TREATMENT_FIELDS):
+            column = columns[index % 2]
+            if kind is float:
+                value = column.number_input(label, min_value=0.0, value=None, step=0.1, format="%g",
+                                            key=f"treatment_{key}_{token}", placeholder="–")
+            else:
+                value = column.text_input(label, key=f"treatment_{key}_{token}").strip() or None
+            if value is not None:
+                treatment[key] = value
+        notes = st.text_area("Notes", key=f"notes_{token}")
+    return notes.strip(), treatment
+
+
+# --- one photo ---------------------------------------------------------------------------------------
+
+
+def _measure_upload(name, data, chart, baseline):
+    """Read the card, place the box, measure, compare with the first visit; returns the photo's entry
+    ``{"name", "hash", "item", "left_out"}`` (``item`` None when it is not measured; ``left_out`` the
+    reason it would not be saved, None when it will be)."""
+    digest = photo_key(data)
+    entry = {"name": name, "hash": digest, "item": None, "left_out": None}
     with st.spinner("Reading the colour card…"):
         calibration = session_calibration(data, chart)
     photo = calibration.photo
-    height, width = photo.height, photo.width
     if not calibration.found:
-        st.warning("No colour card found. Click the four outer corners of its patch area on the photo "
-                   "(any order), or type them.")
-        points = drawn_shapes(photo, f"corners_canvas{index}", "point")
-        if len(points) >= 4:
-            for corner, (px, py, _, _) in enumerate(points[-4:]):
-                set_if_changed(f"cx{index}_{corner}", int(px))
-                set_if_changed(f"cy{index}_{corner}", int(py))
-        columns = st.columns(4)
-        corners = []
-        for corner in range(4):
-            x = number(columns[corner], f"corner {corner + 1} x", f"cx{index}_{corner}", 0, width - 1, 0)
-            y = number(columns[corner], f"corner {corner + 1} y", f"cy{index}_{corner}", 0, height - 1, 0)
-            corners.append((x, y))
-        if len({c for c in corners}) == 4:
-            try:
-                calibration = session_calibration(data, chart, np.array(corners, float))
-            except InputError as error:
-                st.error(str(error))
+        calibration = _corners_from_user(data, chart, calibration, digest)
     st.markdown(verdict_badge(calibration.quality))
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
+    comparison = _comparison(baseline, data, chart, calibration)
     outline_mode = st.radio(
-        "Mark the treated area with", ("box", "outline"), horizontal=True, key=f"mode{index}",
+        "Mark the treated area with", ("box", "outline"), horizontal=True, key=state_key(digest, "mode"),
         format_func={"box": "a loose box (the area is found inside it)",
                      "outline": "its exact outline (click around it, close on the first point)"}.get,
     )
-    outline = None
-    whole = False
+    outline, whole = None, False
     if outline_mode == "outline":
-        outline = drawn_outline_mask(photo, f"outline_canvas{index}")
+        outline = drawn_outline_mask(photo, state_key(digest, "outline_canvas"))
         if outline is None:
             st.info("Click around the treated area on the photo; click the first point again to close the outline.")
-            return None
-        rows, columns_ = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
-        box = (int(columns_[0]), int(rows[0]), int(columns_[-1] - columns_[0] + 1), int(rows[-1] - rows[0] + 1))
+            entry["left_out"] = "no treated area marked yet"
+            return entry
+        rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
+        box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
     else:
-        st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
-                    "(x, y from the top-left corner)")
-        rectangles = drawn_shapes(photo, f"box_canvas{index}", "rect")
-        if rectangles:
-            bx, by, bw, bh = rectangles[-1]
-            for key, value in ((f"x{index}", bx), (f"y{index}", by), (f"w{index}", bw), (f"h{index}", bh)):
-                set_if_changed(key, int(round(value)))
-        columns = st.columns(5)
-        x = number(columns[0], "x", f"x{index}", 0, width - 2, width // 3)
-        y = number(columns[1], "y", f"y{index}", 0, height - 2, height // 3)
-        w = number(columns[2], "width", f"w{index}", 2, width, width // 3)
-        h = number(columns[3], "height", f"h{index}", 2, height, height // 3)
-        whole = columns[4].checkbox("whole box is treated", key=f"whole{index}")
-        box = (int(x), int(y), int(w), int(h))
-    reference_box = None
-    if st.checkbox("Compare with a chosen patch of untreated skin", key=f"ref{index}"):
-        columns = st.columns(4)
-        reference_box = tuple(int(columns[i].number_input(label, 0, limit, default, key=f"r{label}{index}"))
-                              for i, (label, limit, default) in enumerate(
-                                  [("ref x", width - 2, 0), ("ref y", height - 2, 0), ("ref w", width, width // 6),
-                                   ("ref h", height, height // 6)]))
+        suggested = _mapped_area(comparison, baseline[1], photo) if baseline else None
+        box, whole = _box_inputs(photo, digest, suggested)
+        if box is None:
+            st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")
+            entry["left_out"] = "no treated area marked yet"
+            return entry
+    reference_box = _reference_inputs(photo, digest)
     try:
         if outline is not None:
             analysis = analyze(None, mask=outline, reference_roi=reference_box, calibration=calibration)
@@ -132,31 +226,150 @@ def _measure_upload(data, chart, index, baseline):
             analysis = analyze(None, roi=box, reference_roi=reference_box, whole_roi=whole, calibration=calibration)
     except InputError as error:
         st.image(draw_box(to_uint8(photo.rgb), box), width=640)
-        st.error(str(error))
-        return None
-    st.image(display_overlay(analysis, box), caption="Colour-corrected: found area (green), skin compared with (blue)",
-             width=640)
+        st.error(f"{plain(name)} cannot be measured with this box: {plain(error)}")
+        entry["left_out"] = f"cannot be measured: {error}"
+        return entry
+    corrected = calibration.found
+    caption = ("Colour-corrected" if corrected else "NOT colour-corrected (no colour card read)") + \
+        ": found area (green), skin compared with (blue)"
+    st.image(display_overlay(analysis, box), caption=caption, width=640)
     show_numbers(analysis)
-    comparison = None
-    if baseline is not None:
-        try:
-            comparisons = st.session_state.setdefault("comparisons", {})
-            key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart)
-            if key not in comparisons:
-                with st.spinner("Aligning with the first visit…"):
-                    comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
-                                               followup_calibration=calibration)
-            comparison = comparisons[key]
-            fade = comparison.fade_percent
-            st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
-                       f"Δa* change {comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a:+.1f}")
-        except InputError as error:
-            st.caption(f"Not compared with the first visit: {error}")
-    consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=f"consent{index}",
+    if comparison is not None:
+        fade = comparison.fade_percent
+        st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
+                   f"Δa* change {comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a:+.1f}")
+    consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
-    return {"data": data, "analysis": analysis, "roi": box, "comparison": comparison, "consent": consent}
+    entry["item"] = {"data": data, "analysis": analysis, "roi": box, "comparison": comparison, "consent": consent}
+    doubts = []
+    if not corrected:
+        doubts.append("no colour card was read: its colours are not corrected and not comparable between visits")
+    if calibration.quality.verdict == "retake":
+        doubts.append("its capture quality is 'retake'")
+    if doubts:
+        st.warning(f"{plain(name)}: " + "; ".join(doubts) + ".")
+        if not st.checkbox(f"Save {plain(name)} anyway", key=state_key(digest, "accept")):
+            entry["left_out"] = " and ".join(doubts) + "; not confirmed"
+    return entry
 
+
+def _corners_from_user(data, chart, calibration, digest):
+    """No card found: the card's four corners clicked on the photo or typed; the calibration they give."""
+    photo = calibration.photo
+    st.warning("No colour card found. Click the four outer corners of its patch area on the photo "
+               "(any order), or type them.")
+    keys = [(state_key(digest, f"cx{c}"), state_key(digest, f"cy{c}")) for c in range(4)]
+    points = drawn_shapes(photo, state_key(digest, "corners_canvas"), "point")
+    if len(points) >= 4:
+        clicked = tuple((int(px), int(py)) for px, py, _, _ in points[-4:])
+        if st.session_state.get(state_key(digest, "corners_drawn")) != clicked:
+            st.session_state[state_key(digest, "corners_drawn")] = clicked
+            for (key_x, key_y), (px, py) in zip(keys, clicked):
+                st.session_state[key_x], st.session_state[key_y] = px, py
+    columns = st.columns(4)
+    corners = []
+    for corner, (key_x, key_y) in enumerate(keys):
+        x = _number(columns[corner], f"corner {corner + 1} x", key_x, 0, photo.width - 1)
+        y = _number(columns[corner], f"corner {corner + 1} y", key_y, 0, photo.height - 1)
+        corners.append((x, y))
+    if None in (v for c in corners for v in c) or len(set(corners)) < 4:
+        return calibration
+    try:
+        return session_calibration(data, chart, np.array(corners, float))
+    except InputError as error:
+        st.error(plain(error))
+        return calibration
+
+
+def _number(container, label, key, low, high):
+    """An integer input that starts empty (None) and whose value may be set from a drawing."""
+    if st.session_state.get(key) is not None:
+        st.session_state[key] = int(min(max(st.session_state[key], low), high))
+    value = container.number_input(label, int(low), int(high), value=None, key=key, step=1, placeholder="–")
+    return None if value is None else int(value)
+
+
+def _box_inputs(photo, digest, suggested=None):
+    """The treated box of this photo: dragged on it or typed; starts empty, or at ``suggested``.
+
+    A new drawing sets all four numbers at once (typed edits then stand until the next drawing).
+    Returns ``(box or None, whole box treated)``.
+    """
+    st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
+                "(x, y from the top-left corner)")
+    keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
+    rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect")
+    drawn_key = state_key(digest, "box_drawn")
+    if rectangles:
+        drawn = tuple(int(round(v)) for v in rectangles[-1])
+        if st.session_state.get(drawn_key) != drawn:
+            st.session_state[drawn_key] = drawn
+            for key, value in zip(keys, drawn):
+                st.session_state[key] = value
+    elif suggested is not None and drawn_key not in st.session_state:
+        st.session_state[drawn_key] = suggested
+        for key, value in zip(keys, suggested):
+            st.session_state[key] = value
+        st.session_state[state_key(digest, "box_suggested")] = suggested
+    if st.session_state.get(state_key(digest, "box_suggested")) is not None:
+        st.caption("The box starts where the first visit's area lies on this photo (found by aligning the "
+                   "two photos): check it, drag or type to change it.")
+    columns = st.columns(5)
+    width, height = photo.width, photo.height
+    values = [
+        _number(columns[0], "x", keys[0], 0, width - 2), _number(columns[1], "y", keys[1], 0, height - 2),
+        _number(columns[2], "width", keys[2], 2, width), _number(columns[3], "height", keys[3], 2, height),
+    ]
+    whole = columns[4].checkbox("whole box is treated", key=state_key(digest, "whole"))
+    if None in values:
+        return None, whole
+    return tuple(values), whole
+
+
+def _reference_inputs(photo, digest):
+    """A chosen patch of untreated skin to compare with (x, y, w, h), or None for the automatic ring."""
+    if not st.checkbox("Compare with a chosen patch of untreated skin", key=state_key(digest, "ref")):
+        return None
+    columns = st.columns(4)
+    limits = (("ref x", 0, photo.width - 2), ("ref y", 0, photo.height - 2), ("ref w", 2, photo.width),
+              ("ref h", 2, photo.height))
+    values = [_number(columns[i], label, state_key(digest, label), low, high)
+              for i, (label, low, high) in enumerate(limits)]
+    if None in values:
+        st.info("Type all four numbers of the skin patch to compare with.")
+        return None
+    return tuple(values)
+
+
+def _comparison(baseline, data, chart, calibration):
+    """This photo measured over the first visit's area (None without a first visit or when it cannot
+    be aligned; the reason is shown)."""
+    if baseline is None:
+        return None
+    comparisons = st.session_state.setdefault("comparisons", {})
+    corners = tuple(np.round(calibration.reading.corners, 1).ravel()) if calibration.found else None
+    key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, corners)
+    if key not in comparisons:
+        try:
+            with st.spinner("Aligning with the first visit…"):
+                comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
+                                           followup_calibration=calibration)
+        except InputError as error:
+            comparisons[key] = str(error)
+    result = comparisons[key]
+    if isinstance(result, str):
+        st.caption(f"Not compared with the first visit: {plain(result)}")
+        return None
+    return result
+
+
+def _mapped_area(comparison, baseline_box, photo):
+    """The first visit's box mapped onto this photo by the comparison's registration (x, y, w, h,
+    clipped to the photo), or None."""
+    if comparison is None:
+        return None
+    return _mapped_box(comparison.registration, baseline_box, (photo.height, photo.width))
 
 
 visit_page()

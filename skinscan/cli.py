@@ -81,7 +81,8 @@ def _build_parser():
     )
     compare.add_argument("--chart", **_CHART_OPTION)
     compare.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    compare.add_argument("--out", help="folder for baseline_overlay.png and followup_overlay.png")
+    compare.add_argument("--out", help="folder for baseline_overlay.png, followup_overlay.png and followup_mask.png "
+                         "(the baseline's area mapped into the follow-up)")
 
     series = commands.add_parser("timeline", help="a series of photos of one area, in date order")
     series.add_argument("photos", nargs="+", help="photos of the same area (two or more)")
@@ -94,6 +95,8 @@ def _build_parser():
     output.add_argument("--json", action="store_true", help="print the series as one JSON object")
     output.add_argument("--csv", action="store_true", help="print the series as CSV, one row per photo")
 
+    _add_batch_parser(commands)
+
     clients = commands.add_parser("clients", help="list the clients in the record")
     clients.add_argument("--search", default="", help="part of a name")
     clients.add_argument("--json", action="store_true")
@@ -104,6 +107,81 @@ def _build_parser():
     erase.add_argument("client_id", type=int)
     erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     return parser
+
+
+def _add_batch_parser(commands):
+    batch = commands.add_parser(
+        "batch", help="measure a folder or a CSV manifest of photos (resumable; local processes or Dask)")
+    batch.add_argument("source", help="a folder (searched recursively) or a CSV manifest with columns "
+                                      "photo,roi,mask,reference_roi,chart,client,area,date")
+    batch.add_argument("--out", required=True, help="folder for results.csv, results.parquet and json/")
+    batch.add_argument("--roi", help="X,Y,W,H: one box for every photo of a folder (else only the card is read)")
+    batch.add_argument("--chart", **{**_CHART_OPTION, "help": "which card, where not given: %(choices)s"})
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--serial", action="store_true", help="measure here, one photo after the other")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786); "
+                                                              "its workers must see the photos' paths")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per CPU)")
+    batch.add_argument("--import", dest="import_", action="store_true",
+                       help="also save every photo into the record: client and area from the manifest or "
+                            "from the folders (SOURCE/client/area/photo), date from EXIF")
+    batch.add_argument("--json", action="store_true", help="print a summary as one JSON object")
+
+
+def _batch_command(args):
+    """``skinscan batch``: measure every photo, write the tables, print a summary."""
+    from . import batch
+    from .segment import parse_box
+
+    roi = parse_box(args.roi, "--roi") if args.roi else None
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers takes a number of processes, 1 or more")
+    if os.path.isdir(args.source):
+        items = batch.items_from_folder(args.source, roi=roi, chart=args.chart, client_area_from_folders=args.import_)
+    elif os.path.isfile(args.source) and args.source.lower().endswith(".csv"):
+        items = batch.items_from_manifest(args.source, chart=args.chart)
+    else:
+        raise InputError(f"{args.source}: neither a folder nor a .csv manifest")
+    if not items:
+        raise InputError(f"{args.source}: no photos found")
+    clients = []  # made only when some photo needs measuring (a resumed, finished batch starts none)
+
+    def connect():
+        if args.scheduler:
+            from dask.distributed import Client
+
+            try:
+                clients.append(Client(args.scheduler, timeout="10s"))
+            except (OSError, TimeoutError, ValueError) as error:
+                raise InputError(f"--scheduler {args.scheduler}: cannot reach a Dask scheduler ({error})") from None
+        else:
+            clients.append(batch.local_cluster(args.workers))
+        return clients[-1]
+
+    store = None
+    try:
+        if args.import_:
+            from .store import Store
+
+            store = Store(args.data)
+        rows = batch.run_batch(items, args.out, client=None if args.serial else connect, store=store)
+    finally:
+        for client in clients:
+            cluster = None if args.scheduler else client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        if store is not None:
+            store.close()
+    errors = sum(row["status"] == "error" for row in rows)
+    summary = {"photos": len(rows), "ok": len(rows) - errors, "errors": errors,
+               "csv": os.path.join(args.out, "results.csv"), "parquet": os.path.join(args.out, "results.parquet")}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['photos']} photos: {summary['ok']} measured, {errors} with errors -> "
+              f"{summary['csv']}, {summary['parquet']}")
+    return 0
 
 
 class _ArgumentError(Exception):
@@ -174,7 +252,8 @@ def _summary_compare(result):
 
     registration = result.registration
     lines = [
-        f"alignment: {registration.method}, {registration.inliers} matches, residual {registration.residual_px:.2f} px",
+        f"alignment: {registration.method}, {registration.inliers} matches, residual {registration.residual_px:.2f} px, "
+        f"confidence {registration.confidence:.2f}",
         f"baseline: ΔE00 {result.baseline.contrast.delta_e00:.1f}, Δa* {result.baseline.contrast.delta_a:+.1f}",
         f"follow-up: ΔE00 {result.followup.contrast.delta_e00:.1f}, Δa* {result.followup.contrast.delta_a:+.1f}",
         f"fade {shown(data['fade_percent'], ' %')}, redness resolved {shown(data['redness_resolution_percent'], ' %')}, "
@@ -192,6 +271,7 @@ def _write_compare_images(result, out):
         corrected = analysis.calibration.corrected_image()
         overlay = segment.draw_regions(corrected, analysis.full_mask("treated"), analysis.full_mask("reference"))
         save_png(os.path.join(out, f"{name}_overlay.png"), overlay)
+    save_png(os.path.join(out, "followup_mask.png"), result.followup_mask().astype("uint8") * 255)
 
 
 def _area_arguments(args):
@@ -277,6 +357,10 @@ def _summary_timeline(result):
     for visit in result.visits:
         row = visit.row()
         extra = ""
+        if not visit.aligned:
+            lines.append(f"{row['taken']} (+{row['hours_since_first']:.0f} h): not aligned with the first photo "
+                         f"({row['alignment_message']}): no numbers")
+            continue
         if visit.comparison is not None:
             resolved = row["redness_resolution_percent"]
             fade = row["fade_percent"]
@@ -301,7 +385,13 @@ def _write_calibrate_images(result, out):
 
 
 def _output_folder(path):
-    """Make sure ``--out`` is a folder we can write into (before any work is done); return it."""
+    """Make sure ``--out`` is a folder we can write into (before any work is done); return it.
+
+    Raises
+    ------
+    InputError
+        A file of that name exists (it is left alone), or the folder cannot be made or written.
+    """
     if os.path.exists(path) and not os.path.isdir(path):
         raise InputError(f"--out {path}: exists and is not a folder (nothing was overwritten)")
     try:
@@ -322,29 +412,26 @@ def _corners(args):
 def _calibrate_command(args):
     from . import pipeline
 
-    out = _output_folder(args.out) if args.out else None
     result = pipeline.calibrate(args.photo, corners=_corners(args), chart=args.chart)
-    if out:
-        _write_calibrate_images(result, out)
+    if args.out:
+        _write_calibrate_images(result, args.out)
     return _emit(args, result, _summary_calibrate)
 
 
 def _analyze_command(args):
     from . import pipeline
 
-    out = _output_folder(args.out) if args.out else None
     result = pipeline.analyze(
         args.photo, **_area_arguments(args), whole_roi=args.whole_roi, corners=_corners(args), chart=args.chart
     )
-    if out:
-        _write_analyze_images(result, out)
+    if args.out:
+        _write_analyze_images(result, args.out)
     return _emit(args, result, _summary_analyze)
 
 
 def _compare_command(args):
     from . import pipeline, register
 
-    out = _output_folder(args.out) if args.out else None
     result = pipeline.compare(
         args.baseline,
         args.followup,
@@ -353,8 +440,8 @@ def _compare_command(args):
         landmarks=register.parse_landmarks(args.landmarks) if args.landmarks else None,
         chart=args.chart,
     )
-    if out:
-        _write_compare_images(result, out)
+    if args.out:
+        _write_compare_images(result, args.out)
     return _emit(args, result, _summary_compare)
 
 
@@ -379,6 +466,7 @@ COMMANDS = {
     "analyze": _analyze_command,
     "compare": _compare_command,
     "timeline": _timeline_command,
+    "batch": _batch_command,
     "clients": _record_command,
     "export": _record_command,
     "erase": _record_command,
@@ -440,6 +528,8 @@ def _run_command(args):
             # Library warnings (numpy overflow on a hostile number, a decoder's notice) are not for the
             # user: the result or the one-line refusal says what happened.
             warnings.simplefilter("ignore")
+            if getattr(args, "out", None):
+                _output_folder(args.out)  # before any work: a bad --out is known at once
             return COMMANDS[args.command](args)
     except InputError as error:
         print(f"skinscan: {_one_line(error)}", file=sys.stderr)

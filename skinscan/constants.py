@@ -164,3 +164,16 @@ REDNESS_EXPECTED_WINDOW_HOURS = 48.0
 #: the first photo. A pure a* difference of 2 is about 1.5-2 CIEDE2000 on skin tones, i.e. at the
 #: acceptability threshold above: redness a client can still see.
 REDNESS_PERSISTENT_DELTA_A = 2.0
+
+# --- registration (aligning a follow-up photo to its baseline) ---------------------------------------
+
+#: Below this confidence (0..1, :func:`skinscan.register.verify`) an automatic alignment is refused and
+#: no number is computed from it. Set on the shared real pairs (shared/real_skin/tattoo/pairs.json):
+#: unrelated views reached at most about 0.3, the same view re-photographed at least about 0.6.
+MIN_REGISTRATION_CONFIDENCE = 0.5
+#: Plausible linear scale of a follow-up against its baseline: a practitioner re-photographs an area
+#: from roughly the same distance; 0.4-2.5 allows a follow-up taken 2.5 times closer or further.
+REGISTRATION_SCALE_RANGE = (0.4, 2.5)
+#: Largest ratio of the mapping's two principal stretches at the area (a tilt of about 56 degrees
+#: foreshortens one axis by 1/cos = 1.8): beyond it the "same skin" is another side of the limb.
+REGISTRATION_MAX_ANISOTROPY = 1.8

@@ -1,11 +1,19 @@
-"""The demo client: the bundled sample visits, measured and saved into an empty record."""
+"""The demo client: the bundled sample visits, measured and saved into an empty record.
 
+The measurements ship with the photos (``sample_images/demo_record.json``), so an app's first start
+only copies them into the record. After a change to the analysis, regenerate that file with
+``python -m skinscan.demo``; ``tests/test_demo.py`` checks it still equals what the pipeline gives.
+"""
+
+import hashlib
 import json
+import sys
 from pathlib import Path
 
 from . import pipeline
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+RECORD_NAME = "demo_record.json"
 
 #: (area name, photo files in visit order)
 DEMO_AREAS = (
@@ -43,8 +51,72 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24"):
     return records
 
 
+def demo_visits(samples=SAMPLES, progress=None):
+    """Measure the demo series with the pipeline: each area's first photo in the box of
+    ``truth.json``, each later photo compared with it.
+
+    Parameters
+    ----------
+    samples : pathlib.Path
+    progress : callable, optional
+        Called with a fraction 0..1 as photos are measured.
+
+    Returns
+    -------
+    list of dict
+        ``{"area": name, "visits": [{"file", "sha256", "taken", "measurements"}, ...]}`` per area,
+        JSON-ready (``measurements`` as :func:`measurement_records` gives them).
+    """
+    truth = json.loads((samples / "truth.json").read_text())
+    total = sum(len(files) for _, files in DEMO_AREAS)
+    done = 0
+    areas = []
+    for area_name, files in DEMO_AREAS:
+        first = files[0]
+        roi = tuple(truth[first]["roi"])
+        chart = truth[first]["chart"]
+        base_analysis = pipeline.analyze(samples / first, roi=roi, chart=chart)
+        visits = []
+        for name in files:
+            data = (samples / name).read_bytes()
+            if name == first:
+                analysis, comparison = base_analysis, None
+            else:
+                comparison = pipeline.compare(None, data, roi=roi, chart=chart, baseline_analysis=base_analysis)
+                analysis = comparison.followup
+            taken = analysis.calibration.photo.taken
+            visits.append({
+                "file": name, "sha256": hashlib.sha256(data).hexdigest(),
+                "taken": taken.isoformat() if taken is not None else None,
+                "measurements": measurement_records(analysis, roi if name == first else None, comparison, chart),
+            })
+            done += 1
+            if progress is not None:
+                progress(done / total)
+        areas.append({"area": area_name, "visits": visits})
+    return areas
+
+
+def shipped_visits(samples=SAMPLES):
+    """The demo measurements shipped beside the photos, or None when missing or made from other photos
+    (a sample photo's SHA-256 differs)."""
+    path = samples / RECORD_NAME
+    if not path.exists():
+        return None
+    areas = json.loads(path.read_text())["areas"]
+    for area in areas:
+        for visit in area["visits"]:
+            photo = samples / visit["file"]
+            if not photo.exists() or hashlib.sha256(photo.read_bytes()).hexdigest() != visit["sha256"]:
+                return None
+    return areas
+
+
 def seed_demo(store, samples=SAMPLES, progress=None):
     """Fill an empty record with the demo client; does nothing when there are clients already.
+
+    The shipped measurements (:func:`shipped_visits`) are used when they match the photos; otherwise
+    the photos are measured (:func:`demo_visits`, tens of seconds).
 
     Parameters
     ----------
@@ -60,29 +132,28 @@ def seed_demo(store, samples=SAMPLES, progress=None):
     """
     if store.clients():
         return None
-    truth = json.loads((samples / "truth.json").read_text())
+    areas = shipped_visits(samples) or demo_visits(samples, progress)
     client = store.add_client(DEMO_CLIENT, notes="Rendered photos with known true values (sample_images/truth.json).")
-    total = sum(len(files) for _, files in DEMO_AREAS)
-    done = 0
-    for area_name, files in DEMO_AREAS:
-        area = store.add_area(client, area_name)
-        first = files[0]
-        roi = tuple(truth[first]["roi"])
-        chart = truth[first]["chart"]
-        base_analysis = pipeline.analyze(samples / first, roi=roi, chart=chart)
-        for name in files:
-            data = (samples / name).read_bytes()
-            if name == first:
-                analysis, comparison = base_analysis, None
-            else:
-                comparison = pipeline.compare(None, data, roi=roi, chart=chart, baseline_analysis=base_analysis)
-                analysis = comparison.followup
-            taken = analysis.calibration.photo.taken
-            store.save_visit(area, taken, [{
-                "data": data, "consent": "clinical",
-                "measurements": measurement_records(analysis, roi if name == first else None, comparison, chart),
+    for area in areas:
+        area_id = store.add_area(client, area["area"])
+        for visit in area["visits"]:
+            store.save_visit(area_id, visit["taken"], [{
+                "data": (samples / visit["file"]).read_bytes(), "consent": "clinical",
+                "measurements": visit["measurements"],
             }])
-            done += 1
-            if progress is not None:
-                progress(done / total)
     return client
+
+
+def write_record(samples=SAMPLES):
+    """Measure the demo series and write ``demo_record.json`` beside the photos; returns its path."""
+    path = samples / RECORD_NAME
+    record = {
+        "made_by": "python -m skinscan.demo (skinscan.demo.demo_visits)",
+        "areas": demo_visits(samples),
+    }
+    path.write_text(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_record(Path(sys.argv[1]) if len(sys.argv) > 1 else SAMPLES))

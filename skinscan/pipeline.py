@@ -474,6 +474,11 @@ class Comparison:
     area_change_percent: float | None
     warnings: tuple
 
+    def followup_mask(self):
+        """The baseline's area mapped into the follow-up: a follow-up-sized boolean mask (where the
+        follow-up's numbers come from; ``compare --out`` writes it as followup_mask.png)."""
+        return self.followup.full_mask("treated")
+
     def edge_width_mm(self):
         """Edge width of the area at each visit, millimetres at the cards' scale (None without)."""
         widths = {}
@@ -527,6 +532,94 @@ def _mapped_box(registration, box, shape):
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
+def _body_reader(area_box=None, card_quad=None):
+    """The body mask registration reads features on, as a function of a working-scale image.
+
+    Returns
+    -------
+    callable or None
+        ``body(rgb_work, offset, scale) -> bool mask`` (see :func:`register.read_view`): the skin map's
+        body part, read on the working-scale image (cheap on a 12 MP photo). None while no skin map
+        is available (everything outside the card is then matched).
+    """
+    try:
+        from . import skin
+    except ImportError:
+        skin = None
+
+    def body(rgb_work, offset, scale):
+        box = None
+        if area_box is not None:
+            box = (int(round((area_box[0] - offset[0]) * scale)), int(round((area_box[1] - offset[1]) * scale)),
+                   max(1, int(round(area_box[2] * scale))), max(1, int(round(area_box[3] * scale))))
+        quad = None if card_quad is None else (np.asarray(card_quad, np.float64) - offset) * scale
+        if skin is None:
+            return _stand_in_body(rgb_work, box)
+        return skin.skin_map(rgb_work, box=box, card_quad=quad).body
+
+    return body
+
+
+def _stand_in_body(rgb, box):
+    """TEMPORARY stand-in for skin.skin_map(...).body until the skin map lands: skin-coloured pixels
+    (YCrCb rule of Chai & Ngan 1999), closed and hole-filled, the components touching the box."""
+    ycrcb = cv2.cvtColor(np.clip(rgb * 255, 0, 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
+    skin = ((ycrcb[..., 1] >= 133) & (ycrcb[..., 1] <= 180) & (ycrcb[..., 2] >= 77) & (ycrcb[..., 2] <= 135)).astype(np.uint8)
+    size = max(3, int(0.03 * max(rgb.shape[:2])) | 1)
+    skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    if box is not None:
+        x, y, w, h = box
+        skin[max(0, y):y + h, max(0, x):x + w] |= cv2.morphologyEx(skin[max(0, y):y + h, max(0, x):x + w], cv2.MORPH_CLOSE,
+                                                                  np.ones((3 * size, 3 * size), np.uint8))
+    count, labels = cv2.connectedComponents(skin)
+    if box is None:
+        areas = np.bincount(labels.ravel())
+        keep = [i for i in range(1, count) if areas[i] > 0.02 * skin.size]
+    else:
+        inside = labels[max(0, box[1]):box[1] + box[3], max(0, box[0]):box[0] + box[2]]
+        keep = [i for i in np.unique(inside) if i > 0 and (inside == i).sum() > 0.05 * inside.size]
+    return np.isin(labels, keep)
+
+
+def _card_corners(calibration):
+    return calibration.reading.corners if calibration is not None and calibration.found else None
+
+
+def _expected_scale(calibration_b, calibration_f):
+    """Follow-up/baseline linear scale from the two cards' pitches (None unless both have a card)."""
+    if calibration_b is None or calibration_f is None or not (calibration_b.found and calibration_f.found):
+        return None
+    return calibration_f.reading.pitch_px / calibration_b.reading.pitch_px
+
+
+def align_photos(baseline, followup, area_box, baseline_calibration=None, followup_calibration=None):
+    """Align a follow-up photo to its baseline on the body holding the area, verified.
+
+    The one entry the app and the CLI share (``compare`` calls the same steps, with the follow-up read
+    in a second thread).
+
+    Parameters
+    ----------
+    baseline, followup : photo (path, bytes, array or Photo)
+    area_box : tuple (x, y, w, h)
+        The area's box in the baseline.
+    baseline_calibration, followup_calibration : Calibration, optional
+        When given, their cards are masked out of the matching and their pitches set the expected scale.
+
+    Returns
+    -------
+    register.Registration
+        ``ok`` False, with ``message`` and ``confidence``, when refused.
+    """
+    baseline, followup = load_photo(baseline), load_photo(followup)
+    area_box = validate_box(area_box, baseline.rgb.shape, "--roi")
+    card_b, card_f = _card_corners(baseline_calibration), _card_corners(followup_calibration)
+    expected = _expected_scale(baseline_calibration, followup_calibration)
+    view_b = register.baseline_view(baseline.rgb, area_box, _body_reader(area_box, card_b), card_b)
+    view_f = register.followup_view(followup.rgb, area_box, _body_reader(None, card_f), card_f, expected)
+    return register.match(view_b, view_f, area_box, expected)
+
+
 def compare(
     baseline,
     followup,
@@ -548,7 +641,8 @@ def compare(
     roi, mask, reference_roi, whole_roi
         As for :func:`analyze`, in baseline coordinates.
     landmarks : tuple of two (n, 2) arrays, optional
-        3-4 pairs of matching points (baseline, follow-up) when the photos cannot be aligned by texture.
+        3-4 pairs of matching points (baseline, follow-up) when the photos cannot be aligned by texture
+        (:func:`register.from_landmarks`); they replace the automatic alignment.
     chart : str
     baseline_calibration, followup_calibration : Calibration, optional
     baseline_analysis : Analysis, optional
@@ -561,9 +655,11 @@ def compare(
 
     Raises
     ------
+    register.AlignmentError
+        The follow-up could not be aligned on the skin, or the alignment was not verified (its message
+        says what to do: retake with the same framing, or give landmarks).
     InputError
-        Bad input as for :func:`analyze`; the follow-up cannot be aligned (give landmarks); the area
-        falls outside the follow-up photo.
+        Bad input as for :func:`analyze`; the area falls outside the follow-up photo.
     """
     # The follow-up's card and skin features are read while the baseline is measured: most of both is
     # OpenCV and numpy work that releases the GIL, so the two cores share it. Both photos' features
@@ -573,44 +669,39 @@ def compare(
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
     box_given = validate_box(roi, baseline.shape, "--roi") if roi is not None else None
 
-    def prepare_followup():
+    def prepare_followup(area_box, expected_scale=None):
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
-        if landmarks is not None or box_given is None:
+        if landmarks is not None or area_box is None:
             return follow_calibration, None
-        card_f = follow_calibration.reading.corners if follow_calibration.found else None
-        return follow_calibration, register.followup_features(follow_calibration.photo.rgb, box_given, card_f)
+        card_f = _card_corners(follow_calibration)
+        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f,
+                                      expected_scale)
+        return follow_calibration, view
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(prepare_followup)
+        pending = pool.submit(prepare_followup, box_given)
         base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
                                             whole_roi=whole_roi, chart=chart, calibration=baseline_calibration)
         mask_box = _mask_box(base.treated_mask)
         mask_box = (mask_box[0] + int(base.work.offset[0]), mask_box[1] + int(base.work.offset[1]), *mask_box[2:])
         area_box = box_given if box_given is not None else mask_box
-        features_b = None
+        view_b = None
         if landmarks is None:
-            features_b = register.baseline_features(
-                base.calibration.photo.rgb, area_box,
-                base.calibration.reading.corners if base.calibration.found else None,
-            )
-        follow_calibration, features_f = pending.result()
+            card_b = _card_corners(base.calibration)
+            view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box, card_b), card_b)
+        follow_calibration, view_f = pending.result()
     shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
     if landmarks is not None:
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
     else:
-        if features_f is None:
-            card_f = follow_calibration.reading.corners if follow_calibration.found else None
-            features_f = register.followup_features(follow_calibration.photo.rgb, area_box, card_f)
-        expected_scale = None
-        if base.calibration.found and follow_calibration.found:
-            expected_scale = follow_calibration.reading.pitch_px / base.calibration.reading.pitch_px
-        registration = register.match(features_b, features_f, area_box, expected_scale)
+        expected_scale = _expected_scale(base.calibration, follow_calibration)
+        if view_f is None or expected_scale is not None:
+            # Read (again) at the scale the cards give, so skin texture has one size in both views.
+            view_f = prepare_followup(area_box, expected_scale)[1]
+        registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
-            raise InputError(
-                f"could not align the follow-up to the baseline ({registration.message}): "
-                "give 3-4 matching points with --landmarks"
-            )
+            raise register.AlignmentError(register.alignment_advice(registration), registration)
     treated_f = register.warp_mask(base.treated_mask, registration, shape_f, offset=base.work.offset)
     if treated_f.sum() < 0.5 * base.treated.pixels * registration.area_scale(centre):
         raise InputError("the treated area falls (partly) outside the follow-up photo")
@@ -655,41 +746,65 @@ class TimelineVisit:
     taken : datetime.datetime
     hours : float
         Hours since the first photo.
-    analysis : Analysis
+    analysis : Analysis or None
+        None when the photo could not be aligned with the first (no numbers are shown for it).
     comparison : Comparison or None
-        None for the first photo.
+        None for the first photo and for a photo that could not be aligned.
     persistent_redness : bool
         More than 48 h after the first photo, Δa* still exceeds REDNESS_PERSISTENT_DELTA_A beyond its
         uncertainty.
+    registration : register.Registration or None
+        The alignment with the first photo (None for the first photo), refused ones included.
     """
 
     name: str
     taken: object
     hours: float
-    analysis: Analysis
+    analysis: Analysis | None
     comparison: object
     persistent_redness: bool
+    registration: object = None
+
+    @property
+    def aligned(self):
+        """True for the first photo and for every photo aligned (and verified) on the first."""
+        return self.registration is None or self.registration.ok
 
     def row(self):
-        """The visit's numbers as a flat dict (a CSV row)."""
-        contrast = self.analysis.contrast
+        """The visit's numbers as a flat dict (a CSV row); numbers are None for an unaligned visit."""
         compared = self.comparison.to_dict() if self.comparison is not None else {}
-        return {
+        registration = self.registration
+        row = {
             "photo": self.name,
             "taken": self.taken.isoformat(),
             "hours_since_first": round(self.hours, 2),
-            "delta_l": round(contrast.delta_l, 3),
-            "delta_a": round(contrast.delta_a, 3),
-            "delta_b": round(contrast.delta_b, 3),
-            "delta_e00": round(contrast.delta_e00, 3),
-            "pigmentation": contrast.pigmentation,
-            "erythema_index_difference": round(self.analysis.treated.erythema_index - self.analysis.reference.erythema_index, 3),
+            "aligned": self.aligned,
+            "registration_confidence": None if registration is None else round(float(registration.confidence), 3),
+            "alignment_message": "" if registration is None else registration.message,
+        }
+        if self.analysis is None:
+            numbers = dict.fromkeys(("delta_l", "delta_a", "delta_b", "delta_e00", "pigmentation",
+                                     "erythema_index_difference"))
+        else:
+            contrast = self.analysis.contrast
+            numbers = {
+                "delta_l": round(contrast.delta_l, 3),
+                "delta_a": round(contrast.delta_a, 3),
+                "delta_b": round(contrast.delta_b, 3),
+                "delta_e00": round(contrast.delta_e00, 3),
+                "pigmentation": contrast.pigmentation,
+                "erythema_index_difference": round(
+                    self.analysis.treated.erythema_index - self.analysis.reference.erythema_index, 3),
+            }
+        return {
+            **row,
+            **numbers,
             "fade_percent": compared.get("fade_percent"),
             "redness_resolution_percent": compared.get("redness_resolution_percent"),
             "hue_shift_deg": compared.get("hue_shift_deg"),
             "area_change_percent": compared.get("area_change_percent"),
             "persistent_redness": self.persistent_redness,
-            "quality": self.analysis.calibration.quality.verdict,
+            "quality": None if self.analysis is None else self.analysis.calibration.quality.verdict,
         }
 
 
@@ -771,12 +886,22 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
     visits = [TimelineVisit(names[first], taken[first], 0.0, base, None, False)]
     for index in order[1:]:
         hours = (taken[index] - taken[first]).total_seconds() / 3600.0
-        comparison = compare(loaded[first], loaded[index], roi=roi, mask=mask, reference_roi=reference_roi,
-                             chart=chart, baseline_analysis=base)
+        try:
+            comparison = compare(loaded[first], loaded[index], roi=roi, mask=mask, reference_roi=reference_roi,
+                                 chart=chart, baseline_analysis=base)
+        except register.AlignmentError as error:
+            # Shown as not aligned, never with numbers from a wrong alignment.
+            visits.append(TimelineVisit(names[index], taken[index], hours, None, None, False, error.registration))
+            continue
         analysis = comparison.followup
         persistent = metrics.redness_persists(hours, analysis.contrast.delta_a, analysis.uncertainty["delta_a"])
-        visits.append(TimelineVisit(names[index], taken[index], hours, analysis, comparison, persistent))
+        visits.append(TimelineVisit(names[index], taken[index], hours, analysis, comparison, persistent,
+                                    comparison.registration))
     warnings = []
+    unaligned = [visit.name for visit in visits if not visit.aligned]
+    if unaligned:
+        warnings.append(f"{len(unaligned)} photo(s) could not be aligned with the first and show no numbers "
+                        f"({', '.join(unaligned)}): retake with the same framing, or compare them with --landmarks")
     if any(v.persistent_redness for v in visits):
         warnings.append(
             f"redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} h: consider referring the client"

@@ -1,56 +1,116 @@
-"""Align a follow-up photo to its baseline: find the same skin in both.
+"""Align a follow-up photo to its baseline on the skin that holds the treated area, and verify it.
 
-Features of the skin's own texture (pores, hairs, freckles, creases) around the treated area are
-matched between the photos; the card is masked out of both (it moves between visits, and its strong
-edges would outvote the skin), and so is the treated area itself, which changes between visits.
-A homography is fitted robustly (MAGSAC++); when too few features agree, 3-4 landmark pairs given by
-the user define the mapping instead.
+Method
+------
+1. **Views.** Each photo is read as a contrast-normalised grey image at a working scale set by the
+   baseline's box (its longer side about ``WORK_BOX_LONG_SIDE`` pixels), the follow-up also at the
+   scale the cards give when both photos have one. Features are taken only on the *body*: the skin
+   map's body part that holds the area (background, clothing, padding and the card excluded), within
+   ``NEIGHBOURHOOD_BOXES`` box sizes of the area in the baseline. Backgrounds move relative to limbs;
+   a residual measured on them proves nothing about the skin.
+2. **Matches.** RootSIFT descriptors (Arandjelović & Zisserman 2012), Lowe's ratio test, then matches
+   whose keypoint rotation (and, with cards, size ratio) disagree with the rest are dropped.
+3. **Model ladder.** Similarity, affine and homography are fitted robustly (RANSAC / MAGSAC++), each
+   refined and verified (steps 4-5); the most confident is kept, so a freer model wins only when the
+   skin confirms it (extra inliers on a background or a fold do not). The follow-up is tried at
+   further scales (``RETRY_SCALES``) when the first gives no verified alignment (a follow-up taken
+   much closer or further).
+4. **Local refinement.** ECC (Evangelidis & Psarakis 2008, IEEE TPAMI 30:1858) refines the mapping by
+   intensity on the body around the area (the box grown by ``REFINE_MARGIN_BOXES``), so the mapping is
+   right where the numbers are read even when a limb bends elsewhere. With too few features, the same
+   refinement starting from the few matches there are (or the cards' pose) is the texture fallback.
+5. **Verification** before any number: inliers spread around the area (angular sectors), a
+   photometric check (band-passed baseline skin against the warped follow-up, local normalised
+   cross-correlation, i.e. after a local gain and offset), a plausible scale and tilt. These combine
+   into ``Registration.confidence`` (0..1); below ``constants.MIN_REGISTRATION_CONFIDENCE`` the
+   alignment is refused with a message saying what to do.
+
+Landmarks (3-4 pairs clicked by the user) give the same :class:`Registration` through
+:func:`from_landmarks`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from . import constants
 from .errors import InputError
 
-#: Working resolution: the baseline's neighbourhood of the area is read so that the box's longer side
-#: has about this many pixels (pores must survive: at most a few-fold reduction of a phone photo).
+#: Working resolution: the baseline's box's longer side is read at about this many pixels (pores
+#: must survive: at most a few-fold reduction of a phone photo).
 WORK_BOX_LONG_SIDE = 240
-#: Neighbourhood of the area used for matching, in box sizes on each side.
-NEIGHBOURHOOD_BOXES = 2.0
-#: Lowe's ratio test, and the fewest inliers that make an alignment.
+#: Neighbourhood of the area in the baseline where features are taken, in box sizes on each side.
+NEIGHBOURHOOD_BOXES = 1.0
+#: Most features kept per view (the strongest): matching cost grows with the product of the counts.
+MAX_FEATURES = 2000
+#: Lowe's ratio test (Lowe 2004, IJCV 60:91), and the fewest inliers that make a feature alignment.
 RATIO_TEST = 0.85
-MIN_INLIERS = 12
-#: With fewer inliers than MIN_INLIERS (but at least MIN_SEED_INLIERS), the mapping is refined by
-#: intensity (ECC, Evangelidis & Psarakis 2008) and accepted when the skin around the area then
-#: correlates at least this well between the photos.
-MIN_SEED_INLIERS = 6
-ECC_ACCEPT = 0.6
+MIN_INLIERS = 10
+#: Fewest consistent matches from which the intensity refinement (texture fallback) is tried.
+MIN_SEED_MATCHES = 4
 #: Matches must agree with the expected scale (from the cards) within this factor, and with the
-#: matches' common rotation within this many degrees: skin does not turn or zoom piecewise.
+#: matches' common rotation within this many degrees.
 SCALE_TOLERANCE = 1.6
 ROTATION_TOLERANCE_DEG = 30.0
-#: RANSAC reprojection threshold, in working pixels.
+#: Seed of OpenCV's random generator for the robust fits (results reproducible run to run).
+RANDOM_SEED = 20261126
+#: Robust-fit reprojection threshold, in working pixels.
 RANSAC_THRESHOLD_PX = 3.0
+#: The local refinement reads the box grown by this many box sizes on each side.
+REFINE_MARGIN_BOXES = 0.5
+#: The refinement leaves the area out when the body around it covers at least this fraction of the
+#: refined region.
+RING_MIN_FRACTION = 0.3
+#: The refinement may move the box's corners by at most this fraction of the box's longer side from
+#: where the features put them (otherwise it converged elsewhere and is ignored).
+REFINE_MAX_MOVE_BOXES = 0.15
+#: Follow-up working scales tried after the first, relative to it.
+RETRY_SCALES = (0.5, 2.0)
+#: Band-pass for the photometric check (Gaussian sigmas in working pixels) and the window of the local
+#: normalised cross-correlation (working pixels).
+BANDPASS_SIGMAS = (2.0, 8.0)
+NCC_WINDOW_PX = 15
+#: Photometric score: median local NCC mapped linearly from NCC_NONE (score 0) to NCC_FULL (score 1).
+#: Unrelated skin textures correlate about 0; the same skin re-photographed 0.3-0.7.
+NCC_NONE = 0.05
+NCC_FULL = 0.35
+#: Coverage: the fraction of the baseline's body around the area that lands on the follow-up's body;
+#: below COVERAGE_FULL the photometric score shrinks in proportion (another side of a limb shows only
+#: part of the same skin, the rest landing on background).
+COVERAGE_FULL = 0.5
+#: Spread: the area's surroundings are cut into this many angular sectors around its centre; inliers
+#: in SECTORS_FULL of them (or inside the box on both diagonals) give a full score.
+SECTORS = 8
+SECTORS_FULL = 5
+#: Support: inliers for a full score.
+INLIERS_FULL = 20
 
 
 @dataclass(frozen=True)
 class Registration:
-    """Mapping from baseline pixels to follow-up pixels.
+    """Mapping from baseline pixels to follow-up pixels, with how far it can be trusted.
 
     Attributes
     ----------
     ok : bool
+        True when the mapping was found and verified (confidence at least the minimum).
     method : str
-        "features" (SIFT + MAGSAC++), "features+ecc" (few features, refined and verified by intensity
-        correlation), "landmarks" (user pairs).
+        "features" (matched skin features, fitted and refined), "texture" (few features: intensity
+        refinement from a seed, verified), "landmarks" (user pairs).
     homography : numpy.ndarray or None, shape (3, 3)
         x_followup ~ H · x_baseline (homogeneous pixel coordinates of the stored photos).
     inliers : int
     residual_px : float
         Median reprojection error of the inliers (or landmarks), follow-up pixels.
     message : str
+        Why it was refused, and what to do (empty when ok).
+    confidence : float
+        0..1: product of the verification scores (photometric, spread, support, plausibility).
+    model : str
+        "similarity", "affine" or "homography".
+    checks : dict
+        The verification's named scores, for display and tests.
     """
 
     ok: bool
@@ -59,14 +119,19 @@ class Registration:
     inliers: int
     residual_px: float
     message: str = ""
+    confidence: float = 0.0
+    model: str = ""
+    checks: dict = field(default_factory=dict)
 
     def to_dict(self):
-        """The contract's ``registration`` object."""
+        """The contract's ``registration`` object (``confidence`` and ``message`` are additions)."""
         return {
             "ok": bool(self.ok),
             "method": self.method,
             "inliers": int(self.inliers),
             "residual_px": round(float(self.residual_px), 3) if np.isfinite(self.residual_px) else None,
+            "confidence": round(float(self.confidence), 3),
+            "message": self.message,
         }
 
     def map_points(self, points):
@@ -75,189 +140,180 @@ class Registration:
 
     def area_scale(self, point):
         """Local area magnification of the mapping at a baseline point (follow-up px² per baseline px²)."""
-        x, y = point
-        h = self.homography
-        w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
-        jacobian = (h[:2, :2] * w - np.outer(h[:2, :2] @ [x, y] + h[:2, 2], h[2, :2])) / w**2
-        return float(abs(np.linalg.det(jacobian)))
+        return _area_scale(self.homography, point)
+
+    def refused(self, message):
+        """This registration, refused with ``message``."""
+        return Registration(False, self.method, self.homography, self.inliers, self.residual_px, message,
+                            self.confidence, self.model, self.checks)
 
 
-def _grey(rgb, scale):
-    """Contrast-normalised grey working image (CLAHE evens out light differences between visits)."""
-    if scale != 1.0:
-        # Sub-sample by a whole step first (cheap: three quarters of the reduction), then area-average
-        # the rest of the way to the working size.
-        step = max(1, int(0.75 / scale))
-        height, width = rgb.shape[:2]
-        rgb = cv2.resize(np.ascontiguousarray(rgb[::step, ::step]), (round(width * scale), round(height * scale)),
-                         interpolation=cv2.INTER_AREA)
-    grey = cv2.cvtColor(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(grey)
-
-
-def _quad_mask(shape, quads, grow=1.6):
-    """255 everywhere except inside the grown card quads (working coordinates)."""
-    mask = np.full(shape[:2], 255, np.uint8)
-    for quad in quads:
-        if quad is None:
-            continue
-        centre = quad.mean(axis=0)
-        cv2.fillConvexPoly(mask, np.round(centre + (quad - centre) * grow).astype(np.int32), 0)
-    return mask
-
-
-@dataclass(frozen=True)
-class Features:
-    """SIFT features of one photo, read at a working scale.
+class AlignmentError(InputError):
+    """The follow-up could not be aligned (or not verified) on the skin: one line saying what to do.
 
     Attributes
     ----------
-    keypoints : tuple of cv2.KeyPoint
-        In working pixels.
-    descriptors : numpy.ndarray or None
-        RootSIFT descriptors.
-    grey : numpy.ndarray
-        The working grey image; ``mask`` marks where features were taken.
-    mask : numpy.ndarray
+    registration : Registration or None
+        The refused registration (its confidence and checks), when there was one.
+    """
+
+    def __init__(self, message, registration=None):
+        super().__init__(message)
+        self.registration = registration
+
+
+def alignment_advice(registration):
+    """The one-line message of a refused alignment, with what the practitioner can do."""
+    return (f"could not align the follow-up on the skin around the area ({registration.message}; "
+            f"confidence {registration.confidence:.2f}): retake it with the same framing and distance, "
+            "or give 3-4 matching points (--landmarks)")
+
+
+def _area_scale(homography, point):
+    x, y = point
+    h = homography
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    jacobian = (h[:2, :2] * w - np.outer(h[:2, :2] @ [x, y] + h[:2, 2], h[2, :2])) / w**2
+    return float(abs(np.linalg.det(jacobian)))
+
+
+def _jacobian(homography, point):
+    x, y = point
+    h = homography
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    return (h[:2, :2] * w - np.outer(h[:2, :2] @ [x, y] + h[:2, 2], h[2, :2])) / w**2
+
+
+# --- views --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """One photo as registration reads it: a working grey image, where features may be taken, features.
+
+    Attributes
+    ----------
+    grey : numpy.ndarray of uint8
+        Contrast-normalised (CLAHE) grey at the working scale.
+    body : numpy.ndarray of bool
+        Working pixels that belong to the body holding the area (card excluded).
     offset : numpy.ndarray, shape (2,)
         Photo coordinates of the working image's origin.
     scale : float
         Working pixels per photo pixel.
+    keypoints : tuple of cv2.KeyPoint
+    descriptors : numpy.ndarray or None
+        RootSIFT descriptors.
+    source : tuple
+        (rgb, body, card) the view was read from, for re-reading at another scale.
     """
 
-    keypoints: tuple
-    descriptors: np.ndarray | None
     grey: np.ndarray
-    mask: np.ndarray
+    body: np.ndarray
     offset: np.ndarray
     scale: float
+    keypoints: tuple
+    descriptors: np.ndarray | None
+    source: tuple = ()
 
     def photo_points(self, indices):
         """Photo coordinates of some keypoints."""
-        return np.array([self.keypoints[i].pt for i in indices], np.float64) / self.scale + self.offset
+        return np.array([self.keypoints[i].pt for i in indices], np.float64).reshape(-1, 2) / self.scale + self.offset
+
+    def to_photo(self):
+        """3x3 matrix: working pixels -> photo pixels."""
+        return np.array([[1 / self.scale, 0, self.offset[0]], [0, 1 / self.scale, self.offset[1]], [0, 0, 1]])
 
 
 def working_scale(area_box):
-    """Working pixels per photo pixel for an area of this size (both photos are read at this scale)."""
+    """Working pixels per photo pixel for an area of this size (the baseline is read at this scale)."""
     return min(1.0, WORK_BOX_LONG_SIDE / max(area_box[2], area_box[3]))
 
 
-def baseline_features(rgb, area_box, card=None):
-    """Features of the skin around the treated area in the baseline (card and area masked out)."""
-    x, y, w, h = area_box
-    height, width = rgb.shape[:2]
-    margin = NEIGHBOURHOOD_BOXES * max(w, h)
-    x0, y0 = int(max(0, x - margin)), int(max(0, y - margin))
-    x1, y1 = int(min(width, x + w + margin)), int(min(height, y + h + margin))
-    scale = working_scale(area_box)
-    grey = _grey(rgb[y0:y1, x0:x1], scale)
-    offset = np.array([x0, y0], np.float64)
-    mask = _quad_mask(grey.shape, [None if card is None else (card - offset) * scale])
-    # The treated area itself changes between visits: match on the skin around it.
-    inner = (np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64) - offset) * scale
-    cv2.fillConvexPoly(mask, np.round(inner).astype(np.int32), 0)
-    return _features(grey, mask, offset, scale)
+def _grey(rgb):
+    """Contrast-normalised grey (CLAHE evens out light differences between visits)."""
+    grey = cv2.cvtColor(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    return cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(grey)
 
 
-def followup_features(rgb, area_box, card=None):
-    """Features of the whole follow-up photo (card masked out), at the baseline's working scale."""
-    scale = working_scale(area_box)
-    grey = _grey(rgb, scale)
-    mask = _quad_mask(grey.shape, [None if card is None else card * scale])
-    return _features(grey, mask, np.zeros(2), scale)
+def _resized(image, scale, size):
+    """Area-average ``image`` to ``size`` (width, height); a whole-step sub-sample first (cheap)."""
+    if scale == 1.0 and image.shape[1] == size[0] and image.shape[0] == size[1]:
+        return image
+    step = max(1, int(0.75 / scale))
+    if step > 1:
+        image = image[::step, ::step]
+    interpolation = cv2.INTER_AREA if scale * step < 1 else cv2.INTER_LINEAR
+    return cv2.resize(np.ascontiguousarray(image), size, interpolation=interpolation)
 
 
-def _features(grey, mask, offset, scale):
-    sift = cv2.SIFT_create(nfeatures=2500, contrastThreshold=0.02)
-    keypoints, descriptors = sift.detectAndCompute(grey, mask)
-    return Features(tuple(keypoints), None if descriptors is None else _root_sift(descriptors), grey, mask, offset, scale)
+def _card_free(shape, card, offset, scale, grow=1.6):
+    """True everywhere except inside the grown card quad (working coordinates)."""
+    keep = np.full(shape[:2], 1, np.uint8)
+    if card is not None:
+        quad = (np.asarray(card, np.float64) - offset) * scale
+        centre = quad.mean(axis=0)
+        cv2.fillConvexPoly(keep, np.round(centre + (quad - centre) * grow).astype(np.int32), 0)
+    return keep.astype(bool)
 
 
-def align(baseline_rgb, followup_rgb, area_box, baseline_card=None, followup_card=None,
-          expected_scale=None):
-    """Find the homography taking baseline pixels to follow-up pixels around a treated area.
+def read_view(rgb, scale, region=None, body=None, card=None):
+    """Read a photo (or a region of it) for registration.
 
     Parameters
     ----------
-    baseline_rgb, followup_rgb : numpy.ndarray, shape (H, W, 3), float 0..1
-    area_box : tuple (x, y, w, h)
-        The treated area's box in the baseline.
-    baseline_card, followup_card : numpy.ndarray, shape (4, 2), optional
-        Card corners in each photo, masked out of the matching.
-    expected_scale : float, optional
-        Rough follow-up/baseline scale (from the cards' pitches): matches must agree with it.
+    rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    scale : float
+        Working pixels per photo pixel.
+    region : tuple (x0, y0, x1, y1), optional
+        Part of the photo to read (default: all of it).
+    body : numpy.ndarray of bool or callable, optional
+        Photo-sized mask of the body holding the area, or a function that takes the working-scale RGB
+        image of the region and returns its body mask (a skin map read at the working scale: cheap on
+        a 12 MP photo). Default: everything is body.
+    card : numpy.ndarray, shape (4, 2), optional
+        Card corners, masked out.
 
     Returns
     -------
-    Registration
-        ``ok`` False with a message when the skin could not be matched.
+    View
     """
-    return match(
-        baseline_features(baseline_rgb, area_box, baseline_card),
-        followup_features(followup_rgb, area_box, followup_card),
-        area_box,
-        expected_scale,
-    )
+    height, width = rgb.shape[:2]
+    x0, y0, x1, y1 = region if region is not None else (0, 0, width, height)
+    size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
+    small = _resized(rgb[y0:y1, x0:x1], scale, size)
+    grey = _grey(small)
+    offset = np.array([x0, y0], np.float64)
+    keep = _card_free(grey.shape, card, offset, scale)
+    if callable(body):
+        keep &= np.asarray(body(small, offset, scale), dtype=bool)
+    elif body is not None:
+        keep &= cv2.resize(body[y0:y1, x0:x1].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+    sift = cv2.SIFT_create(nfeatures=MAX_FEATURES, contrastThreshold=0.02)
+    keypoints, descriptors = sift.detectAndCompute(grey, keep.astype(np.uint8) * 255)
+    return View(grey, keep, offset, float(scale), tuple(keypoints),
+                None if descriptors is None else _root_sift(descriptors), (rgb, body, card))
 
 
-def match(features_b, features_f, area_box, expected_scale=None):
-    """Match baseline and follow-up features and fit the homography (see :func:`align`)."""
-    keys_b, desc_b, keys_f, desc_f = features_b.keypoints, features_b.descriptors, features_f.keypoints, features_f.descriptors
-    if desc_b is None or desc_f is None or len(keys_b) < MIN_INLIERS or len(keys_f) < MIN_INLIERS:
-        return Registration(False, "features", None, 0, float("nan"), "too little skin texture to match")
-    matches = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc_b, desc_f, k=2)
-    good = [m for m, n in (pair for pair in matches if len(pair) == 2) if m.distance < RATIO_TEST * n.distance]
-    size_ratio = features_f.scale / features_b.scale * (expected_scale or 1.0)
-    good = _consistent(good, keys_b, keys_f, size_ratio, expected_scale is not None)
-    if len(good) < MIN_INLIERS:
-        return Registration(False, "features", None, len(good), float("nan"), "the photos share too few skin features")
-    points_b = features_b.photo_points([m.queryIdx for m in good])
-    points_f = features_f.photo_points([m.trainIdx for m in good])
-    homography, inlier_mask = cv2.findHomography(
-        points_b, points_f, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_PX / features_f.scale, maxIters=5000, confidence=0.999
-    )
-    if homography is None:
-        return Registration(False, "features", None, 0, float("nan"), "no consistent mapping between the photos")
-    inliers = inlier_mask.ravel().astype(bool)
-    registration = _checked(homography, points_b[inliers], points_f[inliers], "features", area_box)
-    if registration.ok and registration.inliers < MIN_INLIERS:
-        if registration.inliers >= MIN_SEED_INLIERS:
-            refined = _refine_by_intensity(registration, features_b, features_f)
-            if refined is not None:
-                return _checked(refined, points_b[inliers], points_f[inliers], "features+ecc", area_box)
-        return Registration(False, "features", None, registration.inliers, registration.residual_px,
-                            "the photos share too few skin features")
-    return registration
+def neighbourhood(area_box, shape):
+    """The baseline region (x0, y0, x1, y1) whose skin is matched: the box grown by NEIGHBOURHOOD_BOXES."""
+    x, y, w, h = area_box
+    margin = NEIGHBOURHOOD_BOXES * max(w, h)
+    height, width = shape[:2]
+    return (int(max(0, x - margin)), int(max(0, y - margin)),
+            int(min(width, x + w + margin)), int(min(height, y + h + margin)))
 
 
-def _refine_by_intensity(registration, features_b, features_f):
-    """ECC refinement of a homography on the skin around the area; None unless it correlates well.
+def baseline_view(rgb, area_box, body=None, card=None):
+    """The baseline's skin around the treated area, at the working scale its box sets."""
+    return read_view(rgb, working_scale(area_box), neighbourhood(area_box, rgb.shape), body, card)
 
-    The warp maps working baseline pixels to working follow-up pixels:
-    W = S_f · H · T(offset_b) · S_b⁻¹.
-    """
-    grey_b, mask_b, grey_f = features_b.grey, features_b.mask, features_f.grey
-    scale_b, scale_f, offset_b = features_b.scale, features_f.scale, features_b.offset
-    to_full_b = np.array([[1 / scale_b, 0, offset_b[0]], [0, 1 / scale_b, offset_b[1]], [0, 0, 1]])
-    to_work_f = np.diag([scale_f, scale_f, 1.0])
-    warp = (to_work_f @ registration.homography @ to_full_b).astype(np.float32)
-    template = cv2.GaussianBlur(grey_b, (0, 0), 1.0).astype(np.float32)
-    image = cv2.GaussianBlur(grey_f, (0, 0), 1.0).astype(np.float32)
-    try:
-        correlation, warp = cv2.findTransformECC(
-            template, image, warp, cv2.MOTION_HOMOGRAPHY,
-            (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 60, 1e-5), None, 5,
-        )
-    except cv2.error:
-        return None
-    # Correlation over the skin only (card and treated area masked), on the refined warp.
-    warped = cv2.warpPerspective(image, warp, (template.shape[1], template.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
-    valid = mask_b > 0
-    a, b = template[valid] - template[valid].mean(), warped[valid] - warped[valid].mean()
-    skin_correlation = float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum() + 1e-9))
-    if skin_correlation < ECC_ACCEPT:
-        return None
-    return np.linalg.inv(to_work_f) @ warp.astype(np.float64) @ np.linalg.inv(to_full_b)
+
+def followup_view(rgb, area_box, body=None, card=None, expected_scale=None):
+    """The whole follow-up photo, at the baseline's working scale (times the cards' scale ratio when
+    known: the skin's texture then has the same size in working pixels in both)."""
+    scale = working_scale(area_box) / (expected_scale or 1.0)
+    return read_view(rgb, min(1.0, scale), None, body, card)
 
 
 def _root_sift(descriptors):
@@ -265,6 +321,314 @@ def _root_sift(descriptors):
     distance between descriptors, which matches textures more reliably than L2 on raw SIFT."""
     descriptors = descriptors / np.maximum(descriptors.sum(axis=1, keepdims=True), 1e-7)
     return np.sqrt(descriptors).astype(np.float32)
+
+
+# --- alignment ----------------------------------------------------------------------------------------
+
+
+def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_body=None, baseline_card=None,
+          followup_card=None, expected_scale=None):
+    """Find and verify the mapping of baseline pixels to follow-up pixels around a treated area.
+
+    Parameters
+    ----------
+    baseline_rgb, followup_rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    area_box : tuple (x, y, w, h)
+        The treated area's box in the baseline.
+    baseline_body, followup_body : numpy.ndarray of bool, optional
+        Each photo's body mask (the skin map's body part holding the area): features only there.
+    baseline_card, followup_card : numpy.ndarray, shape (4, 2), optional
+        Card corners in each photo, masked out of the matching.
+    expected_scale : float, optional
+        Follow-up/baseline linear scale from the cards' pitches: matches must agree with it.
+
+    Returns
+    -------
+    Registration
+        ``ok`` False with a message (and the confidence reached) when refused.
+    """
+    view_b = baseline_view(baseline_rgb, area_box, baseline_body, baseline_card)
+    view_f = followup_view(followup_rgb, area_box, followup_body, followup_card, expected_scale)
+    return match(view_b, view_f, area_box, expected_scale)
+
+
+def match(view_b, view_f, area_box, expected_scale=None):
+    """Match two views, fit, refine and verify (see :func:`align`); retries the follow-up at other
+    scales when the first reading gives no verified alignment."""
+    best = _match_once(view_b, view_f, area_box, expected_scale)
+    if best.ok or expected_scale is not None or not view_f.source:
+        return best
+    rgb, body, card = view_f.source
+    for factor in RETRY_SCALES:
+        scale = min(1.0, view_f.scale * factor)
+        if abs(scale - view_f.scale) < 0.05 * view_f.scale:
+            continue
+        attempt = _match_once(view_b, read_view(rgb, scale, None, body, card), area_box, None)
+        if attempt.ok or attempt.confidence > best.confidence:
+            best = attempt
+        if best.ok:
+            break
+    return best
+
+
+def _fail(message, inliers=0, confidence=0.0, checks=None):
+    return Registration(False, "features", None, inliers, float("nan"), message, confidence, "", checks or {})
+
+
+def _match_once(view_b, view_f, area_box, expected_scale):
+    if view_b.descriptors is None or view_f.descriptors is None or len(view_b.keypoints) < MIN_SEED_MATCHES \
+            or len(view_f.keypoints) < MIN_SEED_MATCHES:
+        return _fail("too little skin texture to match")
+    # Approximate nearest neighbours (FLANN k-d trees, Muja & Lowe 2009): a fraction of brute force's cost.
+    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
+    pairs = matcher.knnMatch(view_b.descriptors, view_f.descriptors, k=2)
+    good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
+    size_ratio = view_f.scale / view_b.scale * (expected_scale or 1.0)
+    good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
+    if len(good) < MIN_SEED_MATCHES:
+        return _fail("the photos share too few skin features", len(good))
+    cv2.setRNGSeed(RANDOM_SEED)  # the robust fits sample at random: the same photos give the same result
+    # Fit in working pixels of each view (thresholds in pixels mean the same in both); every model the
+    # matches support is refined and verified, and the most confident one is kept.
+    work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in good], np.float64)
+    work_f = np.array([view_f.keypoints[m.trainIdx].pt for m in good], np.float64)
+    candidates = _fit_models(work_b, work_f)
+    if not candidates:
+        return _fail("no consistent mapping between the photos", len(good))
+    to_photo_b, to_photo_f = view_b.to_photo(), view_f.to_photo()
+    best = None
+    for model, warp, inliers in candidates:
+        method = "features" if inliers.sum() >= MIN_INLIERS else "texture"
+        homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
+        refined = _refine(homography, view_b, view_f, area_box, model)
+        if refined is not None:
+            homography = refined
+        elif method == "texture":
+            continue
+        points_b = view_b.photo_points([m.queryIdx for m, k in zip(good, inliers) if k])
+        points_f = view_f.photo_points([m.trainIdx for m, k in zip(good, inliers) if k])
+        attempt = verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale)
+        if best is None or _rank(attempt) > _rank(best):
+            best = attempt
+    return best or _fail("the photos share too few skin features", len(good))
+
+
+def _rank(registration):
+    """Order of preference between candidate mappings: confidence, then the raw correlation."""
+    ncc = registration.checks.get("ncc")
+    return (round(registration.confidence, 2), -1.0 if ncc is None else ncc, registration.homography is not None)
+
+
+def _fit_models(work_b, work_f):
+    """Similarity, affine and homography fitted robustly (as many as the matches allow).
+
+    Returns
+    -------
+    list of (model name, 3x3 warp in working pixels, inlier mask)
+    """
+    candidates = []
+    n = len(work_b)
+    options = dict(method=cv2.RANSAC, ransacReprojThreshold=RANSAC_THRESHOLD_PX, maxIters=4000, confidence=0.999)
+    if n >= 2:
+        similarity, mask = cv2.estimateAffinePartial2D(work_b, work_f, **options)
+        if similarity is not None:
+            candidates.append(("similarity", np.vstack([similarity, [0, 0, 1]]), mask.ravel().astype(bool)))
+    if n >= 6:
+        affine, mask = cv2.estimateAffine2D(work_b, work_f, **options)
+        if affine is not None:
+            candidates.append(("affine", np.vstack([affine, [0, 0, 1]]), mask.ravel().astype(bool)))
+    if n >= 8:
+        homography, mask = cv2.findHomography(work_b, work_f, cv2.USAC_MAGSAC, RANSAC_THRESHOLD_PX, maxIters=5000,
+                                              confidence=0.999)
+        if homography is not None:
+            candidates.append(("homography", homography, mask.ravel().astype(bool)))
+    return candidates
+
+
+def _around_area(view, area_box):
+    """The working-pixel rectangle (x0, y0, x1, y1) of a baseline view around the area: the box grown
+    by REFINE_MARGIN_BOXES on each side (where the mapping is refined and checked)."""
+    x, y, w, h = area_box
+    margin = REFINE_MARGIN_BOXES * max(w, h)
+    corners = np.array([[[x - margin, y - margin], [x + w + margin, y + h + margin]]], np.float64)
+    (gx0, gy0), (gx1, gy1) = cv2.perspectiveTransform(corners, np.linalg.inv(view.to_photo()))[0]
+    height, width = view.grey.shape
+    return max(0, int(gx0)), max(0, int(gy0)), min(width, int(np.ceil(gx1))), min(height, int(np.ceil(gy1)))
+
+
+def _refine(homography, view_b, view_f, area_box, model):
+    """ECC refinement on the body around the area (box grown by REFINE_MARGIN_BOXES); None when it
+    fails or moves the box's corners too far from where the features put them."""
+    x, y, w, h = area_box
+    to_work_b = np.linalg.inv(view_b.to_photo())
+    gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
+    if gx1 - gx0 < 16 or gy1 - gy0 < 16:
+        return None
+    template = cv2.GaussianBlur(view_b.grey[gy0:gy1, gx0:gx1], (0, 0), 1.0).astype(np.float32)
+    template_mask = view_b.body[gy0:gy1, gx0:gx1].astype(np.uint8)
+    if template_mask.sum() < 0.2 * template_mask.size:
+        return None
+    # The area itself changes between visits (fading, settling redness): refine on the skin around it
+    # when there is enough of it; a tattoo filling its body part is its own best texture.
+    (ax0, ay0), (ax1, ay1) = cv2.perspectiveTransform(np.array([[[x, y], [x + w, y + h]]], np.float64), to_work_b)[0]
+    ring = template_mask.copy()
+    ring[max(0, int(ay0) - gy0):max(0, int(np.ceil(ay1)) - gy0), max(0, int(ax0) - gx0):max(0, int(np.ceil(ax1)) - gx0)] = 0
+    if ring.sum() >= RING_MIN_FRACTION * template_mask.size:
+        template_mask = ring
+    image = cv2.GaussianBlur(view_f.grey, (0, 0), 1.0).astype(np.float32)
+    shift = np.array([[1, 0, gx0], [0, 1, gy0], [0, 0, 1]], np.float64)
+    warp = np.linalg.inv(view_f.to_photo()) @ homography @ view_b.to_photo() @ shift
+    warp /= warp[2, 2]
+    motion = cv2.MOTION_HOMOGRAPHY if model == "homography" else cv2.MOTION_AFFINE
+    start = warp.astype(np.float32) if motion == cv2.MOTION_HOMOGRAPHY else warp[:2].astype(np.float32)
+    try:
+        _, refined = cv2.findTransformECC(template, image, start, motion,
+                                          (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), template_mask, 3)
+    except cv2.error:
+        return None
+    refined = refined.astype(np.float64)
+    if motion != cv2.MOTION_HOMOGRAPHY:
+        refined = np.vstack([refined, [0, 0, 1]])
+    result = view_f.to_photo() @ refined @ np.linalg.inv(shift) @ np.linalg.inv(view_b.to_photo())
+    corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    before = cv2.perspectiveTransform(corners[None], homography)[0]
+    after = cv2.perspectiveTransform(corners[None], result)[0]
+    box_f = max(np.ptp(before[:, 0]), np.ptp(before[:, 1]))
+    if not np.all(np.isfinite(after)) or np.abs(after - before).max() > REFINE_MAX_MOVE_BOXES * box_f:
+        return None
+    return result / result[2, 2]
+
+
+# --- verification -------------------------------------------------------------------------------------
+
+
+def _bandpass(grey):
+    low, high = BANDPASS_SIGMAS
+    grey = grey.astype(np.float32)
+    return cv2.GaussianBlur(grey, (0, 0), low) - cv2.GaussianBlur(grey, (0, 0), high)
+
+
+def photometric_correlation(homography, view_b, view_f, area_box):
+    """Median local normalised cross-correlation of the baseline's body skin around the area (the box
+    grown by REFINE_MARGIN_BOXES) and the follow-up warped onto it (band-passed: shading removed;
+    local gain and offset removed by the normalisation).
+
+    Returns
+    -------
+    ncc : float
+        -1..1; about 0 for unrelated skin, 0.3-0.7 for the same skin re-photographed. NaN when the
+        warped follow-up covers too little of the baseline's body.
+    coverage : float
+        Fraction of the baseline's body around the area that lands on the follow-up's body.
+    """
+    gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
+    shift = np.array([[1, 0, gx0], [0, 1, gy0], [0, 0, 1]], np.float64)
+    warp = np.linalg.inv(view_f.to_photo()) @ homography @ view_b.to_photo() @ shift
+    size = (gx1 - gx0, gy1 - gy0)
+    warped = cv2.warpPerspective(view_f.grey, warp, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    covered = cv2.warpPerspective(view_f.body.astype(np.uint8), warp, size,
+                                  flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+    body_b = view_b.body[gy0:gy1, gx0:gx1]
+    valid = covered & body_b
+    if valid.sum() < 0.05 * valid.size:
+        return float("nan"), 0.0
+    a, b = _bandpass(view_b.grey[gy0:gy1, gx0:gx1]), _bandpass(warped)
+    a[~valid], b[~valid] = 0, 0
+    window = (NCC_WINDOW_PX, NCC_WINDOW_PX)
+    weight = cv2.boxFilter(valid.astype(np.float32), -1, window)
+    mean_a = cv2.boxFilter(a, -1, window) / np.maximum(weight, 1e-6)
+    mean_b = cv2.boxFilter(b, -1, window) / np.maximum(weight, 1e-6)
+    cov = cv2.boxFilter(a * b, -1, window) / np.maximum(weight, 1e-6) - mean_a * mean_b
+    var_a = cv2.boxFilter(a * a, -1, window) / np.maximum(weight, 1e-6) - mean_a**2
+    var_b = cv2.boxFilter(b * b, -1, window) / np.maximum(weight, 1e-6) - mean_b**2
+    usable = valid & (weight > 0.5) & (var_a > 0.25) & (var_b > 0.25)
+    coverage = float(valid.sum() / max(body_b.sum(), 1))
+    if usable.sum() < 0.02 * valid.size:
+        return float("nan"), coverage
+    ncc = cov[usable] / np.sqrt(var_a[usable] * var_b[usable])
+    return float(np.median(ncc)), coverage
+
+
+def _spread(points_b, area_box):
+    """Fraction of angular sectors around the area's centre holding inliers, scaled so SECTORS_FULL
+    of SECTORS give 1."""
+    if len(points_b) == 0:
+        return 0.0
+    x, y, w, h = area_box
+    d = (points_b - [x + w / 2, y + h / 2]) / [max(w, 1), max(h, 1)]
+    far = np.linalg.norm(d, axis=1) > 0.1
+    sectors = np.unique((np.floor((np.arctan2(d[far, 1], d[far, 0]) + np.pi) / (2 * np.pi) * SECTORS)).astype(int) % SECTORS)
+    return float(min(1.0, len(sectors) / SECTORS_FULL))
+
+
+def plausibility(homography, area_box, expected_scale=None):
+    """'' when the mapping is a plausible re-photograph of the area, else what is wrong with it.
+
+    Checks (at the area's centre and corners): orientation kept (no mirror), linear scale within
+    constants.REGISTRATION_SCALE_RANGE (and within SCALE_TOLERANCE of the cards' when known),
+    anisotropy (tilt) at most constants.REGISTRATION_MAX_ANISOTROPY, local scale varying across the
+    box by at most the same factor (strong perspective means another side of the limb).
+    """
+    x, y, w, h = area_box
+    centre = (x + w / 2, y + h / 2)
+    jacobian = _jacobian(homography, centre)
+    if not np.all(np.isfinite(jacobian)) or np.linalg.det(jacobian) <= 0:
+        return "the mapping found is mirrored or degenerate"
+    singular = np.linalg.svd(jacobian, compute_uv=False)
+    scale = float(np.sqrt(singular[0] * singular[1]))
+    low, high = constants.REGISTRATION_SCALE_RANGE
+    if not low <= scale <= high:
+        return f"the mapping found scales the skin {scale:.2f} times"
+    if expected_scale is not None and not 1 / SCALE_TOLERANCE <= scale / expected_scale <= SCALE_TOLERANCE:
+        return f"the mapping found scales the skin {scale:.2f} times but the cards say {expected_scale:.2f}"
+    if singular[0] / singular[1] > constants.REGISTRATION_MAX_ANISOTROPY:
+        return "the mapping found tilts the skin implausibly"
+    corners = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+    scales = [_area_scale(homography, c) for c in corners]
+    denominators = [homography[2] @ [cx, cy, 1] for cx, cy in corners]
+    if min(denominators) * (homography[2] @ [*centre, 1]) <= 0 or \
+            max(scales) / max(min(scales), 1e-12) > constants.REGISTRATION_MAX_ANISOTROPY**2:
+        return "the mapping found is too strongly in perspective"
+    return ""
+
+
+def verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale=None):
+    """Score a mapping and accept or refuse it.
+
+    confidence = photometric · spread · support, or 0 when implausible, where photometric maps the
+    median local NCC (:func:`photometric_correlation`) from NCC_NONE..NCC_FULL onto 0..1, times
+    min(1, coverage / COVERAGE_FULL), spread is
+    the sector coverage of the inliers (:func:`_spread`) and support = min(1, inliers / INLIERS_FULL)
+    raised to 1/2 (a texture alignment with few features is not ruled out by that alone).
+
+    Returns
+    -------
+    Registration
+    """
+    if len(points_b):
+        mapped = cv2.perspectiveTransform(points_b[None], homography)[0]
+        residual = float(np.median(np.linalg.norm(mapped - points_f, axis=1)))
+    else:
+        residual = float("nan")
+    problem = plausibility(homography, area_box, expected_scale)
+    ncc, coverage = photometric_correlation(homography, view_b, view_f, area_box) if not problem else (float("nan"), 0.0)
+    photometric = 0.0 if not np.isfinite(ncc) else float(np.clip((ncc - NCC_NONE) / (NCC_FULL - NCC_NONE), 0, 1))
+    photometric *= float(min(1.0, coverage / COVERAGE_FULL))
+    spread = _spread(points_b, area_box)
+    support = float(np.sqrt(min(1.0, len(points_b) / INLIERS_FULL)))
+    confidence = 0.0 if problem else photometric * spread * support
+    checks = {"ncc": None if not np.isfinite(ncc) else round(ncc, 3), "coverage": round(coverage, 3),
+              "photometric": round(photometric, 3),
+              "spread": round(spread, 3), "support": round(support, 3), "plausible": not problem}
+    registration = Registration(True, method, homography, len(points_b), residual, "", confidence, model, checks)
+    if problem:
+        return registration.refused(problem)
+    if confidence < constants.MIN_REGISTRATION_CONFIDENCE:
+        weakest = min(("the skin does not look the same once aligned", photometric),
+                      ("the matches cluster on one side of the area", spread),
+                      ("too few skin features agree", support), key=lambda item: item[1])[0]
+        return registration.refused(weakest)
+    return registration
 
 
 def _consistent(matches, keys_b, keys_f, expected_size_ratio, scale_known):
@@ -283,37 +647,29 @@ def _consistent(matches, keys_b, keys_f, expected_size_ratio, scale_known):
     return [m for m, k in zip(matches, keep) if k]
 
 
-def _checked(homography, points_b, points_f, method, area_box):
-    """Reject degenerate mappings: flipped, collapsed, or scaling the area beyond 0.4-2.5 times."""
-    if len(points_b):
-        mapped = cv2.perspectiveTransform(points_b[None], homography)[0]
-        residual = float(np.median(np.linalg.norm(mapped - points_f, axis=1)))
-    else:
-        residual = float("nan")
-    registration = Registration(True, method, homography, len(points_b), residual)
-    x, y, w, h = area_box
-    scale = registration.area_scale((x + w / 2, y + h / 2))
-    linear = homography[:2, :2] / homography[2, 2]
-    if not 0.16 <= scale <= 6.25 or np.linalg.det(linear) <= 0:
-        return Registration(False, method, None, len(points_b), residual, "the mapping found is implausible")
-    return registration
+# --- landmarks ----------------------------------------------------------------------------------------
 
 
-def from_landmarks(baseline_points, followup_points, area_box=(0, 0, 1, 1)):
+def from_landmarks(baseline_points, followup_points, area_box=None):
     """A mapping from 3 (affine) or 4+ (homography) landmark pairs clicked by the user.
 
     Parameters
     ----------
     baseline_points, followup_points : array_like, shape (n, 2)
+        Matching points, photo pixels of each photo, in the same order.
+    area_box : tuple (x, y, w, h), optional
+        The area's box in the baseline, where plausibility is checked (default: the points' box).
 
     Returns
     -------
     Registration
+        ``method`` "landmarks", ``confidence`` 1 (the user vouches for it), residual over the points.
 
     Raises
     ------
     InputError
-        Fewer than 3 pairs, unequal counts, or points in a line.
+        Fewer than 3 pairs, unequal counts, points in a line, or an implausible mapping (mirrored,
+        scaled beyond REGISTRATION_SCALE_RANGE: usually points given in a different order).
     """
     b = np.asarray(baseline_points, np.float64).reshape(-1, 2)
     f = np.asarray(followup_points, np.float64).reshape(-1, 2)
@@ -323,15 +679,20 @@ def from_landmarks(baseline_points, followup_points, area_box=(0, 0, 1, 1)):
         affine = cv2.getAffineTransform(b.astype(np.float32), f.astype(np.float32))
         if abs(np.linalg.det(affine[:, :2])) < 1e-9:
             raise InputError("landmarks: the three points lie on a line")
-        homography = np.vstack([affine, [0, 0, 1]])
+        homography, model = np.vstack([affine, [0, 0, 1]]), "affine"
     else:
         homography, _ = cv2.findHomography(b, f, 0)
         if homography is None:
             raise InputError("landmarks: no mapping fits these points")
-    registration = _checked(homography, b, f, "landmarks", area_box)
-    if not registration.ok:
-        raise InputError("landmarks: the mapping they give is implausible (check the order of the points)")
-    return registration
+        homography, model = homography / homography[2, 2], "homography"
+    if area_box is None:
+        low, high = b.min(axis=0), b.max(axis=0)
+        area_box = (low[0], low[1], max(high[0] - low[0], 1.0), max(high[1] - low[1], 1.0))
+    problem = plausibility(homography, area_box)
+    if problem:
+        raise InputError(f"landmarks: {problem} (check the order of the points)")
+    residual = float(np.median(np.linalg.norm(cv2.perspectiveTransform(b[None], homography)[0] - f, axis=1)))
+    return Registration(True, "landmarks", homography, len(b), residual, "", 1.0, model, {"landmarks": len(b)})
 
 
 def parse_landmarks(text):

@@ -1,18 +1,38 @@
 """The app's pages and flows, driven by Streamlit's AppTest (no browser)."""
 
+import hashlib
 import io
 import json
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from skinscan.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # app_pages, as `streamlit run app.py` sees it
 APP = str(ROOT / "app.py")
 SAMPLES = ROOT / "sample_images"
 TRUTH = json.loads((SAMPLES / "truth.json").read_text())
+
+from app_pages.common import CANVAS_WIDTH, plain, state_key  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def local_address():
+    """The app as it starts from the repository (config.toml): listening on 127.0.0.1."""
+    from streamlit import config
+
+    from app_pages.common import _sign_in_guard
+
+    config.set_option("server.address", "127.0.0.1")
+    _sign_in_guard.clear()  # failed sign-ins are counted per server process: each test starts with none
+    yield
+    config.set_option("server.address", "127.0.0.1")
 
 
 def _start():
@@ -20,6 +40,58 @@ def _start():
     at.run()
     assert not at.exception
     return at
+
+
+def _key(data, name):
+    """The Session State key of a photo's input, as the visit page names it."""
+    return state_key(hashlib.sha256(data).hexdigest(), name)
+
+
+def _png(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _new_area(data_folder, client="Ana Test", area="left brow"):
+    """A client with one area and no visits yet (the demo is seeded first by the app's start)."""
+    with Store(data_folder) as store:
+        client_id = store.add_client(client)
+        return client_id, store.add_area(client_id, area)
+
+
+def _visit_page_on(at, client_id, area_id):
+    at.session_state["client_id"] = client_id
+    at.session_state["area_id"] = area_id
+    at.switch_page("app_pages/visit.py").run()
+    assert not at.exception
+    return at
+
+
+def _draw_box(at, data, box, photo_width=960):
+    """Draw a box on a photo's canvas, as the browser would report it (canvas pixels)."""
+    scale = CANVAS_WIDTH / photo_width
+    x, y, w, h = box
+    at.session_state[_key(data, "box_canvas")] = {"drawing": {"raw": {"objects": [
+        {"type": "rect", "left": x * scale, "top": y * scale, "width": w * scale, "height": h * scale}]},
+        "data": None}, "backgroundFit": None}
+    return at.run()
+
+
+def _shown(markdown):
+    """Markdown source as the reader sees it (backslash escapes removed)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
+
+
+def _typed_box(at, data):
+    return tuple(at.number_input(key=_key(data, name)).value for name in ("x", "y", "w", "h"))
+
+
+def _visit_count(data_folder, area_id):
+    with Store(data_folder) as store:
+        return len(store.visits(area_id))
 
 
 def test_starts_on_the_demo_client(data_folder):
@@ -49,15 +121,15 @@ def test_a_visit_from_upload_to_save(data_folder):
     at.file_uploader(key="uploads").upload("IMG_0001.jpg", data, "image/jpeg").run()
     assert not at.exception
     x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
-    for key, value in (("x0", x), ("y0", y), ("w0", w), ("h0", h)):
-        at.number_input(key=key).set_value(value).run()
+    for name, value in (("x", x), ("y", y), ("w", w), ("h", h)):
+        at.number_input(key=_key(data, name)).set_value(value).run()
     assert not at.exception
     assert any("good" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert "Δa* (redness)" in labels
     delta_a = float(next(m.value for m in at.metric if m.label == "Δa* (redness)"))
     assert delta_a == pytest.approx(TRUTH["needling_day1.jpg"]["delta_a"], abs=1.5)
-    at.radio(key="consent0").set_value("clinical+marketing").run()
+    at.radio(key=_key(data, "consent")).set_value("clinical+marketing").run()
     at.button(key="save_visit").click().run()
     assert not at.exception and any("saved" in s.value for s in at.success)
     with Store(data_folder) as store:
@@ -78,8 +150,9 @@ def test_a_visit_from_upload_to_save(data_folder):
 def test_outline_mode_without_a_drawing_asks_for_one(data_folder):
     at = _start()
     at.switch_page("app_pages/visit.py").run()
-    at.file_uploader(key="uploads").upload("scar.jpg", (SAMPLES / "scar_session1.jpg").read_bytes(), "image/jpeg").run()
-    at.radio(key="mode0").set_value("outline").run()
+    data = (SAMPLES / "scar_session1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("scar.jpg", data, "image/jpeg").run()
+    at.radio(key=_key(data, "mode")).set_value("outline").run()
     assert not at.exception
     assert any("click the first point again" in i.value for i in at.info)
     assert not [b for b in at.button if b.label == "Save visit"]
@@ -94,18 +167,13 @@ def test_bad_uploads_get_a_message_not_a_traceback(data_folder):
 
 
 def test_photo_without_a_card_asks_for_corners(data_folder):
-    import numpy as np
-    from PIL import Image
-
     at = _start()
     at.switch_page("app_pages/visit.py").run()
-    skin = np.full((300, 400, 3), (200, 150, 130), np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(skin).save(buffer, "PNG")
-    at.file_uploader(key="uploads").upload("skin.png", buffer.getvalue(), "image/png").run()
+    data = _png(np.full((300, 400, 3), (200, 150, 130), np.uint8))
+    at.file_uploader(key="uploads").upload("skin.png", data, "image/png").run()
     assert not at.exception
     assert any("No colour card found" in w.value for w in at.warning)
-    assert at.number_input(key="cx0_0") is not None
+    assert at.number_input(key=_key(data, "cx0")).value is None
 
 
 def test_timeline_report_and_export(data_folder):
@@ -134,20 +202,346 @@ def test_timeline_report_and_export(data_folder):
     assert "Demo client" in text and f"{first['contrast']['delta_a']:+.1f}" in text
 
 
-def test_network_address_requires_a_password(data_folder, monkeypatch):
+@pytest.mark.parametrize("address", ["0.0.0.0", "", "::"])
+def test_network_address_requires_a_password(data_folder, monkeypatch, address):
+    """Issue 11: ``--server.address ""`` (every interface) was treated as local and served the records."""
     from streamlit import config
 
     monkeypatch.delenv("SKINSCAN_PASSWORD", raising=False)
+    config.set_option("server.address", address)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("SKINSCAN_PASSWORD" in e.value for e in at.error) and not at.header and not at.expander
+    monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert [t.label for t in at.text_input] == ["Password"] and not at.header
+    at.text_input[0].input("wrong").run()
+    assert not at.header and any("Wrong password" in e.value for e in at.error)
+    at.text_input[0].input("s3cret").run()
+    assert at.header[0].value == "Clients"
+
+
+def test_password_attempts_are_limited(data_folder, monkeypatch):
+    """Issue 11: password attempts were not limited. After 5 wrong ones even the right one waits."""
+    from streamlit import config
+
+    monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
     config.set_option("server.address", "0.0.0.0")
-    try:
-        at = AppTest.from_file(APP, default_timeout=60).run()
-        assert any("SKINSCAN_PASSWORD" in e.value for e in at.error)
-        monkeypatch.setenv("SKINSCAN_PASSWORD", "s3cret")
-        at = AppTest.from_file(APP, default_timeout=60).run()
-        assert [t.label for t in at.text_input] == ["Password"] and not at.header
-        at.text_input[0].input("wrong").run()
-        assert not at.header
-        at.text_input[0].input("s3cret").run()
-        assert at.header[0].value == "Clients"
-    finally:
-        config.set_option("server.address", "127.0.0.1")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for attempt in range(5):
+        at.text_input[0].input(f"guess {attempt}").run()
+    assert any("Too many wrong passwords" in e.value for e in at.error)
+    fresh = AppTest.from_file(APP, default_timeout=60).run()  # a new session (a reload) is locked out too
+    assert not fresh.text_input and any("Too many wrong passwords" in e.value for e in fresh.error)
+
+
+def test_sign_in_guard_locks_out_and_lets_in_again():
+    from app_pages.gate import SignInGuard
+
+    now = [0.0]
+    guard = SignInGuard(attempts=5, window_s=60, lockout_s=60, clock=lambda: now[0])
+    assert [guard.check("a", "x", "right") for _ in range(4)] == ["wrong"] * 4
+    now[0] = 61.0  # the first failures fall out of the window
+    assert guard.check("a", "x", "right") == "wrong"
+    assert [guard.check("a", "x", "right") for _ in range(4)] == ["wrong"] * 3 + ["locked"]
+    assert guard.check("a", "right", "right") == "locked" and guard.wait_s("a") == pytest.approx(60)
+    assert guard.check("b", "right", "right") == "ok"  # another address is not locked out
+    now[0] += 60.5
+    assert guard.wait_s("a") == 0 and guard.check("a", "right", "right") == "ok"
+
+
+def test_which_addresses_are_the_network():
+    from app_pages.gate import is_network_address, passwords_match, refusal
+
+    assert [is_network_address(a) for a in ("127.0.0.1", "127.0.1.1", "localhost", "::1", "[::1]")] == [False] * 5
+    assert [is_network_address(a) for a in (None, "", "0.0.0.0", "::", "192.168.1.20", "clinic.local")] == [True] * 6
+    assert refusal("0.0.0.0", {}) and "SKINSCAN_PASSWORD" in refusal("", {})
+    assert refusal("0.0.0.0", {"SKINSCAN_PASSWORD": "x"}) is None and refusal("127.0.0.1", {}) is None
+    assert passwords_match("s3cret", "s3cret") and not passwords_match("s3cre", "s3cret")
+
+
+@pytest.mark.parametrize("arguments", [["--server.address", "0.0.0.0"], ["--server.address="], ["--server.address=::"]])
+def test_run_app_refuses_a_network_address_without_a_password(arguments):
+    import os
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
+    done = subprocess.run([sys.executable, "-m", "app_pages.gate", *arguments], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "SKINSCAN_PASSWORD" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    allowed = subprocess.run([sys.executable, "-m", "app_pages.gate", *arguments], cwd=ROOT,
+                             env={**environment, "SKINSCAN_PASSWORD": "x"}, capture_output=True, timeout=60)
+    assert allowed.returncode == 0
+
+
+def test_run_app_script_calls_the_gate_before_streamlit():
+    import os
+    import subprocess
+
+    environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
+    environment["PATH"] = f"{Path(sys.executable).parent}:{environment.get('PATH', '')}"
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "run-app.sh"), "--server.address", "0.0.0.0",
+                           "--server.port", "1"], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "not starting" in done.stderr
+
+
+# --- issue 11: the visit workflow without silent mistakes ------------------------------------------------
+
+
+def test_a_photo_starts_with_no_box_and_a_prompt(data_folder):
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
+    assert not at.exception and not at.error
+    assert _typed_box(at, data) == (None, None, None, None)
+    assert any("Drag a loose box" in i.value for i in at.info)
+    assert not at.metric and not [b for b in at.button if b.label == "Save visit"]
+
+
+def test_the_box_belongs_to_its_photo(data_folder):
+    """Issue 11: after a save, the next photo's box was the previous photo's (or a mix of both)."""
+    client_id, area_id = _new_area(data_folder, area="forearm scar")
+    at = _visit_page_on(_start(), client_id, area_id)
+    first = (SAMPLES / "scar_session1.jpg").read_bytes()
+    box = tuple(TRUTH["scar_session1.jpg"]["roi"])
+    at.file_uploader(key="uploads").upload("one.jpg", first, "image/jpeg").run()
+    _draw_box(at, first, box)
+    assert _typed_box(at, first) == box
+    at.number_input(key=_key(first, "w")).set_value(box[2] + 40).run()  # a typed edit after the drawing
+    at.button(key="save_visit").click().run()
+    assert not at.exception and _visit_count(data_folder, area_id) == 1
+    # The next photo: the same box drawn on it is the box measured, whole, not the first photo's numbers.
+    second = (SAMPLES / "scar_session2.jpg").read_bytes()
+    at.file_uploader(key="uploads").set_value(("two.jpg", second, "image/jpeg")).run()
+    assert not at.exception
+    assert _typed_box(at, second) != (box[0], box[1], box[2] + 40, box[3])  # not the first photo's numbers
+    _draw_box(at, second, box)
+    assert _typed_box(at, second) == box
+    at.button(key="save_visit").click().run()
+    with Store(data_folder) as store:
+        saved = store.visits(area_id)[-1]["photos"][0]["measurements"][0]["result"]["roi"]
+    assert saved == list(box)
+
+
+def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.selectbox(key="visit_area").select_index(1).run()  # the demo forearm scar: a first visit exists
+    data = (SAMPLES / "scar_session3.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("scar3.jpg", data, "image/jpeg").run()
+    assert not at.exception
+    x, y, w, h = _typed_box(at, data)
+    tx, ty, tw, th = TRUTH["scar_session1.jpg"]["roi"]
+    assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
+    assert any("first visit's area" in c.value for c in at.caption)
+    assert any(m.label == "Δa* (redness)" for m in at.metric)
+
+
+def test_save_twice_saves_once(data_folder):
+    """Issue 11: a second click on "Save visit" saved the visit again."""
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
+    _draw_box(at, data, TRUTH["brow_year0.jpg"]["roi"])
+    at.button(key="save_visit").click().run()
+    for button in [b for b in at.button if b.label == "Save visit" and not b.disabled]:
+        button.click().run()  # what a second click can still reach
+    assert not at.exception
+    assert _visit_count(data_folder, area_id) == 1
+    saved = [b for b in at.button if b.label == "Saved"]
+    assert saved and saved[0].disabled
+    assert any("Visit saved" in s.value for s in at.success)
+
+
+def test_a_photo_that_cannot_be_measured_is_named_and_confirmed(data_folder):
+    """Issue 11: one of two photos failed, the other was saved under "Visit saved" with no word."""
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    good = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").set_value([("brow.jpg", good, "image/jpeg"),
+                                                ("broken.jpg", b"\xff\xd8\xff\xe0 not a photo", "image/jpeg")]).run()
+    _draw_box(at, good, TRUTH["brow_year0.jpg"]["roi"])
+    assert not at.exception
+    assert any("broken.jpg" in _shown(w.value) and "cannot be measured" in w.value for w in at.warning)
+    save = at.button(key="save_visit")
+    assert save.disabled  # until the practitioner says to save without it
+    at.checkbox(key=next(c.key for c in at.checkbox if c.label.startswith("Save the visit without"))).check().run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    message = _shown(" ".join(s.value for s in at.success))
+    assert "brow.jpg" in message and "Not saved" in message and "broken.jpg" in message
+    with Store(data_folder) as store:
+        assert [len(v["photos"]) for v in store.visits(area_id)] == [1]
+
+
+def test_a_photo_without_a_card_is_said_and_confirmed(data_folder):
+    """Issue 11: a photo with no card was saved like a good one, under a "Colour-corrected" caption."""
+    client_id, area_id = _new_area(data_folder, area="cheek")
+    at = _visit_page_on(_start(), client_id, area_id)
+    photo = np.asarray(Image.open(SAMPLES / "needling_day1.jpg").convert("RGB"))[:, 400:]  # the card cut off
+    data = _png(np.ascontiguousarray(photo))
+    at.file_uploader(key="uploads").upload("no-card.png", data, "image/png").run()
+    x, y, w, h = TRUTH["needling_day1.jpg"]["roi"]
+    _draw_box(at, data, (x - 400, y, w, h), photo_width=photo.shape[1])
+    assert not at.exception
+    captions = [i.caption for i in at.get("imgs")] if at.get("imgs") else []
+    assert not any(str(c).startswith("Colour-corrected") for c in captions)
+    assert any("no colour card was read" in w.value for w in at.warning)
+    assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
+    at.checkbox(key=_key(data, "accept")).check().run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception and _visit_count(data_folder, area_id) == 1
+
+
+def test_definitions_show_as_written():
+    """Issue 11: "ΔL*, Δa*, Δb*" and "L*a*b*" rendered as broken emphasis."""
+    at = _start()
+    at.switch_page("app_pages/timeline.py").run()
+    texts = [m.value for m in at.markdown if "ΔE00" in m.value or "Δa" in m.value]
+    assert texts
+    for text in texts:
+        body = text.replace("**", "", 2) if text.startswith("**") else text
+        head, _, tail = body.partition("** — ") if "** — " in body else ("", "", body)
+        assert "*" not in (head + tail).replace("\\*", ""), text  # every asterisk of the text escaped
+
+
+def test_plain_keeps_every_character_as_typed():
+    name = "![x](http://host/p.png) <img src=x> **b** _i_ :red[r] $x$ `c` #1 a\\b"
+    escaped = plain(name)
+    # Each ASCII punctuation character is escaped once; removing the escapes gives the name back.
+    import re
+
+    assert re.sub(r"\\(.)", r"\1", escaped).replace("\u2060", "") == name
+    assert not re.search(r"(?<!\\)[!\[\]()<>*_:$`#]", escaped.replace("\\\\", ""))
+    assert "://" not in escaped.replace("\\", "")  # no bare address for GFM to turn into a link
+    assert plain("two\nlines") == "two lines"
+
+
+def test_names_show_as_plain_text(data_folder):
+    """Issue 11: client and area names were rendered as Markdown (an image name made browsers fetch it)."""
+    name = "![x](http://127.0.0.1:9/p.png) **Eve**"
+    with Store(data_folder) as store:
+        client_id = store.add_client(name)
+        store.add_area(client_id, "_brow_ <b>")
+    at = _start()
+    label = next(e.label for e in at.expander if "Eve" in e.label)
+    assert label.startswith(plain(name)) and "![x]" not in label
+    assert any(m.value == plain("_brow_ <b>") for m in at.markdown)
+
+
+def test_clients_with_the_same_name_are_told_apart(data_folder):
+    with Store(data_folder) as store:
+        first = store.add_client("Ana Silva", notes="born 1980")
+        second = store.add_client("Ana Silva", notes="born 1995")
+        store.add_area(first, "brow")
+        store.add_area(second, "lips")
+    at = _start()
+    labels = [e.label for e in at.expander if "Ana Silva" in e.label]
+    assert len(labels) == 2 and labels[0] != labels[1]
+    at.switch_page("app_pages/visit.py").run()
+    options = at.selectbox(key="visit_client").options
+    ana = [o for o in options if o.startswith("Ana Silva")]
+    assert len(ana) == 2 and ana[0] != ana[1] and f"#{first}" in " ".join(ana) and f"#{second}" in " ".join(ana)
+
+
+def test_client_search_says_when_nothing_matches():
+    at = _start()
+    at.text_input(key="client_search").input("Nobody Atall").run()
+    assert not at.expander or all("Demo" not in e.label for e in at.expander)
+    assert any("No client's name contains" in _shown(i.value) and "Nobody Atall" in i.value for i in at.info)
+    at.text_input(key="client_search").input("demo").run()
+    assert not at.info and any("Demo client" in e.label for e in at.expander)
+
+
+def test_new_visit_and_timeline_open_from_each_area(data_folder):
+    at = _start()
+    with Store(data_folder) as store:
+        areas = store.areas(store.clients()[0]["id"])
+    at.button(key=f"visit_{areas[2]['id']}").click().run()
+    assert not at.exception and at.header[0].value == "New visit"
+    assert at.selectbox(key="visit_area").value == areas[2]["id"]
+    at.switch_page("app_pages/clients.py").run()
+    at.button(key=f"timeline_{areas[3]['id']}").click().run()
+    assert not at.exception and at.header[0].value == "Timeline"
+    assert at.selectbox(key="timeline_area").value == areas[3]["id"]
+
+
+def test_first_start_copies_the_shipped_measurements(monkeypatch):
+    """Issue 11: the first start measured the 13 demo photos (36 s) under a function name."""
+    import skinscan.pipeline
+
+    def must_not_measure(*args, **kwargs):
+        raise AssertionError("the first start measured the demo photos")
+
+    monkeypatch.setattr(skinscan.pipeline, "analyze", must_not_measure)
+    monkeypatch.setattr(skinscan.pipeline, "compare", must_not_measure)
+    at = _start()
+    assert any("Demo client" in e.label for e in at.expander)
+
+
+def test_no_cache_shows_a_function_name():
+    """Every st.cache_* in the app says in words what it waits for (or shows nothing)."""
+    import ast
+
+    for path in [ROOT / "app.py", *(ROOT / "app_pages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in ("cache_data", "cache_resource"):
+                parent = next((p for p in ast.walk(ast.parse(path.read_text())) if isinstance(p, ast.Call)
+                               and isinstance(p.func, ast.Attribute) and p.func.attr == node.attr
+                               and p.func.lineno == node.lineno), None)
+                assert parent is not None, f"{path.name}:{node.lineno}: bare st.{node.attr} shows the function name"
+                spinner = next((k.value for k in parent.keywords if k.arg == "show_spinner"), None)
+                assert isinstance(spinner, ast.Constant) and spinner.value is not True, \
+                    f"{path.name}:{node.lineno}: st.{node.attr} needs show_spinner=\"words\" or False"
+
+
+def test_the_running_indicator_is_not_hidden():
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"  # "minimal" hid Streamlit's running indicator
+
+
+def test_treatment_details_and_notes_are_saved_with_the_visit(data_folder):
+    client_id, area_id = _new_area(data_folder, area="shoulder tattoo")
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "tattoo_session1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("tattoo.jpg", data, "image/jpeg").run()
+    _draw_box(at, data, TRUTH["tattoo_session1.jpg"]["roi"])
+    token = at.session_state["visit_form"]["token"]
+    at.text_input(key=f"treatment_procedure_{token}").input("Q-switched laser removal").run()
+    at.number_input(key=f"treatment_laser_wavelength_nm_{token}").set_value(1064.0).run()
+    at.number_input(key=f"treatment_fluence_j_cm2_{token}").set_value(3.5).run()
+    at.text_area(key=f"notes_{token}").input("Client reports mild blistering after session 1.").run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        visit = store.visits(area_id)[0]
+    assert visit["treatment"] == {"procedure": "Q-switched laser removal", "laser_wavelength_nm": 1064.0,
+                                  "fluence_j_cm2": 3.5}
+    assert visit["notes"] == "Client reports mild blistering after session 1."
+
+
+def test_add_a_photo_to_a_saved_visit(data_folder):
+    at = _start()
+    with Store(data_folder) as store:
+        area = store.areas(store.clients()[0]["id"])[1]  # the demo forearm scar, three visits
+        before = store.visits(area["id"])
+    at.session_state["area_id"] = area["id"]
+    at.session_state["visit_target"] = before[-1]["id"]  # as another page opens the visit page on a visit
+    at.switch_page("app_pages/visit.py").run()
+    assert at.radio(key="save_to").value == "saved" and at.selectbox(key="saved_visit_choice").value == before[-1]["id"]
+    data = (SAMPLES / "scar_session2.jpg").read_bytes()  # another photo of the visit (here: the session before)
+    at.file_uploader(key="uploads").upload("scar-close-up.jpg", data, "image/jpeg").run()
+    assert _typed_box(at, data)[0] is not None  # placed from the first visit's area
+    button = at.button(key="save_visit")
+    assert button.label == "Add to the visit"
+    button.click().run()
+    assert not at.exception and any("added to the visit" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        after = store.visits(area["id"])
+    assert len(after) == len(before)
+    assert len(after[-1]["photos"]) == len(before[-1]["photos"]) + 1
+    assert [m["kind"] for m in after[-1]["photos"][-1]["measurements"]] == ["analysis", "comparison"]

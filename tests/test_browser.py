@@ -89,10 +89,10 @@ def browser():
 
 
 def _settle(page):
-    """Wait until the app has finished running the script (Streamlit's status widget is gone): a click
-    made while a run is still going may be lost when that run's results arrive."""
+    """Wait until the app has finished running the script: a click made while a run is still going may
+    be lost when that run's results arrive. (Streamlit marks the app's root with its script state.)"""
     page.wait_for_timeout(300)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0)
+    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_have_count(1)
 
 
 def _choose(page, text):
@@ -201,3 +201,55 @@ def test_outline_the_area_by_clicking_around_it(app_url, browser):
     expect(page.get_by_text("Δa* (redness)")).to_be_visible()
     expect(page.get_by_text("hypo", exact=True)).to_be_visible()  # a lighter scar, measured over the outline
     page.close()
+
+
+def test_names_show_as_typed_and_fetch_nothing(app_url, browser):
+    """Issue 11: a client called ![x](http://host/p.png) made every browser opening the list fetch it."""
+    page = browser.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(app_url)
+    expect(page.get_by_text("Demo client (sample photos)")).to_be_visible()
+    name = "![x](http://127.0.0.9:9/p.png) **Eve** <b>x</b>"
+    _settle(page)
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_role("button", name="Create client").click()
+    _settle(page)
+    summary = page.locator('[data-testid="stExpander"] summary', has_text="Eve")
+    expect(summary).to_have_count(1)
+    shown = summary.locator('[data-testid="stMarkdownContainer"]').inner_text().replace("\u2060", "")
+    assert shown.strip().startswith(name)
+    assert summary.locator("img, strong, b, a").count() == 0
+    assert not [url for url in requested if "127.0.0.9" in url]
+    page.close()
+
+
+def test_a_network_address_without_a_password_stops_the_server(tmp_path, browser):
+    """Issue 11: on 0.0.0.0 with no SKINSCAN_PASSWORD the app kept listening and served an error page."""
+    port = _free_port()
+    environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
+    environment["SKINSCAN_DATA"] = str(tmp_path / "data")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "0.0.0.0"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        page = browser.new_page()
+        page.goto(url)
+        server.wait(timeout=60)  # the first page view runs the gate, which stops the server
+        assert "SKINSCAN_PASSWORD" in server.stderr.read()
+        expect(page.get_by_text("Demo client")).to_have_count(0)
+        page.close()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

@@ -142,12 +142,14 @@ def test_cli_compare_json_contract(tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert {"baseline", "followup", "registration", "fade_percent", "redness_resolution_percent",
             "delta_a_change", "delta_e00_change", "hue_shift_deg", "area_change_percent"} <= set(result)
-    assert set(result["registration"]) == {"ok", "method", "inliers", "residual_px"}
-    assert result["registration"]["ok"] is True
+    assert {"ok", "method", "inliers", "residual_px", "confidence", "message"} == set(result["registration"])
+    assert result["registration"]["ok"] is True and result["registration"]["confidence"] >= 0.5
     assert result["fade_percent"] == pytest.approx(
         100 * (1 - result["followup"]["contrast"]["delta_e00"] / result["baseline"]["contrast"]["delta_e00"]), abs=0.01
     )
     assert (tmp_path / "out" / "followup_overlay.png").exists()
+    mapped = cv2.imread(str(tmp_path / "out" / "followup_mask.png"), cv2.IMREAD_UNCHANGED)
+    assert mapped.shape == pair.followup.shape[:2] and set(np.unique(mapped)) == {0, 255}
 
 
 def test_cli_bad_landmarks_exit_2(tmp_path, capsys):

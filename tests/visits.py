@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 
 from scene import (
-    Camera, CardPlacement, Lesion, add_hair, add_lesions, add_pores, draw_card, lab_to_linear, linear_to_lab,
-    loose_box, pose, region_truth, render_scene, view,
+    Camera, CardPlacement, Lesion, add_hair, add_lesions, add_pores, draw_card, lab_to_linear, lesion_alpha,
+    linear_to_lab, loose_box, pose, region_truth, render_scene, view,
 )
 from skinscan import color
 
@@ -103,3 +103,109 @@ def visit_pair(index, fade=0.5, skin=(62.0, 12.0, 17.0), lesion_lab=None, spread
         true_treated_lab=(treated_b, treated_f),
         true_delta_e00=(de_b, de_f),
     )
+
+
+# --- registration scenes: a limb over a patterned background -----------------------------------------
+
+LIMB_PHOTO = (640, 480)
+LIMB_BODY = (1000, 800)
+
+
+@dataclass
+class LimbPair:
+    """Two photos of one limb over a background that moves on its own, with the true mapping."""
+
+    baseline: np.ndarray  # uint8 photos
+    followup: np.ndarray
+    roi: tuple  # loose box around the area in the baseline
+    true_homography: np.ndarray  # baseline px -> follow-up px, exact on the limb around the area
+    true_fade_percent: float
+
+
+def _tiles(width, height, seed, tile=48):
+    """A patterned floor: grey and blue tiles with speckles and grout (strong, repeated features)."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width]
+    chequer = ((xs // tile + ys // tile) % 2).astype(np.float32)
+    floor = np.where(chequer[..., None] > 0, lab_to_linear((75.0, -2.0, -12.0)), lab_to_linear((35.0, 1.0, -8.0)))
+    grout = ((xs % tile) < 3) | ((ys % tile) < 3)
+    floor[grout] = lab_to_linear((90.0, 0.0, 2.0))
+    speckle = rng.random((height, width)) < 0.01
+    floor[speckle] *= 0.4
+    return floor.astype(np.float32)
+
+
+def _bend(photo_linear, centre, radius, angle_deg):
+    """Bend the limb beyond ``radius`` of ``centre`` (photo pixels): points turn about the centre by an
+    angle growing from 0 at ``radius`` to ``angle_deg`` at twice it (a joint near the area)."""
+    height, width = photo_linear.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    dx, dy = xs - centre[0], ys - centre[1]
+    distance = np.sqrt(dx**2 + dy**2)
+    turn = np.deg2rad(angle_deg) * np.clip((distance - radius) / radius, 0, 1)
+    # Inverse map: the output pixel at angle a comes from the input at angle a - turn.
+    cos, sin = np.cos(-turn), np.sin(-turn)
+    map_x = (centre[0] + cos * dx - sin * dy).astype(np.float32)
+    map_y = (centre[1] + sin * dx + cos * dy).astype(np.float32)
+    return cv2.remap(photo_linear, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def limb_pair(kind, seed=0, fade=0.4):
+    """A rendered visit pair for registration tests.
+
+    kind : "background" (the tiled floor moves differently from the limb), "bent" (the limb bends at a
+        joint just beyond the area's surroundings), "closer" (follow-up taken twice as close), "dark"
+        (dark skin, L* 35, half the pores at lower contrast and fewer hairs: little texture).
+    The limb is a band of skin (pores, hairs, a lesion faded by ``fade`` at follow-up) across a tiled
+    floor; each photo sees the limb through its own pose and the floor through another.
+    """
+    rng = np.random.default_rng(900 + seed)
+    skin = (35.0, 11.0, 16.0) if kind == "dark" else (64.0, 12.0, 17.0)
+    lesion_lab = (skin[0] - 12.0, skin[1] + 2.0, skin[2] - 2.0)
+    pores = dict(density=0.003, depth=0.15) if kind == "dark" else dict(density=0.006, depth=0.2)
+    bodies = []
+    truth = []
+    for visit_fade in (0.0, fade):
+        lesion = Lesion(centre=(0.5, 0.5), radii=(0.06, 0.045), lab=_mix(lesion_lab, skin, visit_fade),
+                        softness=0.3, seed=seed)
+        body = render_scene(*LIMB_BODY, background_lab=skin, card=None, seed=seed)
+        (_, mask), = add_lesions(body, [lesion])
+        body.linear = add_pores(body.linear, seed=seed, **pores)
+        truth.append(region_truth(body.linear, mask))
+        body.linear = add_hair(body.linear, count=10 if kind == "dark" else 25, seed=seed)
+        bodies.append(body.linear)
+    # The limb: a band 55 % of the body's height, tilted.
+    limb = np.zeros(LIMB_BODY[::-1], np.uint8)
+    cx, cy = LIMB_BODY[0] / 2, LIMB_BODY[1] / 2
+    half = 0.275 * LIMB_BODY[1]
+    band = np.array([[-LIMB_BODY[0], -half], [LIMB_BODY[0], -half], [LIMB_BODY[0], half], [-LIMB_BODY[0], half]])
+    angle = np.deg2rad(15)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    cv2.fillConvexPoly(limb, np.round(band @ rotation.T + [cx, cy]).astype(np.int32), 1)
+    floor = _tiles(*LIMB_BODY, seed=seed)
+    to_photo = np.array([[1, 0, LIMB_PHOTO[0] / 2 - cx], [0, 1, LIMB_PHOTO[1] / 2 - cy], [0, 0, 1]], float)
+    scale_f = 2.0 if kind == "closer" else float(rng.uniform(0.85, 1.15))
+    pose_b = to_photo @ pose(rotation_deg=rng.uniform(-5, 5), centre=(cx, cy), shift=(rng.uniform(-20, 20), 0))
+    pose_f = to_photo @ pose(rotation_deg=rng.uniform(-15, 15), scale=scale_f, centre=(cx, cy),
+                             shift=(rng.uniform(-30, 30), rng.uniform(-20, 20)),
+                             perspective=(rng.uniform(-8e-5, 8e-5), rng.uniform(-8e-5, 8e-5)))
+    floor_poses = (to_photo @ pose(shift=(0, 0)), to_photo @ pose(rotation_deg=rng.uniform(10, 25),
+                                                                  shift=(rng.uniform(60, 120), rng.uniform(-80, -40))))
+    photos = []
+    for index, (body, body_pose, floor_pose) in enumerate(zip(bodies, (pose_b, pose_f), floor_poses)):
+        seen = view(body, body_pose, LIMB_PHOTO)
+        on_limb = cv2.warpPerspective(limb, body_pose, LIMB_PHOTO, flags=cv2.INTER_LINEAR).astype(np.float32)[..., None]
+        if kind == "bent" and index == 1:
+            centre_f = cv2.perspectiveTransform(np.array([[[cx, cy]]]), pose_f)[0, 0]
+            seen = _bend(seen, centre_f, radius=0.3 * LIMB_PHOTO[0], angle_deg=12.0)
+            on_limb = _bend(on_limb, centre_f, radius=0.3 * LIMB_PHOTO[0], angle_deg=12.0)[..., None]
+        scene = seen * on_limb + view(floor, floor_pose, LIMB_PHOTO) * (1 - on_limb)
+        camera = Camera(cct=5200 if index == 0 else float(rng.uniform(4000, 6500)), white_balance=0.7,
+                        seed=seed + 10 * index, exposure=0.9 if index == 0 else float(rng.uniform(0.75, 0.95)))
+        photos.append(camera.capture(scene.astype(np.float32)))
+    lesion_b = cv2.warpPerspective((lesion_alpha(*LIMB_BODY, Lesion(centre=(0.5, 0.5), radii=(0.06, 0.045), seed=seed))
+                                    >= 0.5).astype(np.uint8), pose_b, LIMB_PHOTO, flags=cv2.INTER_NEAREST).astype(bool)
+    de_b = float(color.delta_e_ciede2000(*truth[0]))
+    de_f = float(color.delta_e_ciede2000(*truth[1]))
+    return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b),
+                    100 * (1 - de_f / de_b))
