@@ -42,7 +42,7 @@ def detection_attempts(long_side):
     return attempts
 
 
-#: Long side, in pixels, of the reduced copy the colour pre-screen looks at.
+#: Long side, in pixels, of the regular sample the colour pre-screen looks at.
 PRESCREEN_LONG_SIDE = 1000
 #: A pixel is "chart-coloured" for the pre-screen when its HSV saturation and value reach these
 #: (0..1). Low on purpose: an uncorrected warm or cool cast desaturates the card's greens and blues.
@@ -69,11 +69,12 @@ def chart_colours_present(pixels):
     -------
     bool
         True when both saturated greens and saturated blues are present (PRESCREEN_* thresholds) on a
-        copy reduced to PRESCREEN_LONG_SIDE. Skin, lesions, scars and redness are all warm hues: a photo
+        regular sample of about PRESCREEN_LONG_SIDE pixels along the longer side. Skin, lesions, scars and redness are all warm hues: a photo
         of skin alone is decided in a few tens of milliseconds instead of the detector's retries.
     """
-    small, _ = _reduced(pixels, PRESCREEN_LONG_SIDE)
-    hsv = cv2.cvtColor(to_uint8(small), cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for 0..360 degrees
+    step = int(np.ceil(max(pixels.shape[:2]) / PRESCREEN_LONG_SIDE))
+    small = np.ascontiguousarray(to_uint8(pixels[::step, ::step]))  # sampled, not averaged: colours stay pure
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for 0..360 degrees
     hue = hsv[..., 0].astype(np.float32) * (360.0 / 256.0)
     coloured = (hsv[..., 1] >= PRESCREEN_MIN_SATURATION * 255) & (hsv[..., 2] >= PRESCREEN_MIN_VALUE * 255)
     greens = coloured & (hue >= PRESCREEN_GREEN_HUES[0]) & (hue < PRESCREEN_GREEN_HUES[1])
@@ -508,10 +509,15 @@ def _reduced(pixels, long_side):
     scale = min(1.0, long_side / max(height, width))
     if scale >= 1.0:
         return pixels, 1.0
-    # Sub-sample by a whole step first (cheap), then area-average to the working size.
-    step = max(1, int(1.0 / scale) // 2)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return cv2.resize(np.ascontiguousarray(pixels[::step, ::step]), size, interpolation=cv2.INTER_AREA), scale
+    factor = int(1.0 / scale)
+    if factor >= 2 and min(height, width) >= 2 * factor:
+        # Area-average by a whole factor first (OpenCV's fast path, every pixel counted), then
+        # interpolate the remaining less-than-2x reduction.
+        whole = pixels[: height - height % factor, : width - width % factor]
+        pixels = cv2.resize(whole, (whole.shape[1] // factor, whole.shape[0] // factor), interpolation=cv2.INTER_AREA)
+        return cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR), scale
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA), scale
 
 
 def _detector_copy(pixels, long_side):

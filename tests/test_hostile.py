@@ -46,10 +46,20 @@ def test_core_hostile_set(hostile_folder):
     assert summary["tracebacks"] == summary["timeouts"] == summary["over_memory"] == 0
 
 
+def test_hostile_cases_in_fresh_processes(hostile_folder):
+    """The command as a user runs it: nothing from native code on stderr, no hang on a FIFO."""
+    wanted = {"path-fifo/analyze", "path-dev-zero/analyze", "claim-jpeg-65000x1500/analyze", "flip-000/analyze",
+              "roi-nan-at-0", "base-jpeg/analyze"}
+    cases = [case for case in hostile.build_cases(hostile_folder / "fresh") if case.name in wanted]
+    assert len(cases) == len(wanted)
+    summary, problems = _report(hostile.run_cases(cases, jobs=2, isolated=True))
+    assert not problems, problems
+
+
 @pytest.mark.skipif(not os.environ.get("SKINSCAN_HOSTILE_FULL"), reason="the full hostile set: set SKINSCAN_HOSTILE_FULL=1")
 def test_full_hostile_set(hostile_folder):
     cases = hostile.build_cases(hostile_folder / "full", full=True)
-    outcomes = hostile.run_cases(cases, jobs=2, isolated=True)
+    outcomes = hostile.run_cases(cases, jobs=2)
     summary, problems = _report(outcomes)
     print(json.dumps(summary))
     assert not problems, problems
