@@ -380,6 +380,7 @@ def _match_once(view_b, view_f, area_box, expected_scale):
             or len(view_f.keypoints) < MIN_SEED_MATCHES:
         return _fail("too little skin texture to match")
     # Approximate nearest neighbours (FLANN k-d trees, Muja & Lowe 2009): a fraction of brute force's cost.
+    cv2.setRNGSeed(RANDOM_SEED)  # FLANN's randomised k-d trees draw from OpenCV's generator too
     matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
     pairs = matcher.knnMatch(view_b.descriptors, view_f.descriptors, k=2)
     good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
