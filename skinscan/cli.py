@@ -11,7 +11,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import warnings
 from contextlib import contextmanager
 from datetime import datetime
@@ -295,6 +294,8 @@ def _replacing_file(path):
     InputError
         The folder is missing or cannot be written, or ``path`` is a folder.
     """
+    import tempfile
+
     path = os.path.abspath(path)
     if os.path.isdir(path):
         raise InputError(f"{path}: is a folder; give a file name to write")
