@@ -46,6 +46,10 @@ def visit_page():
     for index, upload in enumerate(uploads):
         data = upload.getvalue()
         st.subheader(f"Photo {index + 1}: {plain(upload.name)}")
+        same = next((p for p in photos if p["hash"] == photo_key(data)), None)
+        if same is not None:  # its inputs are the other copy's (state belongs to the photo's content)
+            st.warning(f"The same photo as {plain(same['name'])}: it is saved once.")
+            continue
         try:
             photos.append(_measure_upload(upload.name, data, chart, baseline))
         except InputError as error:
