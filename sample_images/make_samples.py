@@ -133,9 +133,28 @@ def card_check():
                                "camera": {"cct_k": 3800, "white_balance": 0.6}}}
 
 
+def write_manifest(truth):
+    """``manifest.csv`` for ``skinscan batch``: each photo with its box, chart, demo client, area, date."""
+    import csv
+
+    from skinscan.demo import DEMO_AREAS, DEMO_CLIENT
+
+    area_of = {name: area for area, names in DEMO_AREAS for name in names}
+    with open(HERE / "manifest.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["photo", "roi", "mask", "reference_roi", "chart", "client", "area", "date"])
+        for name, record in truth.items():
+            taken = record.get("taken", "")
+            date = f"{taken[:10].replace(':', '-')}T{taken[11:16]}" if taken else ""
+            writer.writerow([name, ",".join(map(str, record["roi"])) if "roi" in record else "", "", "",
+                             record.get("chart", "classic24"), DEMO_CLIENT if name in area_of else "",
+                             area_of.get(name, ""), date])
+
+
 def main():
     truth = {**card_check(), **series()}
     (HERE / "truth.json").write_text(json.dumps(truth, indent=2) + "\n")
+    write_manifest(truth)
 
 
 if __name__ == "__main__":

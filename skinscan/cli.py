@@ -68,6 +68,8 @@ def _build_parser():
     output.add_argument("--json", action="store_true", help="print the series as one JSON object")
     output.add_argument("--csv", action="store_true", help="print the series as CSV, one row per photo")
 
+    _add_batch_parser(commands)
+
     clients = commands.add_parser("clients", help="list the clients in the record")
     clients.add_argument("--search", default="", help="part of a name")
     clients.add_argument("--json", action="store_true")
@@ -78,6 +80,81 @@ def _build_parser():
     erase.add_argument("client_id", type=int)
     erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     return parser
+
+
+def _add_batch_parser(commands):
+    batch = commands.add_parser(
+        "batch", help="measure a folder or a CSV manifest of photos (resumable; local processes or Dask)")
+    batch.add_argument("source", help="a folder (searched recursively) or a CSV manifest with columns "
+                                      "photo,roi,mask,reference_roi,chart,client,area,date")
+    batch.add_argument("--out", required=True, help="folder for results.csv, results.parquet and json/")
+    batch.add_argument("--roi", help="X,Y,W,H: one box for every photo of a folder (else only the card is read)")
+    batch.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card, where not given")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--serial", action="store_true", help="measure here, one photo after the other")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786); "
+                                                              "its workers must see the photos' paths")
+    batch.add_argument("--workers", type=int, help="local worker processes (default: one per CPU)")
+    batch.add_argument("--import", dest="import_", action="store_true",
+                       help="also save every photo into the record: client and area from the manifest or "
+                            "from the folders (SOURCE/client/area/photo), date from EXIF")
+    batch.add_argument("--json", action="store_true", help="print a summary as one JSON object")
+
+
+def _batch_command(args):
+    """``skinscan batch``: measure every photo, write the tables, print a summary."""
+    from . import batch
+    from .segment import parse_box
+
+    roi = parse_box(args.roi, "--roi") if args.roi else None
+    if args.workers is not None and args.workers < 1:
+        raise InputError("--workers takes a number of processes, 1 or more")
+    if os.path.isdir(args.source):
+        items = batch.items_from_folder(args.source, roi=roi, chart=args.chart, client_area_from_folders=args.import_)
+    elif os.path.isfile(args.source) and args.source.lower().endswith(".csv"):
+        items = batch.items_from_manifest(args.source, chart=args.chart)
+    else:
+        raise InputError(f"{args.source}: neither a folder nor a .csv manifest")
+    if not items:
+        raise InputError(f"{args.source}: no photos found")
+    clients = []  # made only when some photo needs measuring (a resumed, finished batch starts none)
+
+    def connect():
+        if args.scheduler:
+            from dask.distributed import Client
+
+            try:
+                clients.append(Client(args.scheduler, timeout="10s"))
+            except (OSError, TimeoutError, ValueError) as error:
+                raise InputError(f"--scheduler {args.scheduler}: cannot reach a Dask scheduler ({error})") from None
+        else:
+            clients.append(batch.local_cluster(args.workers))
+        return clients[-1]
+
+    store = None
+    try:
+        if args.import_:
+            from .store import Store
+
+            store = Store(args.data)
+        rows = batch.run_batch(items, args.out, client=None if args.serial else connect, store=store)
+    finally:
+        for client in clients:
+            cluster = None if args.scheduler else client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        if store is not None:
+            store.close()
+    errors = sum(row["status"] == "error" for row in rows)
+    summary = {"photos": len(rows), "ok": len(rows) - errors, "errors": errors,
+               "csv": os.path.join(args.out, "results.csv"), "parquet": os.path.join(args.out, "results.parquet")}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{summary['photos']} photos: {summary['ok']} measured, {errors} with errors -> "
+              f"{summary['csv']}, {summary['parquet']}")
+    return 0
 
 
 class _ArgumentError(Exception):
@@ -338,6 +415,8 @@ def run(argv):
                 sys.stdout.write(result.to_csv())
                 return 0
             summary = _summary_timeline
+        elif args.command == "batch":
+            return _batch_command(args)
         elif args.command in ("clients", "export", "erase"):
             return _record_command(args)
         else:  # pragma: no cover - argparse rejects unknown commands

@@ -8,7 +8,7 @@ How a photo gets in, so that no save loses one and no cleanup deletes one it sho
 
 1. *Staging* (outside any transaction; slow work: decode, strip, fsync). Each writer (one
    :class:`Store` object) owns ``photos/.staging/<uuid>/``, held by an exclusive ``flock`` on
-   ``photos/.staging/<uuid>.lock`` (which also records the writer's pid) for as long as it is open.
+   ``photos/.staging/<uuid>.lock`` (which also records the writer's pid) while it saves.
 2. *Placing* (inside the SQLite write transaction, ``BEGIN IMMEDIATE``, right before ``COMMIT``):
    the staged file is renamed into ``photos/<sha256>.<ext>``. Only one writer holds the write lock
    at a time, so a file appears in ``photos/`` only while its row is being committed.
@@ -481,13 +481,8 @@ class Store:
     # --- plumbing -------------------------------------------------------------------------------------
 
     def close(self):
-        """Close the database connection and give up this store's staging folder."""
-        if self._staging is not None:
-            folder, lock = self._staging
-            self._staging = None
-            shutil.rmtree(folder, ignore_errors=True)
-            Path(lock.name).unlink(missing_ok=True)
-            lock.close()  # releases the flock
+        """Close the database connection (and give up a staging folder, if one is held)."""
+        self._release_staging()
         if self._connection is not None:
             self._connection.close()
 
@@ -591,6 +586,15 @@ class Store:
         self._staging = (folder, lock)
         return folder
 
+    def _release_staging(self):
+        """Remove this store's staging folder and its lock file, then release the lock."""
+        if self._staging is not None:
+            folder, lock = self._staging
+            self._staging = None
+            shutil.rmtree(folder, ignore_errors=True)
+            Path(lock.name).unlink(missing_ok=True)
+            lock.close()  # releases the flock
+
     def _stage_photo(self, data, photo=None):
         """Decode, validate and strip a photo and write it, fsynced, to this store's staging folder.
 
@@ -626,7 +630,8 @@ class Store:
 
     @contextmanager
     def _staged(self):
-        """Collect staged photos; on leaving, remove any that were not placed (failure or duplicate).
+        """Collect staged photos; on leaving, remove any that were not placed (failure or duplicate)
+        and give up the staging folder (a store holds one only while it saves).
 
         Yields
         ------
@@ -639,6 +644,7 @@ class Store:
         finally:
             for photo in staged:
                 photo.path.unlink(missing_ok=True)
+            self._release_staging()
 
     def _referenced_files(self):
         return {row[0] for row in self._connection.execute("SELECT DISTINCT file FROM photos")}

@@ -80,6 +80,7 @@ def test_save_and_read_a_visit_with_measurements(tmp_path):
         assert visits[0]["photos"][0]["measurements"][0]["result"]["contrast"]["delta_a"] == 8.5
         # Files are named by content hash only, never by a person's name.
         names = _stored_files(tmp_path)
+        assert list((tmp_path / "photos" / ".staging").iterdir()) == []  # a store holds staging only while saving
         assert len(names) == 2 and all(len(n.split(".")[0]) == 64 for n in names)
         assert store.check() == []
         assert [c["name"] for c in store.clients("anna")] == ["Anna Example"]
