@@ -711,6 +711,7 @@ class Store:
             except FileNotFoundError:
                 continue  # another cleaner got there first
         return removed
+
     # --- clients and areas ----------------------------------------------------------------------------
 
     def add_client(self, name, notes=""):

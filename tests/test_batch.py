@@ -273,3 +273,15 @@ def test_sample_manifest_matches_the_truth():
         assert item.chart == truth.get("chart", "classic24") and item.area == area_of.get(item.key)
         if "taken" in truth:
             assert item.date.replace("-", ":").replace("T", " ") == truth["taken"]
+
+
+def test_cli_sends_the_batch_to_an_existing_scheduler(tmp_path, capsys, dask_client):
+    """`--scheduler ADDRESS`: the tasks run on a cluster the command did not start (and leaves running)."""
+    (tmp_path / "manifest.csv").write_text(f"photo\n{SAMPLES / 'card_check.jpg'}\n")
+    address = dask_client.scheduler.address
+    assert run(["batch", str(tmp_path / "manifest.csv"), "--out", str(tmp_path / "out"), "--scheduler", address,
+                "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["ok"] == 1
+    [row] = pq.read_table(tmp_path / "out" / "results.parquet").to_pylist()
+    assert row["kind"] == "calibration" and row["card_found"] is True
+    assert dask_client.submit(sum, [1, 2]).result() == 3  # the cluster still serves
