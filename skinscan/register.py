@@ -65,8 +65,24 @@ RING_MIN_FRACTION = 0.3
 #: The refinement may move the box's corners by at most this fraction of the box's longer side from
 #: where the features put them (otherwise it converged elsewhere and is ignored).
 REFINE_MAX_MOVE_BOXES = 0.15
+#: How many of the fitted models (best verified first) are refined by ECC.
+REFINED_CANDIDATES = 2
 #: Follow-up working scales tried after the first, relative to it.
 RETRY_SCALES = (0.5, 2.0)
+#: Texture fallback: the skin around the area is searched over the follow-up by normalised
+#: cross-correlation with its longer side at TEXTURE_TEMPLATE_PX pixels, its inner TEXTURE_INNER
+#: square turned by TEXTURE_ANGLES_DEG, at 7 scales 0.5-2x (or the cards' scale); the
+#: TEXTURE_SEEDS best places are refined (ECC) and verified. Its correlation must clear stricter
+#: bounds (the search itself picks the best-correlating place): TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
+TEXTURE_TEMPLATE_PX = 64
+TEXTURE_INNER = 0.7
+TEXTURE_ANGLES_DEG = tuple(range(-30, 31, 10))
+TEXTURE_SEEDS = 3
+#: Texture seeds are refined coarse to fine (sub-sampling factors) and may move this far (box sizes).
+TEXTURE_LEVELS = (4, 2, 1)
+TEXTURE_MAX_MOVE_BOXES = 0.4
+TEXTURE_NCC_NONE = 0.15
+TEXTURE_NCC_FULL = 0.35
 #: Band-pass for the photometric check (Gaussian sigmas in working pixels) and the window of the local
 #: normalised cross-correlation (working pixels).
 BANDPASS_SIGMAS = (2.0, 8.0)
@@ -353,18 +369,39 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_bod
 
 
 def match(view_b, view_f, area_box, expected_scale=None):
-    """Match two views, fit, refine and verify (see :func:`align`); retries the follow-up at other
-    scales when the first reading gives no verified alignment."""
+    """Match two views, fit, refine and verify (see :func:`align`). Retries the follow-up at other
+    scales when the first reading gives no verified alignment, then the texture fallback."""
     best = _match_once(view_b, view_f, area_box, expected_scale)
-    if best.ok or expected_scale is not None or not view_f.source:
-        return best
-    rgb, body, card = view_f.source
-    for factor in RETRY_SCALES:
-        scale = min(1.0, view_f.scale * factor)
-        if abs(scale - view_f.scale) < 0.05 * view_f.scale:
+    if not best.ok and expected_scale is None and view_f.source:
+        rgb, body, card = view_f.source
+        for factor in RETRY_SCALES:
+            scale = min(1.0, view_f.scale * factor)
+            if abs(scale - view_f.scale) < 0.05 * view_f.scale:
+                continue
+            attempt = _match_once(view_b, read_view(rgb, scale, None, body, card), area_box, None)
+            if _rank(attempt) > _rank(best):
+                best = attempt
+            if best.ok:
+                break
+    if not best.ok:
+        texture = _texture_match(view_b, view_f, area_box, expected_scale)
+        if texture is not None and _rank(texture) > _rank(best):
+            best = texture
+    return best
+
+
+def _texture_match(view_b, view_f, area_box, expected_scale):
+    """The texture fallback: correlation seeds (:func:`_texture_seeds`), refined coarse to fine and
+    verified; the best, or None."""
+    best = None
+    for warp in _texture_seeds(view_b, view_f, area_box, expected_scale):
+        homography = view_f.to_photo() @ warp @ np.linalg.inv(view_b.to_photo())
+        refined = _refine(homography, view_b, view_f, area_box, "affine", TEXTURE_LEVELS, TEXTURE_MAX_MOVE_BOXES)
+        if refined is None:
             continue
-        attempt = _match_once(view_b, read_view(rgb, scale, None, body, card), area_box, None)
-        if attempt.ok or attempt.confidence > best.confidence:
+        attempt = verify(refined, view_b, view_f, area_box, np.zeros((0, 2)), np.zeros((0, 2)), "texture",
+                         "affine", expected_scale)
+        if best is None or _rank(attempt) > _rank(best):
             best = attempt
         if best.ok:
             break
@@ -376,41 +413,94 @@ def _fail(message, inliers=0, confidence=0.0, checks=None):
 
 
 def _match_once(view_b, view_f, area_box, expected_scale):
-    if view_b.descriptors is None or view_f.descriptors is None or len(view_b.keypoints) < MIN_SEED_MATCHES \
-            or len(view_f.keypoints) < MIN_SEED_MATCHES:
-        return _fail("too little skin texture to match")
-    # Approximate nearest neighbours (FLANN k-d trees, Muja & Lowe 2009): a fraction of brute force's cost.
-    matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 64})
-    pairs = matcher.knnMatch(view_b.descriptors, view_f.descriptors, k=2)
-    good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
+    good = []
+    if view_b.descriptors is not None and view_f.descriptors is not None and len(view_b.keypoints) >= 2 \
+            and len(view_f.keypoints) >= 2:
+        # Exact nearest neighbours: FLANN's randomised trees would make the same photos give different
+        # results from run to run (and between a batch's workers).
+        pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(view_b.descriptors, view_f.descriptors, k=2)
+        good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
     size_ratio = view_f.scale / view_b.scale * (expected_scale or 1.0)
     good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
-    if len(good) < MIN_SEED_MATCHES:
-        return _fail("the photos share too few skin features", len(good))
     cv2.setRNGSeed(RANDOM_SEED)  # the robust fits sample at random: the same photos give the same result
     # Fit in working pixels of each view (thresholds in pixels mean the same in both); every model the
     # matches support is refined and verified, and the most confident one is kept.
-    work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in good], np.float64)
-    work_f = np.array([view_f.keypoints[m.trainIdx].pt for m in good], np.float64)
-    candidates = _fit_models(work_b, work_f)
-    if not candidates:
-        return _fail("no consistent mapping between the photos", len(good))
+    work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in good], np.float64).reshape(-1, 2)
+    work_f = np.array([view_f.keypoints[m.trainIdx].pt for m in good], np.float64).reshape(-1, 2)
+    candidates = _fit_models(work_b, work_f) if len(good) >= MIN_SEED_MATCHES else []
     to_photo_b, to_photo_f = view_b.to_photo(), view_f.to_photo()
-    best = None
+    # Verify every model as fitted (cheap), then refine the most promising (ECC is the costly step).
+    fitted = []
     for model, warp, inliers in candidates:
         method = "features" if inliers.sum() >= MIN_INLIERS else "texture"
-        homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
-        refined = _refine(homography, view_b, view_f, area_box, model)
-        if refined is not None:
-            homography = refined
-        elif method == "texture":
-            continue
         points_b = view_b.photo_points([m.queryIdx for m, k in zip(good, inliers) if k])
         points_f = view_f.photo_points([m.trainIdx for m, k in zip(good, inliers) if k])
+        homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
         attempt = verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale)
-        if best is None or _rank(attempt) > _rank(best):
-            best = attempt
+        fitted.append((attempt, points_b, points_f))
+    fitted.sort(key=lambda item: _rank(item[0]), reverse=True)
+    best = fitted[0][0] if fitted else None
+    for attempt, points_b, points_f in fitted[:REFINED_CANDIDATES]:
+        if attempt.homography is None or not attempt.checks.get("plausible", False):
+            continue
+        refined = _refine(attempt.homography, view_b, view_f, area_box, attempt.model)
+        if refined is None:
+            continue
+        again = verify(refined, view_b, view_f, area_box, points_b, points_f, attempt.method, attempt.model,
+                       expected_scale)
+        if _rank(again) >= _rank(best) or not best.ok:
+            best = again
+        if best.ok:
+            break
     return best or _fail("the photos share too few skin features", len(good))
+
+
+def _texture_seeds(view_b, view_f, area_box, expected_scale=None):
+    """Seeds for the texture fallback: the skin around the area searched over the follow-up by
+    normalised cross-correlation, at several scales and rotations, on a coarse grid.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        3x3 similarity warps (baseline working px -> follow-up working px), best first.
+    """
+    gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
+    template = cv2.GaussianBlur(view_b.grey[gy0:gy1, gx0:gx1], (0, 0), 1.5).astype(np.float32)
+    image = cv2.GaussianBlur(view_f.grey, (0, 0), 1.5).astype(np.float32)
+    shrink = max(1.0, max(template.shape) / TEXTURE_TEMPLATE_PX)
+    small_t = cv2.resize(template, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
+    small_i = cv2.resize(image, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
+    height, width = small_t.shape
+    centre_t = np.array([width / 2, height / 2])
+    relative = view_f.scale / view_b.scale
+    scales = [relative * expected_scale] if expected_scale else relative * np.geomspace(0.5, 2.0, 7)
+    found = []
+    for scale in scales:
+        side = int(TEXTURE_INNER * min(width, height) * scale)
+        if side < 12 or side >= min(small_i.shape):
+            continue
+        for angle in TEXTURE_ANGLES_DEG:
+            rotation = np.deg2rad(angle)
+            linear = scale * np.array([[np.cos(rotation), -np.sin(rotation)], [np.sin(rotation), np.cos(rotation)]])
+            # Template pixel t -> patch pixel p = linear (t - centre_t) + side/2 (a square cut from the middle).
+            to_patch = np.hstack([linear, (side / 2 - linear @ centre_t)[:, None]])
+            patch = cv2.warpAffine(small_t, to_patch, (side, side), flags=cv2.INTER_LINEAR)
+            if patch.std() < 1.0:
+                continue
+            scores = cv2.matchTemplate(small_i, patch, cv2.TM_CCOEFF_NORMED)
+            _, best, _, location = cv2.minMaxLoc(scores)
+            # Template centre (baseline working px) -> follow-up working px at the patch's centre.
+            found.append((best, linear, np.array(location) + side / 2))
+    found.sort(key=lambda item: -item[0])
+    seeds = []
+    origin_b = np.array([gx0, gy0]) + centre_t * shrink
+    for _, linear, centre_small in found[:TEXTURE_SEEDS]:
+        centre_f = centre_small * shrink
+        warp = np.eye(3)
+        warp[:2, :2] = linear
+        warp[:2, 2] = centre_f - linear @ origin_b
+        seeds.append(warp)
+    return seeds
 
 
 def _rank(registration):
@@ -456,15 +546,15 @@ def _around_area(view, area_box):
     return max(0, int(gx0)), max(0, int(gy0)), min(width, int(np.ceil(gx1))), min(height, int(np.ceil(gy1)))
 
 
-def _refine(homography, view_b, view_f, area_box, model):
-    """ECC refinement on the body around the area (box grown by REFINE_MARGIN_BOXES); None when it
-    fails or moves the box's corners too far from where the features put them."""
+def _refine(homography, view_b, view_f, area_box, model, levels=(1,), max_move=None):
+    """ECC refinement on the body around the area (box grown by REFINE_MARGIN_BOXES), coarse to fine
+    over ``levels`` (sub-sampling factors); None when it fails or moves the box's corners further than
+    ``max_move`` box sizes (default REFINE_MAX_MOVE_BOXES) from where it started."""
     x, y, w, h = area_box
     to_work_b = np.linalg.inv(view_b.to_photo())
     gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
     if gx1 - gx0 < 16 or gy1 - gy0 < 16:
         return None
-    template = cv2.GaussianBlur(view_b.grey[gy0:gy1, gx0:gx1], (0, 0), 1.0).astype(np.float32)
     template_mask = view_b.body[gy0:gy1, gx0:gx1].astype(np.uint8)
     if template_mask.sum() < 0.2 * template_mask.size:
         return None
@@ -475,26 +565,41 @@ def _refine(homography, view_b, view_f, area_box, model):
     ring[max(0, int(ay0) - gy0):max(0, int(np.ceil(ay1)) - gy0), max(0, int(ax0) - gx0):max(0, int(np.ceil(ax1)) - gx0)] = 0
     if ring.sum() >= RING_MIN_FRACTION * template_mask.size:
         template_mask = ring
-    image = cv2.GaussianBlur(view_f.grey, (0, 0), 1.0).astype(np.float32)
     shift = np.array([[1, 0, gx0], [0, 1, gy0], [0, 0, 1]], np.float64)
     warp = np.linalg.inv(view_f.to_photo()) @ homography @ view_b.to_photo() @ shift
     warp /= warp[2, 2]
     motion = cv2.MOTION_HOMOGRAPHY if model == "homography" else cv2.MOTION_AFFINE
-    start = warp.astype(np.float32) if motion == cv2.MOTION_HOMOGRAPHY else warp[:2].astype(np.float32)
-    try:
-        _, refined = cv2.findTransformECC(template, image, start, motion,
-                                          (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), template_mask, 3)
-    except cv2.error:
-        return None
-    refined = refined.astype(np.float64)
-    if motion != cv2.MOTION_HOMOGRAPHY:
-        refined = np.vstack([refined, [0, 0, 1]])
-    result = view_f.to_photo() @ refined @ np.linalg.inv(shift) @ np.linalg.inv(view_b.to_photo())
+    for level in levels:
+        # The warp on a grid sub-sampled by ``level``: S · W · S⁻¹ with S = diag(1/level, 1/level, 1).
+        down = np.diag([1.0 / level, 1.0 / level, 1.0])
+        template = view_b.grey[gy0:gy1, gx0:gx1]
+        image, mask, image_mask = view_f.grey, template_mask, view_f.body.astype(np.uint8)
+        if level > 1:
+            template = cv2.resize(template, None, fx=1 / level, fy=1 / level, interpolation=cv2.INTER_AREA)
+            image = cv2.resize(image, None, fx=1 / level, fy=1 / level, interpolation=cv2.INTER_AREA)
+            mask = cv2.resize(mask, (template.shape[1], template.shape[0]), interpolation=cv2.INTER_NEAREST)
+            image_mask = cv2.resize(image_mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+        template = cv2.GaussianBlur(template, (0, 0), 1.0).astype(np.float32)
+        image = cv2.GaussianBlur(image, (0, 0), 1.0).astype(np.float32)
+        scaled = down @ warp @ np.linalg.inv(down)
+        start = scaled.astype(np.float32) if motion == cv2.MOTION_HOMOGRAPHY else scaled[:2].astype(np.float32)
+        try:
+            # Masks for both: the baseline's body around the area, the follow-up's body.
+            _, refined = cv2.findTransformECCWithMask(template, image, mask, image_mask, start, motion,
+                                                      (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), 3)
+        except cv2.error:
+            return None
+        refined = refined.astype(np.float64)
+        if motion != cv2.MOTION_HOMOGRAPHY:
+            refined = np.vstack([refined, [0, 0, 1]])
+        warp = np.linalg.inv(down) @ refined @ down
+    result = view_f.to_photo() @ warp @ np.linalg.inv(shift) @ np.linalg.inv(view_b.to_photo())
     corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
     before = cv2.perspectiveTransform(corners[None], homography)[0]
     after = cv2.perspectiveTransform(corners[None], result)[0]
     box_f = max(np.ptp(before[:, 0]), np.ptp(before[:, 1]))
-    if not np.all(np.isfinite(after)) or np.abs(after - before).max() > REFINE_MAX_MOVE_BOXES * box_f:
+    limit = (REFINE_MAX_MOVE_BOXES if max_move is None else max_move) * box_f
+    if not np.all(np.isfinite(after)) or np.abs(after - before).max() > limit:
         return None
     return result / result[2, 2]
 
@@ -599,7 +704,8 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
     median local NCC (:func:`photometric_correlation`) from NCC_NONE..NCC_FULL onto 0..1, times
     min(1, coverage / COVERAGE_FULL), spread is
     the sector coverage of the inliers (:func:`_spread`) and support = min(1, inliers / INLIERS_FULL)
-    raised to 1/2 (a texture alignment with few features is not ruled out by that alone).
+    raised to 1/2. A texture alignment (method "texture": no features) is judged on the photometric
+    score alone, with the stricter TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
 
     Returns
     -------
@@ -612,10 +718,15 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
         residual = float("nan")
     problem = plausibility(homography, area_box, expected_scale)
     ncc, coverage = photometric_correlation(homography, view_b, view_f, area_box) if not problem else (float("nan"), 0.0)
-    photometric = 0.0 if not np.isfinite(ncc) else float(np.clip((ncc - NCC_NONE) / (NCC_FULL - NCC_NONE), 0, 1))
+    none, full = (TEXTURE_NCC_NONE, TEXTURE_NCC_FULL) if method == "texture" else (NCC_NONE, NCC_FULL)
+    photometric = 0.0 if not np.isfinite(ncc) else float(np.clip((ncc - none) / (full - none), 0, 1))
     photometric *= float(min(1.0, coverage / COVERAGE_FULL))
-    spread = _spread(points_b, area_box)
-    support = float(np.sqrt(min(1.0, len(points_b) / INLIERS_FULL)))
+    if method == "texture":
+        # No features to spread or count: the (stricter) photometric check alone decides.
+        spread = support = 1.0
+    else:
+        spread = _spread(points_b, area_box)
+        support = float(np.sqrt(min(1.0, len(points_b) / INLIERS_FULL)))
     confidence = 0.0 if problem else photometric * spread * support
     checks = {"ncc": None if not np.isfinite(ncc) else round(ncc, 3), "coverage": round(coverage, 3),
               "photometric": round(photometric, 3),

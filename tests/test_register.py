@@ -32,12 +32,13 @@ def corner_error(registration, roi, true_homography):
 @pytest.fixture(scope="session")
 def limb_pairs():
     """One rendered pair per hard case, rendered once."""
-    return {kind: limb_pair(kind, seed=1) for kind in ("background", "bent", "closer")}
+    return {kind: limb_pair(kind, seed=1) for kind in ("background", "bent", "closer", "dark")}
 
 
-@pytest.mark.parametrize("kind", ["background", "bent", "closer"])
+@pytest.mark.parametrize("kind", ["background", "bent", "closer", "dark"])
 def test_rendered_pairs_align_within_2_px_at_the_area(limb_pairs, kind):
-    """A tiled floor moving on its own, a limb bent beyond the area, a follow-up twice as close."""
+    """A tiled floor moving on its own, a limb bent beyond the area, a follow-up twice as close, dark
+    skin with little texture (the texture fallback)."""
     pair = limb_pairs[kind]
     registration = align_photos(pair.baseline, pair.followup, pair.roi)
     assert registration.ok, registration.message
