@@ -11,12 +11,14 @@ import streamlit as st
 from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
 from skinscan.demo import measurement_records
 from skinscan.metrics import redness_persists
+from skinscan.pipeline import align_photos
 from skinscan.report import area_report, shows_fade_by_default
-from skinscan.store import TREATMENT_FIELDS
+from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
 from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
 
 NOT_ALIGNED = "could not be aligned — give landmarks"
+CONSENT_LABELS = {"clinical": "Clinical record only", "clinical+marketing": "Clinical record and marketing"}
 
 
 def timeline_page():
@@ -180,11 +182,24 @@ def _visits_section(store, visits):
                 column.image(picture, caption=f"Photo {index + 1}: " + (
                     "colour-corrected on its card, area measured outlined" if corrected
                     else "not colour-corrected (no card was read)"))
+                consent = column.selectbox("Consent", CONSENT_CHOICES, index=CONSENT_CHOICES.index(photo["consent"]),
+                                           format_func=CONSENT_LABELS.get, key=f"consent_{photo['id']}")
+                if consent != photo["consent"]:
+                    store.update_photo(photo["id"], consent=consent)
+                    _changed(f"Consent of photo {index + 1} of visit {number} changed.")
                 if len(visit["photos"]) > 1 and column.button("Delete this photo", key=f"delete_photo_{photo['id']}"):
                     store.delete_photo(photo["id"])
                     _changed(f"Photo {index + 1} of visit {number} deleted.")
+            details = [f"{label}: {visit['treatment'][key]:g}" if isinstance(visit["treatment"][key], float)
+                       else f"{label}: {visit['treatment'][key]}"
+                       for key, label, _ in TREATMENT_FIELDS if key in visit["treatment"]]
+            if details:
+                st.caption("Treatment — " + plain("; ".join(details)))
             if visit["notes"]:
                 st.caption("Notes: " + plain(visit["notes"]))
+            if st.button("Add a photo to this visit", key=f"add_photo_{visit['id']}"):
+                st.session_state.visit_target = visit["id"]  # the New visit page opens on this saved visit
+                st.switch_page("app_pages/visit.py")
             _edit_visit(store, visit, number)
 
 
@@ -341,7 +356,7 @@ def _display_alignment(store, before_photo, after_photo):
         box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(analysis.get("outline"))
         box = tuple(int(round(v * before_scale)) for v in box)
         with st.spinner("Aligning the two visits on the skin…"):
-            registration = register.align(before / np.float32(255), after / np.float32(255), box)
+            registration = align_photos(before / np.float32(255), after / np.float32(255), box)
         cache[key] = None
         if registration.ok:
             cache[key] = np.diag([1 / after_scale, 1 / after_scale, 1.0]) @ registration.homography \
@@ -385,8 +400,10 @@ def _landmarks(store, visits, before_photo, after_photo):
     after = load_photo(store.photo_path(after_photo["file"]).read_bytes())
     left, right = st.columns(2)
     with left:
+        st.caption("Before")
         clicked_before = [(x, y) for x, y, _, _ in drawn_shapes(before, "landmarks_before", "point")]
     with right:
+        st.caption("After")
         clicked_after = [(x, y) for x, y, _, _ in drawn_shapes(after, "landmarks_after", "point")]
     typed = st.text_input("Or type them: x1,y1,… on the before photo, then as many on the after photo "
                           "(photo pixels)", key="landmarks_typed")

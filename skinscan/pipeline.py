@@ -19,7 +19,7 @@ import numpy as np
 
 from . import card, color, constants, metrics, quality, register, segment
 from .errors import InputError
-from .io import Photo, load_photo
+from .io import Photo, load_photo, require_measurable
 from .segment import validate_box
 
 
@@ -73,7 +73,7 @@ class Calibration:
         """The whole photo colour-corrected, sRGB-encoded float32 (the photo itself without a card)."""
         if self.fit is None:
             return self.photo.rgb
-        return self.fit.correction.apply_to_image(self.photo.rgb)
+        return self.fit.correction.apply_to_image(self.photo.pixels)
 
     def card_dict(self):
         """The ``card`` object of the CLI contract."""
@@ -131,10 +131,10 @@ def calibrate(photo, corners=None, chart="classic24"):
     InputError
         Unreadable photo, corners outside it, unknown chart.
     """
-    photo = load_photo(photo)
+    photo = require_measurable(load_photo(photo))
     warnings = []
     if corners is not None:
-        reading = card.reading_from_corners(photo.rgb, corners, chart=chart, method="manual")
+        reading = card.reading_from_corners(photo.pixels, corners, chart=chart, method="manual")
         fit = card.verify(reading)
         if fit is None:
             reading = None
@@ -144,7 +144,7 @@ def calibrate(photo, corners=None, chart="classic24"):
     else:
         if chart not in constants.PATCH_PITCH_MM:
             raise InputError(f"unknown chart {chart!r}")
-        reading, fit = card.detect(photo.rgb, chart=chart)
+        reading, fit = card.detect(photo.pixels, chart=chart)
         if reading is None:
             warnings.append("no colour card found: measurements are not colour-calibrated")
     verdict = quality.card_quality(reading, fit, photo.clipped_fraction)
@@ -197,7 +197,7 @@ class Analysis:
 
     def full_mask(self, which="treated"):
         """A photo-sized boolean mask of the treated area or the reference skin."""
-        mask = np.zeros(self.calibration.photo.rgb.shape[:2], dtype=bool)
+        mask = np.zeros(self.calibration.photo.shape[:2], dtype=bool)
         mask[self.crop] = self.treated_mask if which == "treated" else self.reference_mask
         return mask
 
@@ -366,10 +366,10 @@ def _box_on_grid(box, offset, step):
 def _work_region(calibration, area_box, boxes):
     """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo."""
     photo = calibration.photo
-    crop = _work_crop(photo.rgb.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
+    crop = _work_crop(photo.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
     step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
     offset = np.array([crop[1].start, crop[0].start])
-    camera = photo.rgb[crop][::step, ::step]
+    camera = photo.region(crop, step)
     linear = calibration.corrected_linear(camera)
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
@@ -378,7 +378,7 @@ def _work_region(calibration, area_box, boxes):
     # one or two pixels wide, they vanish on a coarse grid), on the encoded green channel (about
     # L*/100 for skin tones), then pooled onto the working grid.
     hair_step = max(1, step // 2)
-    hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
+    hair_fine = segment.hair_mask(100.0 * photo.region(crop, hair_step)[..., 1])
     hair = _pool_any(hair_fine, camera.shape)
     outside = ~segment.box_mask(_box_on_grid(area_box, offset, step), lab.shape) & ~card_zone
     skin_estimate = np.median(lab[outside], axis=0) if outside.any() else np.median(lab.reshape(-1, 3), axis=0)
@@ -388,7 +388,7 @@ def _work_region(calibration, area_box, boxes):
 
 def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
     """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region."""
-    shape = calibration.photo.rgb.shape
+    shape = calibration.photo.shape
     warnings = list(calibration.warnings)
     if mask is None and roi is None:
         raise InputError("give the treated area: a box (--roi) or a mask (--mask)")
@@ -668,7 +668,7 @@ def compare(
     if baseline_analysis is not None:
         baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
-    box_given = validate_box(roi, baseline.rgb.shape, "--roi") if roi is not None else None
+    box_given = validate_box(roi, baseline.shape, "--roi") if roi is not None else None
 
     def prepare_followup(area_box):
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
@@ -690,7 +690,7 @@ def compare(
             card_b = _card_corners(base.calibration)
             view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box, card_b), card_b)
         follow_calibration, view_f = pending.result()
-    shape_f = follow_calibration.photo.rgb.shape
+    shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
     if landmarks is not None:
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
@@ -706,7 +706,7 @@ def compare(
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
     if reference_roi is not None:
-        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.rgb.shape), shape_f)
+        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape), shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = _mapped_box(registration, area_box, shape_f)

@@ -817,6 +817,8 @@ def parse_landmarks(text):
         raise InputError(f"--landmarks takes numbers, got {text!r}") from None
     if len(values) not in (12, 16):
         raise InputError("--landmarks takes 3 or 4 baseline points then as many follow-up points (12 or 16 numbers)")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"--landmarks takes finite numbers, got {text!r}")
     points = np.array(values).reshape(-1, 2)
     half = len(points) // 2
     return points[:half], points[half:]

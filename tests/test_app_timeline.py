@@ -141,6 +141,10 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert not at.exception
     with Store(data_folder) as store:
         assert [len(v["photos"]) for v in store.visits(area_id)] == [1, 1, 1]
+    first_photo = visits[0]["photos"][0]["id"]
+    at.selectbox(key=f"consent_{first_photo}").set_value("clinical+marketing").run()
+    with Store(data_folder) as store:
+        assert store.visit(visits[0]["id"])["photos"][0]["consent"] == "clinical+marketing"
     # Treatment details through the visit's edit form.
     last = visits[-1]["id"]
     form_inputs = [t for t in at.text_input if t.label == "Needle depth (mm)"]
@@ -150,6 +154,8 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert not at.exception
     with Store(data_folder) as store:
         assert store.visit(last)["treatment"] == {"procedure": "microneedling", "needle_depth_mm": 0.5}
+    assert any(c.value.startswith("Treatment — ") and "microneedling" in c.value and "0\\.5" in c.value
+               for c in at.caption)
     # Deleting asks for a confirmation first.
     assert at.button(key=f"delete_visit_{last}").disabled
     at.checkbox(key=f"confirm_delete_{last}").check().run()
@@ -157,8 +163,19 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert not at.exception and any("deleted" in s.value for s in at.success)
     with Store(data_folder) as store:
         assert [v["id"] for v in store.visits(area_id)] == [v["id"] for v in visits[:2]]
-        assert [e["action"] for e in store.audit()] == ["add photo", "delete photo", "edit visit", "delete visit"]
+        assert [e["action"] for e in store.audit()] == ["add photo", "delete photo", "edit photo", "edit visit",
+                                                        "delete visit"]
         assert store.check() == []
+
+
+def test_add_a_photo_to_a_saved_visit_from_the_timeline(demo, data_folder):
+    area_id = demo["areas"][0]["id"]
+    with Store(data_folder) as store:
+        second = store.visits(area_id)[1]["id"]
+    at = _timeline(area_id)
+    at.button(key=f"add_photo_{second}").click().run()
+    assert not at.exception and at.header[0].value == "New visit"
+    assert at.radio(key="save_to").value == "saved" and at.session_state["saved_visit_choice"] == second
 
 
 def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder):
