@@ -197,6 +197,9 @@ def _visits_section(store, visits):
                 st.caption("Treatment — " + plain("; ".join(details)))
             if visit["notes"]:
                 st.caption("Notes: " + plain(visit["notes"]))
+            if st.button("Add a photo to this visit", key=f"add_photo_{visit['id']}"):
+                st.session_state.visit_target = visit["id"]  # the New visit page opens on this saved visit
+                st.switch_page("app_pages/visit.py")
             _edit_visit(store, visit, number)
 
 

@@ -46,6 +46,10 @@ def visit_page():
     for index, upload in enumerate(uploads):
         data = upload.getvalue()
         st.subheader(f"Photo {index + 1}: {plain(upload.name)}")
+        same = next((p for p in photos if p["hash"] == photo_key(data)), None)
+        if same is not None:  # its inputs are the other copy's (state belongs to the photo's content)
+            st.warning(f"The same photo as {plain(same['name'])}: it is saved once.")
+            continue
         try:
             photos.append(_measure_upload(upload.name, data, chart, baseline))
         except InputError as error:
@@ -102,34 +106,48 @@ def _save_section(store, area, chart, photos, target):
     label = "Save visit" if target is None else "Add to the visit"
     if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
         return
-    if form["saved"] is not None:  # a second click that arrived before the page showed "Saved"
-        st.rerun()
     records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart))
                for p in ready]
+    saved = []
     try:
-        if target is None:
-            visit_id = store.save_visit(
-                area["id"], datetime.combine(taken_day, taken_time),
-                [{"data": p["item"]["data"], "consent": p["item"]["consent"], "measurements": m} for p, m in records],
-                notes=notes, treatment=treatment,
-            )
-            saved = ready
-        else:
-            visit_id, saved = target, []
-            for p, m in records:
-                store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"], measurements=m)
-                saved.append(p)
-    except InputError as error:
-        done = "" if target is None or not saved else f" ({', '.join(p['name'] for p in saved)} were added)"
-        st.error(plain(f"Not saved: {error}{done}"))
-        return
-    saved_names = ", ".join(p["name"] for p in saved)
+        with st.spinner("Saving…"):
+            # No Streamlit call between here and the final state: a rerun (a second click) can only
+            # interrupt before the save starts or after the form is marked saved.
+            form["saved"] = {"visit_id": None, "message": "Saving…"}
+            if target is None:
+                visit_id = store.save_visit(
+                    area["id"], datetime.combine(taken_day, taken_time),
+                    [{"data": p["item"]["data"], "consent": p["item"]["consent"], "measurements": m} for p, m in records],
+                    notes=notes, treatment=treatment,
+                )
+                saved = ready
+            else:
+                visit_id = target
+                for p, m in records:
+                    store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"], measurements=m)
+                    saved.append(p)
+            form["saved"] = {"visit_id": visit_id, "message": plain(_saved_message(area, target, saved, left_out))}
+    except BaseException as error:  # noqa: BLE001 - the form's state must not say "Saving…" after a failure
+        if form["saved"] is not None and form["saved"]["visit_id"] is None:
+            # Photos already added to a saved visit stay added: the form says so and will not add them again.
+            form["saved"] = None if not saved else {"visit_id": target, "message": plain(
+                _saved_message(area, target, saved, left_out) + f" Then stopped: {error}")}
+        if not isinstance(error, InputError):
+            raise
+        if not saved:
+            st.error(plain(f"Not saved: {error}"))
+            return
+    st.rerun()
+
+
+def _saved_message(area, target, saved, left_out):
+    """What was saved where, and what was not (plain text)."""
+    names = ", ".join(p["name"] for p in saved)
     what = "Visit saved to" if target is None else "Photos added to the visit of"
-    message = f"{what} {area['name']}: {len(saved)} photo{'s' if len(saved) > 1 else ''} ({saved_names})."
+    message = f"{what} {area['name']}: {len(saved)} photo{'s' if len(saved) > 1 else ''} ({names})."
     if left_out:
         message += " Not saved: " + "; ".join(f"{p['name']} ({p['left_out']})" for p in left_out) + "."
-    form["saved"] = {"visit_id": visit_id, "message": plain(message)}
-    st.rerun()
+    return message
 
 
 def _target_visit(store, area):

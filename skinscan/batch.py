@@ -293,13 +293,13 @@ def measure_item(item):
 def reset_random_state():
     """Put OpenCV's and the C library's random generators in their start state before a photo's task.
 
-    Registration's robust fits draw from OpenCV's per-thread ``theRNG()`` and its FLANN k-d trees
-    from the process-wide C ``rand()``. Left as they are, a comparison depends on what the process
-    (or the worker's thread) measured before it (seen: 42 vs 43 inliers, 0.237 vs 0.263 px for the
-    same pair), and a worker would not give the serial result. After this, every task starts from the
+    Registration's robust fits draw from OpenCV's per-thread ``theRNG()``, and FLANN matching (used
+    by registration until 2026-11-26) from the process-wide C ``rand()``. Left as they were, a
+    comparison depended on what the process (or the worker's thread) had measured before it (seen:
+    42 vs 43 inliers, 0.237 vs 0.263 px for the same pair), and a worker did not give the serial result. After this, every task starts from the
     same state whatever ran before it in its process or thread: ``cv::RNG`` at a new thread's state
     (``setRNGSeed(-1)``), ``srand(1)``. (A one-off ``skinscan compare`` can still differ from the batch
-    in the last inlier or so: registration itself should seed before it matches; see register.py.)
+    in the last inlier or so, if anything before registration draws from these generators.)
     Where the C library cannot be reached, only OpenCV's generator is reset.
     """
     import cv2

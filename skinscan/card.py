@@ -16,9 +16,13 @@ import numpy as np
 from . import color, constants
 from .calibrate import fit_correction, screen_outliers
 from .errors import InputError
+from .io import to_unit_float
 
 #: Long side, in pixels, of the reduced copy detection runs on first.
 DETECTION_LONG_SIDE = 1600
+#: Largest copy the detector is ever given (a full-resolution 12 MP frame took it 2.5 s; 100 MP ones
+#: several GB).
+DETECTION_MAX_LONG_SIDE = 4000
 
 
 def detection_attempts(long_side):
@@ -27,13 +31,56 @@ def detection_attempts(long_side):
     OpenCV's mcc detector is sensitive to fine lines touching the card (hairs) and to the card's size
     in pixels; on rendered and real photos, one of these variants found every card it missed at first:
     median-filtered copies (3 and 5 px) remove hairs, a smaller copy helps when patches are large, a
-    larger one when the card is small in the frame.
+    larger one when the card is small in the frame. No copy is larger than DETECTION_MAX_LONG_SIDE
+    (the detector's memory grows with the pixels it is given).
     """
     first = min(DETECTION_LONG_SIDE, long_side)
     attempts = [(first, 0), (first, 3), (first, 5), (int(first * 0.75), 5), (int(first * 0.75), 0)]
     if long_side > first:
-        attempts += [(min(2 * first, long_side), 0), (long_side, 0)]
+        largest = min(long_side, DETECTION_MAX_LONG_SIDE)
+        attempts += [(min(2 * first, largest), 0)] + ([(largest, 0)] if largest > 2 * first else [])
     return attempts
+
+
+#: Long side, in pixels, of the regular sample the colour pre-screen looks at.
+PRESCREEN_LONG_SIDE = 1000
+#: A pixel is "chart-coloured" for the pre-screen when its HSV saturation and value reach these
+#: (0..1). Low on purpose: an uncorrected warm or cool cast desaturates the card's greens and blues.
+PRESCREEN_MIN_SATURATION = 0.25
+PRESCREEN_MIN_VALUE = 0.15
+#: Hue families (degrees) skin never has, but a ColorChecker always shows: greens (foliage, green,
+#: yellow green, bluish green) and blues (blue sky, blue flower, purplish blue, blue, cyan).
+PRESCREEN_GREEN_HUES = (70.0, 170.0)
+PRESCREEN_BLUE_HUES = (170.0, 290.0)
+#: Each family needs at least this many chart-coloured pixels on the reduced copy: a few pixels of
+#: each of two patches of the smallest card the detector reads (about 12 px pitch at full size).
+PRESCREEN_MIN_PIXELS = 6
+
+
+def chart_colours_present(pixels):
+    """A quick colour pre-screen: could there be a ColorChecker in the photo at all?
+
+    Parameters
+    ----------
+    pixels : numpy.ndarray, shape (H, W, 3)
+        uint8, uint16 or float 0..1.
+
+    Returns
+    -------
+    bool
+        True when both saturated greens and saturated blues are present (PRESCREEN_* thresholds) on a
+        regular sample of about PRESCREEN_LONG_SIDE pixels along the longer side. Skin, lesions, scars and redness are all warm hues: a photo
+        of skin alone is decided in a few tens of milliseconds instead of the detector's retries.
+    """
+    step = int(np.ceil(max(pixels.shape[:2]) / PRESCREEN_LONG_SIDE))
+    small = np.ascontiguousarray(to_uint8(pixels[::step, ::step]))  # sampled, not averaged: colours stay pure
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV_FULL)  # hue 0..255 for 0..360 degrees
+    hue = hsv[..., 0].astype(np.float32) * (360.0 / 256.0)
+    coloured = (hsv[..., 1] >= PRESCREEN_MIN_SATURATION * 255) & (hsv[..., 2] >= PRESCREEN_MIN_VALUE * 255)
+    greens = coloured & (hue >= PRESCREEN_GREEN_HUES[0]) & (hue < PRESCREEN_GREEN_HUES[1])
+    blues = coloured & (hue >= PRESCREEN_BLUE_HUES[0]) & (hue < PRESCREEN_BLUE_HUES[1])
+    return int(greens.sum()) >= PRESCREEN_MIN_PIXELS and int(blues.sum()) >= PRESCREEN_MIN_PIXELS
+
 
 #: Half-width of the sampled window around a patch centre, in pitch units (the patch itself is
 #: PATCH_FRACTION_OF_PITCH wide): the central 57% of the patch, clear of edges and registration error.
@@ -163,7 +210,8 @@ def read_patches(rgb, corners, max_pixels_per_patch=900):
 
     Parameters
     ----------
-    rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    rgb : numpy.ndarray, shape (H, W, 3)
+        The photo's pixels: uint8, uint16, or float in 0..1 (only the patch windows are converted).
     corners : numpy.ndarray, shape (4, 2)
     max_pixels_per_patch : int
         Larger windows are read on a regular sub-grid of about this many pixels (a median of a
@@ -191,9 +239,9 @@ def read_patches(rgb, corners, max_pixels_per_patch=900):
         step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / max_pixels_per_patch)))
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
         cv2.fillConvexPoly(mask, np.round(window - [x0, y0]).astype(np.int32), 1)
-        pixels = rgb[y0:y1:step, x0:x1:step][mask[::step, ::step].astype(bool)]
+        pixels = to_unit_float(rgb[y0:y1:step, x0:x1:step][mask[::step, ::step].astype(bool)])
         if len(pixels) == 0:
-            pixels = rgb[int(np.clip(centre[1], 0, height - 1)), int(np.clip(centre[0], 0, width - 1))][None]
+            pixels = to_unit_float(rgb[int(np.clip(centre[1], 0, height - 1)), int(np.clip(centre[0], 0, width - 1))][None])
         median[index], spread[index], clipped[index] = robust_patch_colour(pixels)
     return centres, median, spread, clipped
 
@@ -243,7 +291,7 @@ def _quick_patch_colours(rgb, corners):
     xs, ys = np.round(points[:, 0]).astype(int), np.round(points[:, 1]).astype(int)
     inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
     samples = np.full((len(points), 3), np.nan)
-    samples[inside] = rgb[ys[inside], xs[inside]]
+    samples[inside] = to_unit_float(rgb[ys[inside], xs[inside]])
     samples = samples.reshape(24, len(offsets), 3)
     colours = np.full((24, 3), np.nan)
     enough = np.isfinite(samples[..., 0]).sum(axis=1) >= len(offsets) // 2
@@ -330,7 +378,7 @@ def refine_corners(rgb, corners):
         if x1 - x0 < 6 or y1 - y0 < 6:
             continue
         step = max(1, int(np.sqrt((x1 - x0) * (y1 - y0) / 6000)))
-        crop = rgb[y0:y1:step, x0:x1:step]
+        crop = to_unit_float(rgb[y0:y1:step, x0:x1:step])
         cx, cy = int((centre[0] - x0) / step), int((centre[1] - y0) / step)
         if not (0 <= cx < crop.shape[1] and 0 <= cy < crop.shape[0]):
             continue
@@ -446,25 +494,49 @@ def reading_from_corners(rgb, quad, chart="classic24", method="manual"):
     )
 
 
-def _mcc_candidate_quads(rgb, long_side, median_px=0):
+def to_uint8(pixels):
+    """uint8 pixels (0..255) from uint8, uint16 or float 0..1 pixels (rounded)."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if pixels.dtype == np.uint16:
+        return ((pixels.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    return np.clip(pixels * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _reduced(pixels, long_side):
+    """A copy whose longer side is at most ``long_side`` (area-averaged), in the pixels' own type; and its scale."""
+    height, width = pixels.shape[:2]
+    scale = min(1.0, long_side / max(height, width))
+    if scale >= 1.0:
+        return pixels, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    factor = int(1.0 / scale)
+    if factor >= 2 and min(height, width) >= 2 * factor:
+        # Area-average by a whole factor first (OpenCV's fast path, every pixel counted), then
+        # interpolate the remaining less-than-2x reduction.
+        whole = pixels[: height - height % factor, : width - width % factor]
+        pixels = cv2.resize(whole, (whole.shape[1] // factor, whole.shape[0] // factor), interpolation=cv2.INTER_AREA)
+        return cv2.resize(pixels, size, interpolation=cv2.INTER_LINEAR), scale
+    return cv2.resize(np.ascontiguousarray(pixels), size, interpolation=cv2.INTER_AREA), scale
+
+
+def _detector_copy(pixels, long_side):
+    """(uint8 RGB copy reduced to ``long_side``, its scale): what the detector is given."""
+    small, scale = _reduced(pixels, long_side)
+    return to_uint8(small), scale
+
+
+def _mcc_candidate_quads(rgb, long_side, median_px=0, reduced=None):
     """Run OpenCV's mcc detector on a reduced copy; return candidate patch-area quads in full-res pixels.
 
     ``median_px`` > 0 median-filters the copy first: hairs and fine lines that touch the card break
     the detector's square contours, and a median filter removes them while keeping the patches.
+    ``reduced`` is (uint8 RGB copy, scale) when the caller has made it already.
     """
-    height, width = rgb.shape[:2]
-    scale = min(1.0, long_side / max(height, width))
-    if scale < 1.0:
-        # Sub-sample by a whole step first (cheap), then area-average to the working size.
-        step = max(1, int(1.0 / scale) // 2)
-        small = cv2.resize(
-            np.ascontiguousarray(rgb[::step, ::step]),
-            (round(width * scale), round(height * scale)),
-            interpolation=cv2.INTER_AREA,
-        )
-    else:
-        small = rgb
-    bgr = cv2.cvtColor(np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    if reduced is None:
+        reduced = _detector_copy(rgb, long_side)
+    small, scale = reduced
+    bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     if median_px:
         bgr = cv2.medianBlur(bgr, median_px)
     detector = cv2.mcc.CCheckerDetector.create()
@@ -515,7 +587,8 @@ def detect(rgb, chart="classic24"):
 
     Parameters
     ----------
-    rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    rgb : numpy.ndarray, shape (H, W, 3)
+        The photo's pixels: uint8, uint16 or float 0..1.
     chart : str
         Which chart the practitioner uses; sets the physical scale.
 
@@ -523,15 +596,29 @@ def detect(rgb, chart="classic24"):
     -------
     (CardReading, calibrate.CorrectionFit) or (None, None)
         The verified card with the usable patches the fit kept, or nothing when no card verifies.
+
+    Notes
+    -----
+    A photo without the chart's colours (:func:`chart_colours_present`) is not searched. A candidate
+    that cannot be read or verified (corners off the photo, degenerate geometry, a fit that fails)
+    counts as no card: detection never raises on what the detector returns.
     """
-    for long_side, median_px in detection_attempts(max(rgb.shape[:2])):
+    if min(rgb.shape[:2]) < constants.MIN_PHOTO_SIDE_PX:
+        return None, None
+    attempts = detection_attempts(max(rgb.shape[:2]))
+    copies = {attempts[0][0]: _detector_copy(rgb, attempts[0][0])}
+    if not chart_colours_present(copies[attempts[0][0]][0]):  # screened on the first copy: no extra pass
+        return None, None
+    for long_side, median_px in attempts:
+        if long_side not in copies:
+            copies[long_side] = _detector_copy(rgb, long_side)
         best = (None, None)
-        for quad in _mcc_candidate_quads(rgb, long_side, median_px):
+        for quad in _mcc_candidate_quads(rgb, long_side, median_px, reduced=copies[long_side]):
             try:
                 reading = reading_from_corners(rgb, quad, chart=chart, method="detected")
-            except InputError:
+                fit = verify(reading)
+            except (InputError, ValueError, ArithmeticError, np.linalg.LinAlgError, cv2.error):
                 continue
-            fit = verify(reading)
             if fit is not None and (best[1] is None or fit.mean_residual < best[1].mean_residual):
                 best = (dataclasses.replace(reading, usable=fit.usable), fit)
         if best[0] is not None:
@@ -544,14 +631,15 @@ def draw_reading(rgb, reading):
 
     Parameters
     ----------
-    rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    rgb : numpy.ndarray, shape (H, W, 3)
+        uint8, uint16 or float 0..1.
     reading : CardReading
 
     Returns
     -------
     numpy.ndarray, shape (H, W, 3), uint8 RGB
     """
-    canvas = np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8).copy()
+    canvas = to_uint8(rgb).copy()
     thickness = max(1, int(round(reading.pitch_px / 30)))
     cv2.polylines(canvas, [np.round(reading.corners).astype(np.int32)], True, (255, 255, 0), thickness * 2)
     font_scale = max(0.3, reading.pitch_px / 70)

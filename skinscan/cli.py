@@ -1,18 +1,44 @@
 """The ``skinscan`` command. Prints ``to_dict()`` as JSON with ``--json``; exit 2 and one line on
-stderr for bad input."""
+stderr for bad input; exit 1 and one line ("internal error: ...") for anything unexpected, never a
+traceback.
+
+The pipeline is imported only when a command runs, so ``skinscan --help`` costs no OpenCV or SciPy.
+Each subcommand is a function in ``COMMANDS`` that takes the parsed arguments and returns the exit code.
+"""
 
 import argparse
 import json
+import math
 import os
 import sys
-import tempfile
+import warnings
 from contextlib import contextmanager
 from datetime import datetime
 
-from . import card, pipeline, register, segment
-from .constants import CHART_TYPES
 from .errors import InputError
-from .io import load_mask, save_png
+
+
+class _ChartNames:
+    """The ``--chart`` choices, read from :mod:`skinscan.constants` only when argparse needs them (the
+    constants bring numpy in; ``skinscan --help`` does without)."""
+
+    def __contains__(self, name):
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    @staticmethod
+    def _names():
+        from .constants import CHART_TYPES
+
+        return CHART_TYPES
+
+
+CHART_TYPES = _ChartNames()
+# A metavar keeps argparse from listing the choices while the parser is built.
+_CHART_OPTION = {"choices": CHART_TYPES, "default": "classic24", "metavar": "CHART",
+                 "help": "which card, sets the scale: %(choices)s (default %(default)s)"}
 
 
 def _build_parser():
@@ -26,7 +52,7 @@ def _build_parser():
     calibrate.add_argument(
         "--corners", help="X1,Y1,...,X4,Y4: the outer corners of the card's patch area, any order"
     )
-    calibrate.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    calibrate.add_argument("--chart", **_CHART_OPTION)
     calibrate.add_argument("--json", action="store_true", help="print the result as one JSON object")
     calibrate.add_argument("--out", help="folder to write corrected.png and card.png into")
 
@@ -37,7 +63,7 @@ def _build_parser():
     analyze.add_argument("--whole-roi", action="store_true", help="the whole --roi box is the treated area")
     analyze.add_argument("--reference-roi", help="X,Y,W,H: untreated skin to compare with (default: a ring around)")
     analyze.add_argument("--corners", help="X1,Y1,...,X4,Y4: card patch-area corners when detection fails")
-    analyze.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    analyze.add_argument("--chart", **_CHART_OPTION)
     analyze.add_argument("--json", action="store_true", help="print the result as one JSON object")
     analyze.add_argument("--out", help="folder to write mask.png, reference.png, overlay.png, corrected.png into")
 
@@ -52,7 +78,7 @@ def _build_parser():
         "--landmarks",
         help="when alignment fails: 3 or 4 baseline points then the same points in the follow-up, X,Y,...",
     )
-    compare.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    compare.add_argument("--chart", **_CHART_OPTION)
     compare.add_argument("--json", action="store_true", help="print the result as one JSON object")
     compare.add_argument("--out", help="folder for baseline_overlay.png, followup_overlay.png and followup_mask.png "
                          "(the baseline's area mapped into the follow-up)")
@@ -63,7 +89,7 @@ def _build_parser():
     series.add_argument("--mask", help="image the size of the first photo, non-zero inside the area")
     series.add_argument("--reference-roi", help="X,Y,W,H in the first photo: untreated skin to compare with")
     series.add_argument("--dates", help="when each photo was taken, in the order given: YYYY-MM-DD[THH:MM],...")
-    series.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card (sets the scale)")
+    series.add_argument("--chart", **_CHART_OPTION)
     output = series.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the series as one JSON object")
     output.add_argument("--csv", action="store_true", help="print the series as CSV, one row per photo")
@@ -89,7 +115,7 @@ def _add_batch_parser(commands):
                                       "photo,roi,mask,reference_roi,chart,client,area,date")
     batch.add_argument("--out", required=True, help="folder for results.csv, results.parquet and json/")
     batch.add_argument("--roi", help="X,Y,W,H: one box for every photo of a folder (else only the card is read)")
-    batch.add_argument("--chart", choices=CHART_TYPES, default="classic24", help="which card, where not given")
+    batch.add_argument("--chart", **{**_CHART_OPTION, "help": "which card, where not given: %(choices)s"})
     where = batch.add_mutually_exclusive_group()
     where.add_argument("--serial", action="store_true", help="measure here, one photo after the other")
     where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786); "
@@ -206,7 +232,9 @@ def _summary_analyze(result):
 
 
 def _write_analyze_images(result, out):
-    os.makedirs(out, exist_ok=True)
+    from . import segment
+    from .io import save_png
+
     corrected = result.calibration.corrected_image()
     treated, reference = result.full_mask("treated"), result.full_mask("reference")
     save_png(os.path.join(out, "corrected.png"), corrected)
@@ -235,7 +263,9 @@ def _summary_compare(result):
 
 
 def _write_compare_images(result, out):
-    os.makedirs(out, exist_ok=True)
+    from . import segment
+    from .io import save_png
+
     for name, analysis in (("baseline", result.baseline), ("followup", result.followup)):
         corrected = analysis.calibration.corrected_image()
         overlay = segment.draw_regions(corrected, analysis.full_mask("treated"), analysis.full_mask("reference"))
@@ -245,6 +275,9 @@ def _write_compare_images(result, out):
 
 def _area_arguments(args):
     """--roi, --mask and --reference-roi, parsed, as keyword arguments of the pipeline."""
+    from . import segment
+    from .io import load_mask
+
     return {
         "roi": segment.parse_box(args.roi, "--roi") if args.roi else None,
         "mask": load_mask(args.mask) if args.mask else None,
@@ -261,6 +294,8 @@ def _replacing_file(path):
     InputError
         The folder is missing or cannot be written, or ``path`` is a folder.
     """
+    import tempfile
+
     path = os.path.abspath(path)
     if os.path.isdir(path):
         raise InputError(f"{path}: is a folder; give a file name to write")
@@ -282,18 +317,6 @@ def _replacing_file(path):
     finally:
         if os.path.exists(handle.name):
             os.unlink(handle.name)
-
-
-def _output_folder(path):
-    """Make sure ``--out`` names a folder that exists or can be made; InputError otherwise."""
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise InputError(f"--out {path}: is a file, not a folder (nothing was written)")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as error:
-        raise InputError(f"--out {path}: cannot make the folder ({error.strerror})") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise InputError(f"--out {path}: the folder cannot be written")
 
 
 def _record_command(args):
@@ -352,83 +375,188 @@ def _summary_timeline(result):
 
 
 def _write_calibrate_images(result, out):
-    os.makedirs(out, exist_ok=True)
+    from . import card
+    from .io import save_png
+
     save_png(os.path.join(out, "corrected.png"), result.corrected_image())
     if result.reading is not None:
-        save_png(os.path.join(out, "card.png"), card.draw_reading(result.photo.rgb, result.reading))
+        save_png(os.path.join(out, "card.png"), card.draw_reading(result.photo.pixels, result.reading))
     else:
-        save_png(os.path.join(out, "card.png"), result.photo.rgb)
+        save_png(os.path.join(out, "card.png"), card.to_uint8(result.photo.pixels))
 
 
-def run(argv):
-    """Run the command line; returns the exit code."""
+def _output_folder(path):
+    """Make sure ``--out`` is a folder we can write into (before any work is done); return it.
+
+    Raises
+    ------
+    InputError
+        A file of that name exists (it is left alone), or the folder cannot be made or written.
+    """
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"--out {path}: exists and is not a folder (nothing was overwritten)")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"--out {path}: cannot create the folder ({error.strerror or error})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise InputError(f"--out {path}: the folder cannot be written")
+    return path
+
+
+def _corners(args):
+    from . import card
+
+    return card.parse_corners(args.corners) if args.corners else None
+
+
+def _calibrate_command(args):
+    from . import pipeline
+
+    result = pipeline.calibrate(args.photo, corners=_corners(args), chart=args.chart)
+    if args.out:
+        _write_calibrate_images(result, args.out)
+    return _emit(args, result, _summary_calibrate)
+
+
+def _analyze_command(args):
+    from . import pipeline
+
+    result = pipeline.analyze(
+        args.photo, **_area_arguments(args), whole_roi=args.whole_roi, corners=_corners(args), chart=args.chart
+    )
+    if args.out:
+        _write_analyze_images(result, args.out)
+    return _emit(args, result, _summary_analyze)
+
+
+def _compare_command(args):
+    from . import pipeline, register
+
+    result = pipeline.compare(
+        args.baseline,
+        args.followup,
+        **_area_arguments(args),
+        whole_roi=args.whole_roi,
+        landmarks=register.parse_landmarks(args.landmarks) if args.landmarks else None,
+        chart=args.chart,
+    )
+    if args.out:
+        _write_compare_images(result, args.out)
+    return _emit(args, result, _summary_compare)
+
+
+def _timeline_command(args):
+    from . import pipeline
+
+    result = pipeline.timeline(
+        args.photos,
+        **_area_arguments(args),
+        dates=_parse_dates(args.dates) if args.dates else None,
+        chart=args.chart,
+    )
+    if args.csv:
+        sys.stdout.write(result.to_csv())
+        return 0
+    return _emit(args, result, _summary_timeline)
+
+
+#: Subcommand name -> function(args) -> exit code.
+COMMANDS = {
+    "calibrate": _calibrate_command,
+    "analyze": _analyze_command,
+    "compare": _compare_command,
+    "timeline": _timeline_command,
+    "batch": _batch_command,
+    "clients": _record_command,
+    "export": _record_command,
+    "erase": _record_command,
+}
+
+
+def json_safe(value):
+    """A JSON-ready copy of ``value`` with NaN and infinities as None and numpy scalars as Python ones.
+
+    Parameters
+    ----------
+    value : dict, list, tuple, float, int, str, bool, None or numpy scalar
+
+    Returns
+    -------
+    object
+        Serialisable with ``json.dumps(..., allow_nan=False)`` (strict JSON: RFC 8259 has no NaN).
+    """
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item"):  # numpy scalars and 0-d arrays
+        return json_safe(value.item())
+    if hasattr(value, "tolist"):
+        return json_safe(value.tolist())
+    return value
+
+
+def _emit(args, result, summary):
+    if args.json:
+        print(json.dumps(json_safe(result.to_dict()), allow_nan=False))
+    else:
+        print(summary(result))
+    return 0
+
+
+def _build_cli_parser():
     parser = _build_parser()
     parser.__class__ = _Parser
     for action in parser._subparsers._group_actions:  # subcommand parsers report errors the same way
         for sub in action.choices.values():
             sub.__class__ = _Parser
+    return parser
+
+
+def _one_line(error):
+    return " ".join(str(error).split())[:300]
+
+
+def _run_command(args):
+    """Run one parsed command: bad input -> one line and 2; anything unexpected -> one line and 1."""
+    try:
+        with warnings.catch_warnings():
+            # Library warnings (numpy overflow on a hostile number, a decoder's notice) are not for the
+            # user: the result or the one-line refusal says what happened.
+            warnings.simplefilter("ignore")
+            if getattr(args, "out", None):
+                _output_folder(args.out)  # before any work: a bad --out is known at once
+            return COMMANDS[args.command](args)
+    except InputError as error:
+        print(f"skinscan: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("skinscan: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("skinscan: internal error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the last resort: one line, never a traceback
+        print(f"skinscan: internal error: {type(error).__name__}: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def run(argv):
+    """Run the command line; returns the exit code."""
+    parser = _build_cli_parser()
     try:
         args = parser.parse_args(argv)
     except _ArgumentError as error:
-        print(f"skinscan: {error}", file=sys.stderr)
+        print(f"skinscan: {_one_line(error)}", file=sys.stderr)
         return 2
-    try:
-        if getattr(args, "out", None):
-            _output_folder(args.out)  # before any work: a bad --out is known at once
-        if args.command == "calibrate":
-            corners = card.parse_corners(args.corners) if args.corners else None
-            result = pipeline.calibrate(args.photo, corners=corners, chart=args.chart)
-            if args.out:
-                _write_calibrate_images(result, args.out)
-            summary = _summary_calibrate
-        elif args.command == "analyze":
-            result = pipeline.analyze(
-                args.photo,
-                **_area_arguments(args),
-                whole_roi=args.whole_roi,
-                corners=card.parse_corners(args.corners) if args.corners else None,
-                chart=args.chart,
-            )
-            if args.out:
-                _write_analyze_images(result, args.out)
-            summary = _summary_analyze
-        elif args.command == "compare":
-            result = pipeline.compare(
-                args.baseline,
-                args.followup,
-                **_area_arguments(args),
-                whole_roi=args.whole_roi,
-                landmarks=register.parse_landmarks(args.landmarks) if args.landmarks else None,
-                chart=args.chart,
-            )
-            if args.out:
-                _write_compare_images(result, args.out)
-            summary = _summary_compare
-        elif args.command == "timeline":
-            result = pipeline.timeline(
-                args.photos,
-                **_area_arguments(args),
-                dates=_parse_dates(args.dates) if args.dates else None,
-                chart=args.chart,
-            )
-            if args.csv:
-                sys.stdout.write(result.to_csv())
-                return 0
-            summary = _summary_timeline
-        elif args.command == "batch":
-            return _batch_command(args)
-        elif args.command in ("clients", "export", "erase"):
-            return _record_command(args)
-        else:  # pragma: no cover - argparse rejects unknown commands
-            return 2
-    except InputError as error:
-        print(f"skinscan: {error}", file=sys.stderr)
-        return 2
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(summary(result))
-    return 0
+    except SystemExit as done:  # --help, --version
+        return done.code if isinstance(done.code, int) else 0
+    return _run_command(args)
 
 
 def main():

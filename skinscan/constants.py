@@ -117,6 +117,27 @@ MIN_USABLE_NEUTRALS = 3
 #: Largest photo accepted, in pixels (decompression-bomb guard).
 MAX_PHOTO_PIXELS = 100_000_000
 
+#: Largest photo file read, in bytes: a 100 MP JPEG is about 50 MB, an uncompressed 16-bit TIFF of a
+#: 24 MP camera about 150 MB. Larger files (and devices that never end, like /dev/zero) are refused.
+MAX_PHOTO_FILE_BYTES = 300_000_000
+
+#: Longest side over shortest side of a photo accepted. Phone panoramas stay within about 6:1; a
+#: strip 64 x 8000 or 4000 x 4 cannot hold a card and skin around an area, and such shapes sent
+#: OpenCV's card detector past 9 GB (issue 10). Refused from the header, before decoding.
+MAX_PHOTO_ASPECT_RATIO = 10.0
+
+#: Shortest side, in pixels, of a photo the pipeline measures: a 24-patch card needs about 12 px per
+#: patch (PITCH_RETAKE_PX) and six patches across, i.e. about 64 px.
+MIN_PHOTO_SIDE_PX = 64
+
+#: Fewest file bytes per megapixel a header may claim. Baseline JPEG spends at least a few bits per
+#: 8 x 8 block (a black 12 MP JPEG is 189 kB, about 16 kB per megapixel); 500 leaves room for
+#: progressive and arithmetic coding. Lossless formats compress a uniform field much further (PNG
+#: 3.5 kB, lossless WebP 44 bytes per megapixel), so other formats need only 20 bytes per megapixel.
+#: A header claiming more is corrupt (a bit flip in the frame size) or a decompression bomb.
+MIN_JPEG_BYTES_PER_MEGAPIXEL = 500
+MIN_FILE_BYTES_PER_MEGAPIXEL = 20
+
 # --- skin-colour metrics -----------------------------------------------------------------------------
 
 #: Individual typology angle categories, lower bound of each in degrees, lightest first.

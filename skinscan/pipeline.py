@@ -19,7 +19,7 @@ import numpy as np
 
 from . import card, color, constants, metrics, quality, register, segment, skin
 from .errors import InputError
-from .io import Photo, load_photo
+from .io import Photo, load_photo, require_measurable
 from .segment import validate_box
 
 
@@ -73,7 +73,7 @@ class Calibration:
         """The whole photo colour-corrected, sRGB-encoded float32 (the photo itself without a card)."""
         if self.fit is None:
             return self.photo.rgb
-        return self.fit.correction.apply_to_image(self.photo.rgb)
+        return self.fit.correction.apply_to_image(self.photo.pixels)
 
     def card_dict(self):
         """The ``card`` object of the CLI contract."""
@@ -131,10 +131,10 @@ def calibrate(photo, corners=None, chart="classic24"):
     InputError
         Unreadable photo, corners outside it, unknown chart.
     """
-    photo = load_photo(photo)
+    photo = require_measurable(load_photo(photo))
     warnings = []
     if corners is not None:
-        reading = card.reading_from_corners(photo.rgb, corners, chart=chart, method="manual")
+        reading = card.reading_from_corners(photo.pixels, corners, chart=chart, method="manual")
         fit = card.verify(reading)
         if fit is None:
             reading = None
@@ -144,7 +144,7 @@ def calibrate(photo, corners=None, chart="classic24"):
     else:
         if chart not in constants.PATCH_PITCH_MM:
             raise InputError(f"unknown chart {chart!r}")
-        reading, fit = card.detect(photo.rgb, chart=chart)
+        reading, fit = card.detect(photo.pixels, chart=chart)
         if reading is None:
             warnings.append("no colour card found: measurements are not colour-calibrated")
     verdict = quality.card_quality(reading, fit, photo.clipped_fraction)
@@ -197,7 +197,7 @@ class Analysis:
 
     def full_mask(self, which="treated"):
         """A photo-sized boolean mask of the treated area or the reference skin."""
-        mask = np.zeros(self.calibration.photo.rgb.shape[:2], dtype=bool)
+        mask = np.zeros(self.calibration.photo.shape[:2], dtype=bool)
         mask[self.crop] = self.treated_mask if which == "treated" else self.reference_mask
         return mask
 
@@ -377,10 +377,10 @@ def _work_region(calibration, area_box, boxes, tight=False):
     ``tight``: ``area_box`` is a mask's bounding box (grown by MASK_BOX_GROWTH to seed the skin map).
     """
     photo = calibration.photo
-    crop = _work_crop(photo.rgb.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
+    crop = _work_crop(photo.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
     step = max(1, int(np.ceil(max(area_box[2], area_box[3]) / WORK_BOX_LONG_SIDE)))
     offset = np.array([crop[1].start, crop[0].start])
-    camera = photo.rgb[crop][::step, ::step]
+    camera = photo.region(crop, step)
     linear = calibration.corrected_linear(camera)
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
@@ -389,7 +389,7 @@ def _work_region(calibration, area_box, boxes, tight=False):
     # one or two pixels wide, they vanish on a coarse grid), on the encoded green channel (about
     # L*/100 for skin tones), then pooled onto the working grid.
     hair_step = max(1, step // 2)
-    hair_fine = segment.hair_mask(100.0 * photo.rgb[crop][::hair_step, ::hair_step, 1])
+    hair_fine = segment.hair_mask(100.0 * photo.region(crop, hair_step)[..., 1])
     lines = _pool_any(hair_fine, camera.shape)
     box_on_grid = _box_on_grid(area_box, offset, step)
     seed_box = box_on_grid
@@ -412,7 +412,7 @@ def _work_region(calibration, area_box, boxes, tight=False):
 
 def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
     """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region."""
-    shape = calibration.photo.rgb.shape
+    shape = calibration.photo.shape
     warnings = list(calibration.warnings)
     if mask is None and roi is None:
         raise InputError("give the treated area: a box (--roi) or a mask (--mask)")
@@ -588,7 +588,8 @@ def _body_reader(area_box=None, card_quad=None):
         quad = None if card_quad is None else (np.asarray(card_quad, np.float64) - offset) * scale
         if skin is None:
             return _stand_in_body(rgb_work, box)
-        return skin.skin_map(rgb_work, box=box, card_quad=quad).body
+        found = skin.skin_map(rgb_work, box=box, card_quad=quad)
+        return found.body if found.found else np.ones(rgb_work.shape[:2], dtype=bool)
 
     return body
 
@@ -700,15 +701,14 @@ def compare(
     if baseline_analysis is not None:
         baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
-    box_given = validate_box(roi, baseline.rgb.shape, "--roi") if roi is not None else None
+    box_given = validate_box(roi, baseline.shape, "--roi") if roi is not None else None
 
-    def prepare_followup(area_box, expected_scale=None):
+    def prepare_followup(area_box):
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
         if landmarks is not None or area_box is None:
             return follow_calibration, None
         card_f = _card_corners(follow_calibration)
-        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f,
-                                      expected_scale)
+        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f)
         return follow_calibration, view
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -723,15 +723,14 @@ def compare(
             card_b = _card_corners(base.calibration)
             view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box, card_b), card_b)
         follow_calibration, view_f = pending.result()
-    shape_f = follow_calibration.photo.rgb.shape
+    shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
     if landmarks is not None:
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
     else:
         expected_scale = _expected_scale(base.calibration, follow_calibration)
-        if view_f is None or expected_scale is not None:
-            # Read (again) at the scale the cards give, so skin texture has one size in both views.
-            view_f = prepare_followup(area_box, expected_scale)[1]
+        if view_f is None:
+            view_f = prepare_followup(area_box)[1]
         registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
             raise register.AlignmentError(register.alignment_advice(registration), registration)
@@ -740,7 +739,7 @@ def compare(
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
     if reference_roi is not None:
-        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.rgb.shape), shape_f)
+        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape), shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = _mapped_box(registration, area_box, shape_f)

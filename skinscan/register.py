@@ -16,9 +16,11 @@ Method
    further scales (``RETRY_SCALES``) when the first gives no verified alignment (a follow-up taken
    much closer or further).
 4. **Local refinement.** ECC (Evangelidis & Psarakis 2008, IEEE TPAMI 30:1858) refines the mapping by
-   intensity on the body around the area (the box grown by ``REFINE_MARGIN_BOXES``), so the mapping is
-   right where the numbers are read even when a limb bends elsewhere. With too few features, the same
-   refinement starting from the few matches there are (or the cards' pose) is the texture fallback.
+   intensity on the body around the area (the box grown by ``REFINE_MARGIN_BOXES``; masks on both
+   photos), so the mapping is right where the numbers are read even when a limb bends elsewhere.
+   **Texture fallback** (no verified feature alignment): the skin around the area is searched over the
+   follow-up by normalised cross-correlation at several scales and rotations, and the best places are
+   refined coarse to fine by ECC and verified with stricter bounds.
 5. **Verification** before any number: inliers spread around the area (angular sectors), a
    photometric check (band-passed baseline skin against the warped follow-up, local normalised
    cross-correlation, i.e. after a local gain and offset), a plausible scale and tilt. These combine
@@ -47,7 +49,7 @@ MAX_FEATURES = 2000
 #: Lowe's ratio test (Lowe 2004, IJCV 60:91), and the fewest inliers that make a feature alignment.
 RATIO_TEST = 0.85
 MIN_INLIERS = 10
-#: Fewest consistent matches from which the intensity refinement (texture fallback) is tried.
+#: Fewest consistent matches from which models are fitted (fewer: the texture fallback alone).
 MIN_SEED_MATCHES = 4
 #: Matches must agree with the expected scale (from the cards) within this factor, and with the
 #: matches' common rotation within this many degrees.
@@ -284,9 +286,10 @@ def read_view(rgb, scale, region=None, body=None, card=None):
     region : tuple (x0, y0, x1, y1), optional
         Part of the photo to read (default: all of it).
     body : numpy.ndarray of bool or callable, optional
-        Photo-sized mask of the body holding the area, or a function that takes the working-scale RGB
-        image of the region and returns its body mask (a skin map read at the working scale: cheap on
-        a 12 MP photo). Default: everything is body.
+        Photo-sized mask of the body holding the area, or a function ``body(rgb_work, offset, scale)``
+        that takes the working-scale RGB image of the region (its photo origin and scale) and returns
+        its body mask (a skin map read at the working scale: cheap on a 12 MP photo). Default:
+        everything is body.
     card : numpy.ndarray, shape (4, 2), optional
         Card corners, masked out.
 
@@ -814,6 +817,8 @@ def parse_landmarks(text):
         raise InputError(f"--landmarks takes numbers, got {text!r}") from None
     if len(values) not in (12, 16):
         raise InputError("--landmarks takes 3 or 4 baseline points then as many follow-up points (12 or 16 numbers)")
+    if not np.all(np.isfinite(values)):
+        raise InputError(f"--landmarks takes finite numbers, got {text!r}")
     points = np.array(values).reshape(-1, 2)
     half = len(points) // 2
     return points[:half], points[half:]

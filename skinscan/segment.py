@@ -86,6 +86,8 @@ def parse_box(text, option="--roi"):
         raise InputError(f"{option} takes X,Y,W,H in pixels, got {text!r}") from None
     if len(values) != 4:
         raise InputError(f"{option} takes four numbers X,Y,W,H, got {len(values)}")
+    if not all(np.isfinite(values)):
+        raise InputError(f"{option} takes four finite numbers X,Y,W,H in pixels, got {text!r}")
     return tuple(int(round(v)) for v in values)
 
 
@@ -99,8 +101,8 @@ def validate_box(box, shape, option="--roi"):
     """
     try:
         x, y, w, h = (int(round(float(v))) for v in box)
-    except (TypeError, ValueError):
-        raise InputError(f"{option} must be four numbers x, y, w, h") from None
+    except (TypeError, ValueError, OverflowError):  # not numbers, NaN, infinity
+        raise InputError(f"{option} must be four finite numbers x, y, w, h") from None
     height, width = shape[:2]
     if w <= 0 or h <= 0:
         raise InputError(f"{option} {x},{y},{w},{h} has no area (width and height must be positive)")

@@ -545,3 +545,16 @@ def test_add_a_photo_to_a_saved_visit(data_folder):
     assert len(after) == len(before)
     assert len(after[-1]["photos"]) == len(before[-1]["photos"]) + 1
     assert [m["kind"] for m in after[-1]["photos"][-1]["measurements"]] == ["analysis", "comparison"]
+
+
+def test_the_same_photo_uploaded_twice_is_saved_once(data_folder):
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()
+    at.file_uploader(key="uploads").set_value([("a.jpg", data, "image/jpeg"), ("copy of a.jpg", data, "image/jpeg")]).run()
+    assert not at.exception
+    assert any("same photo as a.jpg" in _shown(w.value) for w in at.warning)
+    _draw_box(at, data, TRUTH["brow_year0.jpg"]["roi"])
+    at.button(key="save_visit").click().run()
+    with Store(data_folder) as store:
+        assert [len(v["photos"]) for v in store.visits(area_id)] == [1]

@@ -168,6 +168,16 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
         assert store.check() == []
 
 
+def test_add_a_photo_to_a_saved_visit_from_the_timeline(demo, data_folder):
+    area_id = demo["areas"][0]["id"]
+    with Store(data_folder) as store:
+        second = store.visits(area_id)[1]["id"]
+    at = _timeline(area_id)
+    at.button(key=f"add_photo_{second}").click().run()
+    assert not at.exception and at.header[0].value == "New visit"
+    assert at.radio(key="save_to").value == "saved" and at.session_state["saved_visit_choice"] == second
+
+
 def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder):
     area_id = demo["areas"][TATTOO]["id"]
     with Store(data_folder) as store:

@@ -2,6 +2,8 @@
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -38,7 +40,12 @@ def test_shipped_demo_record_matches_the_pipeline():
     shipped = demo.shipped_visits()
     assert shipped is not None, "sample_images/demo_record.json is missing or made from other photos: " \
                                 "run python -m skinscan.demo"
-    measured = json.loads(json.dumps(demo.demo_visits()))
+    # Measured in a fresh process, as `python -m skinscan.demo` made the record: registration draws
+    # from OpenCV's and the C library's random generators, whose state depends on what this test
+    # process ran before (seen: 40 vs 43 inliers after tests/test_batch.py's in-process runs).
+    fresh = subprocess.run([sys.executable, "-c", "import json; from skinscan import demo; "
+                            "print(json.dumps(demo.demo_visits()))"], capture_output=True, text=True, check=True)
+    measured = json.loads(fresh.stdout)
     differences = _differences(shipped, measured)
     assert not differences, ("the shipped demo record no longer matches the pipeline (run python -m "
                              "skinscan.demo): " + "; ".join(differences[:8]))
