@@ -188,6 +188,8 @@ def fit_tone_curve(neutral_camera_linear, neutral_reference_linear):
     ValueError
         Fewer than 3 neutrals with increasing values in every channel.
     """
+    if len(neutral_camera_linear) < 3:
+        raise ValueError("fewer than 3 neutral patches are usable")
     log_x, log_y = [], []
     for channel in range(3):
         x = np.maximum(neutral_camera_linear[:, channel], _EPSILON)

@@ -189,6 +189,23 @@ def test_monotone_cubic_matches_scipy_pchip():
             np.testing.assert_allclose(MonotoneCubic(x, y)(at), PchipInterpolator(x, y)(at), rtol=0, atol=1e-12)
 
 
+def test_a_reading_with_no_usable_neutral_is_no_card_not_an_exception():
+    """A bit-flipped JPEG (hostile full set, flip-077) left a candidate chart with every neutral
+    screened out; the tone fit then indexed an empty array (IndexError, exit 1)."""
+    from skinscan import color
+    from skinscan.calibrate import fit_correction, fit_tone_curve, screen_outliers
+
+    with pytest.raises(ValueError, match="fewer than 3"):
+        fit_tone_curve(np.zeros((0, 3)), np.zeros((0, 3)))
+    reference_srgb = color.linear_to_srgb(np.clip(color.chart_reference_linear_srgb(), 0, 1))
+    usable = np.ones(24, bool)
+    usable[18:] = False  # the six neutrals (patches 19-24) unusable
+    kept = screen_outliers(np.clip(reference_srgb, 0, 1), usable)
+    assert not kept[18:].any() and kept[:18].all()
+    with pytest.raises(ValueError):
+        fit_correction(np.clip(reference_srgb, 0, 1), kept)
+
+
 def _modules_after(code):
     script = f"import sys\n{code}\nprint(','.join(sorted(sys.modules)))"
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
