@@ -13,7 +13,7 @@ from datetime import datetime, time as day_time
 import numpy as np
 import streamlit as st
 
-from skinscan import InputError, analyze, compare, constants
+from skinscan import InputError, analyze, compare, constants, register
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
 from skinscan.pipeline import _mapped_box  # the same mapping compare() uses for its search box
@@ -41,7 +41,8 @@ def visit_page():
     if not uploads:
         st.caption("Photograph the area with the colour card beside it, in the same light.")
         return
-    baseline = baseline_of(store, store.visits(area["id"]))
+    visits = store.visits(area["id"])
+    baseline, previous = baseline_of(store, visits), previous_area(store, visits)
     photos = []
     for index, upload in enumerate(uploads):
         data = upload.getvalue()
@@ -51,7 +52,7 @@ def visit_page():
             st.warning(f"The same photo as {plain(same['name'])}: it is saved once.")
             continue
         try:
-            photos.append(_measure_upload(upload.name, data, chart, baseline))
+            photos.append(_measure_upload(upload.name, data, chart, baseline, previous))
         except InputError as error:
             st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
             photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
@@ -199,7 +200,7 @@ def _treatment_inputs(token):
 # --- one photo ---------------------------------------------------------------------------------------
 
 
-def _measure_upload(name, data, chart, baseline):
+def _measure_upload(name, data, chart, baseline, previous):
     """Read the card, place the box, measure, compare with the first visit; returns the photo's entry
     ``{"name", "hash", "item", "left_out"}`` (``item`` None when it is not measured; ``left_out`` the
     reason it would not be saved, None when it will be)."""
@@ -230,7 +231,7 @@ def _measure_upload(name, data, chart, baseline):
         rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
         box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
     else:
-        suggested = _mapped_area(comparison, baseline[1], photo) if baseline else None
+        suggested = _suggested_box(previous, baseline, comparison, calibration, chart, digest)
         box, whole = _box_inputs(photo, digest, suggested)
         if box is None:
             st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")
@@ -331,8 +332,8 @@ def _box_inputs(photo, digest, suggested=None):
             st.session_state[key] = value
         st.session_state[state_key(digest, "box_suggested")] = suggested
     if st.session_state.get(state_key(digest, "box_suggested")) is not None:
-        st.caption("The box starts where the first visit's area lies on this photo (found by aligning the "
-                   "two photos): check it, drag or type to change it.")
+        st.caption("The box starts where the previous visit's area lies on this photo (found by aligning "
+                   "the two photos): check it, drag or type to change it.")
     columns = st.columns(5)
     width, height = photo.width, photo.height
     values = [
@@ -382,12 +383,64 @@ def _comparison(baseline, data, chart, calibration):
     return result
 
 
-def _mapped_area(comparison, baseline_box, photo):
-    """The first visit's box mapped onto this photo by the comparison's registration (x, y, w, h,
-    clipped to the photo), or None."""
-    if comparison is None:
+def previous_area(store, visits):
+    """The latest visit's measured photo and its area: ``(photo bytes, (x, y, w, h))`` or None.
+
+    The box is the one drawn at that visit (``roi``) or, for a visit measured over the first visit's
+    area (no box of its own), the bounds of the outline the record keeps, grown by
+    ``LOOSE_BOX_GROWTH`` of its size on each side (a loose box, as a practitioner draws one).
+    """
+    for visit in reversed(visits):
+        for photo in visit["photos"]:
+            for measurement in photo["measurements"]:
+                result = measurement["result"]
+                if measurement["kind"] != "analysis":
+                    continue
+                box = result.get("roi")
+                if not box and result.get("outline"):
+                    points = np.array([point for polygon in result["outline"] for point in polygon], float)
+                    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+                    grow_x, grow_y = LOOSE_BOX_GROWTH * (x1 - x0), LOOSE_BOX_GROWTH * (y1 - y0)
+                    x0, y0 = max(0.0, x0 - grow_x), max(0.0, y0 - grow_y)
+                    x1 = min(float(photo["width"]), x1 + grow_x)
+                    y1 = min(float(photo["height"]), y1 + grow_y)
+                    box = (round(x0), round(y0), round(x1 - x0), round(y1 - y0))
+                if box:
+                    return store.photo_path(photo["file"]).read_bytes(), tuple(int(v) for v in box)
+    return None
+
+
+LOOSE_BOX_GROWTH = 0.25
+
+
+def _suggested_box(previous, baseline, comparison, calibration, chart, digest):
+    """Where the previous visit's area lies on this photo (x, y, w, h, clipped to it), or None.
+
+    When the previous visit is the first one, the comparison's registration maps it; otherwise the
+    previous photo is aligned to this one (:func:`skinscan.register.align`, cards masked out).
+    """
+    if previous is None:
         return None
-    return _mapped_box(comparison.registration, baseline_box, (photo.height, photo.width))
+    photo = calibration.photo
+    shape = (photo.height, photo.width)
+    if comparison is not None and baseline is not None and previous == baseline:
+        return _mapped_box(comparison.registration, baseline[1], shape)
+    placements = st.session_state.setdefault("placements", {})
+    key = (photo_key(previous[0]), previous[1], digest, chart)
+    if key not in placements:
+        with st.spinner("Placing the box where the previous visit's area lies…"):
+            try:
+                before = session_calibration(previous[0], chart)
+            except InputError:
+                placements[key] = None
+                return None
+            registration = register.align(
+                before.photo.rgb, photo.rgb, previous[1],
+                baseline_card=before.reading.corners if before.found else None,
+                followup_card=calibration.reading.corners if calibration.found else None,
+            )
+            placements[key] = _mapped_box(registration, previous[1], shape) if registration.ok else None
+    return placements[key]
 
 
 visit_page()
