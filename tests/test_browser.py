@@ -54,25 +54,35 @@ def _free_port():
         return probe.getsockname()[1]
 
 
+def _start_app(port, address, environment, stderr=subprocess.DEVNULL):
+    """Start ``streamlit run app.py`` headless on ``address:port``; return the process and its local URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", address],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=stderr, text=True,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _wait_until_healthy(url, seconds=60):
+    """True once the server answers its health check, False after ``seconds``."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     port = _free_port()
     data = tmp_path_factory.mktemp("browser-data")
     environment = {**os.environ, "SKINSCAN_DATA": str(data)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
+    server, url = _start_app(port, "127.0.0.1", environment)
+    if not _wait_until_healthy(url):
         server.kill()
         pytest.fail("streamlit did not start within 60 s")
     yield url
@@ -229,20 +239,9 @@ def test_a_network_address_without_a_password_stops_the_server(tmp_path, browser
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if k != "SKINSCAN_PASSWORD"}
     environment["SKINSCAN_DATA"] = str(tmp_path / "data")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "0.0.0.0"],
-        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
+    server, url = _start_app(port, "0.0.0.0", environment, stderr=subprocess.PIPE)
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        _wait_until_healthy(url)
         page = browser.new_page()
         page.goto(url)
         server.wait(timeout=60)  # the first page view runs the gate, which stops the server
