@@ -11,6 +11,7 @@ import streamlit as st
 
 from skinscan import calibrate
 from skinscan import segment
+from skinscan.errors import InputError
 from skinscan.demo import seed_demo
 from skinscan.store import Store, default_data_folder
 
@@ -61,10 +62,18 @@ def _prepare_record(folder):
 
 
 def open_store():
-    """A connection to the record for this script run (SQLite connections stay in their thread)."""
+    """A connection to the record for this script run (SQLite connections stay in their thread).
+
+    A data folder that cannot be used (a file, no permission, a damaged or newer record) is said in
+    one line on the page, which then stops; nothing in the folder is touched.
+    """
     folder = str(default_data_folder())
-    _prepare_record(folder)
-    return Store(folder, remove_orphans=False)
+    try:
+        _prepare_record(folder)
+        return Store(folder, remove_orphans=False)
+    except InputError as problem:
+        st.error(f"The record cannot be opened: {problem}")
+        st.stop()
 
 
 # --- safety ------------------------------------------------------------------------------------------

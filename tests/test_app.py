@@ -103,6 +103,16 @@ def test_starts_on_the_demo_client(data_folder):
         assert len(store.areas(demo["id"])) == 4
 
 
+def test_a_data_folder_that_is_a_file_is_said_in_one_line(tmp_path, monkeypatch):
+    """The store refuses a data folder that is a file; the app showed that refusal as a traceback."""
+    not_a_folder = tmp_path / "records.txt"
+    not_a_folder.write_text("a file where the data folder should be")
+    monkeypatch.setenv("SKINSCAN_DATA", str(not_a_folder))
+    at = _start()
+    assert any("cannot be opened" in e.value and "is a file" in e.value for e in at.error)
+    assert not_a_folder.read_text() == "a file where the data folder should be"
+
+
 def test_create_a_client_and_an_area(data_folder):
     at = _start()
     [t for t in at.text_input if t.label == "Name"][0].input("Maria Test")
