@@ -559,8 +559,23 @@ def run(argv):
     return _run_command(args)
 
 
+def _quiet_native_stderr():
+    """Send what C libraries write to the process's stderr (libjpeg's "Corrupt JPEG data: …",
+    OpenCV's warnings) to /dev/null, keeping Python's ``sys.stderr`` on the real one, so a bad file
+    ends in the one line this command prints and nothing else."""
+    try:
+        sys.stderr.flush()
+        real_stderr = os.dup(2)
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        sys.stderr = os.fdopen(real_stderr, "w", buffering=1, encoding="utf-8", errors="replace")
+    except OSError:  # no stderr to redirect (closed descriptor): leave it as it is
+        pass
+
+
 def main():
     """Console entry point."""
+    _quiet_native_stderr()
     sys.exit(run(sys.argv[1:]))
 
 

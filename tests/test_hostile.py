@@ -206,6 +206,21 @@ def test_a_reading_with_no_usable_neutral_is_no_card_not_an_exception():
         fit_correction(np.clip(reference_srgb, 0, 1), kept)
 
 
+def test_libjpeg_warnings_do_not_reach_the_cli_stderr(tmp_path):
+    """A JPEG with junk before its end marker decodes with libjpeg's "Corrupt JPEG data: …" written
+    straight to the process's stderr; the CLI's contract is its own line and nothing else."""
+    buffer = stdio.BytesIO()
+    Image.fromarray(np.full((120, 160, 3), (200, 150, 130), np.uint8)).save(buffer, "JPEG")
+    data = buffer.getvalue()
+    junky = tmp_path / "junk-before-eoi.jpg"
+    junky.write_bytes(data[:-2] + b"\x00" * 17 + data[-2:])
+    finished = subprocess.run([sys.executable, "-m", "skinscan.cli", "analyze", str(junky)],
+                              capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 2
+    assert finished.stderr.count("\n") == 1 and finished.stderr.startswith("skinscan: ")
+    assert "Corrupt JPEG" not in finished.stderr
+
+
 def _modules_after(code):
     script = f"import sys\n{code}\nprint(','.join(sorted(sys.modules)))"
     output = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
