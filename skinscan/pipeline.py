@@ -595,8 +595,12 @@ def _body_reader(area_box=None, card_quad=None):
 
 
 def _stand_in_body(rgb, box):
-    """TEMPORARY stand-in for skin.skin_map(...).body until the skin map lands: skin-coloured pixels
-    (YCrCb rule of Chai & Ngan 1999), closed and hole-filled, the components touching the box."""
+    """The body registration matches on, for now: skin-coloured pixels (YCrCb rule of Chai & Ngan
+    1999), closed and hole-filled, the components touching the box.
+
+    Registration's confidence thresholds were tuned on this mask; it gives way to
+    ``skin.skin_map(...).body`` once they are re-tuned on the skin map (see :func:`_body_reader`).
+    """
     ycrcb = cv2.cvtColor(np.clip(rgb * 255, 0, 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
     skin = ((ycrcb[..., 1] >= 133) & (ycrcb[..., 1] <= 180) & (ycrcb[..., 2] >= 77) & (ycrcb[..., 2] <= 135)).astype(np.uint8)
     size = max(3, int(0.03 * max(rgb.shape[:2])) | 1)
