@@ -11,6 +11,7 @@ import streamlit as st
 
 from skinscan import calibrate
 from skinscan import segment
+from skinscan.card import to_uint8
 from skinscan.errors import InputError
 from skinscan.demo import seed_demo
 from skinscan.store import Store, default_data_folder
@@ -152,10 +153,6 @@ def session_calibration(data, chart, corners=None):
     return cache[key]
 
 
-def to_uint8(rgb):
-    return np.clip(np.asarray(rgb) * 255 + 0.5, 0, 255).astype(np.uint8)
-
-
 def draw_box(rgb_uint8, box, colour=(255, 220, 0)):
     import cv2
 
@@ -293,7 +290,7 @@ def _canvas_objects(photo, key, mode):
     except Exception:  # noqa: BLE001 - the component cannot register outside a running server
         return [], 1.0
     scale = CANVAS_WIDTH / photo.width
-    background = Image.fromarray(to_uint8(photo.rgb)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
     try:
         result = st_canvas(
             fill_color="rgba(255, 220, 0, 0.15)", stroke_width=2, stroke_color="#ffdc00",

@@ -244,7 +244,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         else:
             analysis = analyze(None, roi=box, reference_roi=reference_box, whole_roi=whole, calibration=calibration)
     except InputError as error:
-        st.image(draw_box(to_uint8(photo.rgb), box), width=640)
+        st.image(draw_box(to_uint8(photo.pixels), box), width=640)
         st.error(f"{plain(name)} cannot be measured with this box: {plain(error)}")
         entry["left_out"] = f"cannot be measured: {error}"
         return entry
