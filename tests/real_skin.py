@@ -133,19 +133,28 @@ class SkinMapTimer:
         pipeline.skin.skin_map = self._original
 
 
-def read_wound(name):
-    """Analyse a wound photo in its loose box; the reading against its expert mask."""
-    photo, truth, box = wound(name)
-    reading = Reading(name, None, box_dice=dice(box_mask(box, truth.shape), truth))
+def _timed_analysis(photo, box, reading):
+    """Analyse ``photo`` in ``box``, noting on ``reading`` the time taken (and the skin map's share)
+    or the refusal; returns the analysis, or None when it was refused."""
     with SkinMapTimer() as timer:
         start = time.perf_counter()
         try:
             analysis = analyze(photo, roi=box)
         except InputError as error:
             reading.refused = str(error)
-            return reading
+            return None
         reading.seconds = time.perf_counter() - start
     reading.skin_map_seconds = timer.seconds
+    return analysis
+
+
+def read_wound(name):
+    """Analyse a wound photo in its loose box; the reading against its expert mask."""
+    photo, truth, box = wound(name)
+    reading = Reading(name, None, box_dice=dice(box_mask(box, truth.shape), truth))
+    analysis = _timed_analysis(photo, box, reading)
+    if analysis is None:
+        return reading
     found, reference = analysis.full_mask(), analysis.full_mask("reference")
     reading.dice = dice(found, truth)
     reading.delta_l, reading.delta_a = analysis.contrast.delta_l, analysis.contrast.delta_a
@@ -163,16 +172,10 @@ def read_tattoo(name):
     readings = []
     for index, box in enumerate(boxes):
         reading = Reading(f"{name}#{index}", None)
-        with SkinMapTimer() as timer:
-            start = time.perf_counter()
-            try:
-                analysis = analyze(photo, roi=box)
-            except InputError as error:
-                reading.refused = str(error)
-                readings.append(reading)
-                continue
-            reading.seconds = time.perf_counter() - start
-        reading.skin_map_seconds = timer.seconds
+        analysis = _timed_analysis(photo, box, reading)
+        if analysis is None:
+            readings.append(reading)
+            continue
         found, reference = analysis.full_mask(), analysis.full_mask("reference")
         reading.delta_l, reading.delta_a = analysis.contrast.delta_l, analysis.contrast.delta_a
         reading.inside_box = float(found[box_mask(box, photo.shape)].sum() / max(found.sum(), 1))
