@@ -410,8 +410,13 @@ def _work_region(calibration, area_box, boxes, tight=False):
     return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare), skin_map)
 
 
-def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
-    """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region."""
+def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=(),
+             reference_mask=None):
+    """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region.
+
+    ``reference_mask`` (photo-sized bool): a follow-up's reference mapped from its baseline
+    (:func:`segment.reference_mapped`); used when enough of it is skin here, else the ring.
+    """
     shape = calibration.photo.shape
     warnings = list(calibration.warnings)
     if mask is None and roi is None:
@@ -451,10 +456,16 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         warnings.append("the area is as thin as a hair: pixels the hair filter marked were measured")
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
+    skin_only = valid & work.skin.skin if work.skin.found else valid
+    reference = None
     if reference_roi is not None:
         reference = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab)
-    else:
-        skin_only = valid & work.skin.skin if work.skin.found else valid
+    elif reference_mask is not None:
+        reference = segment.reference_mapped(reference_mask[crop][::step, ::step], treated, skin_only, lab)
+        if reference is None:
+            warnings.append("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
+                            "this photo's own skin around the area was used")
+    if reference is None:
         reference = segment.reference_ring(treated, skin_only, lab)
 
     px_per_mm = calibration.reading.px_per_mm if calibration.found else None
@@ -747,8 +758,15 @@ def compare(
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = _mapped_box(registration, area_box, shape_f)
-    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f,
-                      extra_boxes=[search_box] if search_box is not None else [])
+    extra_boxes = [search_box] if search_box is not None else []
+    reference_mask_f = None
+    if reference_f is None:
+        # The same skin as the baseline's reference, where it lands in the follow-up.
+        reference_mask_f = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
+        if reference_mask_f.any():
+            extra_boxes.append(_mask_box(reference_mask_f))
+    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f, extra_boxes=extra_boxes,
+                      reference_mask=reference_mask_f)
 
     warnings = []
     area_change = None
