@@ -312,8 +312,9 @@ def analyze(
     Raises
     ------
     InputError
-        Unreadable photo; no box or mask; a box outside the photo; an empty mask or one of another
-        size; too little skin to compare with.
+        Unreadable photo; no box or mask; a box (almost) all outside the photo (one that runs off it
+        is clipped to it, with a warning); an empty mask or one of another size; too little skin to
+        compare with.
     """
     if calibration is None:
         calibration = calibrate(photo, corners=corners, chart=chart)
@@ -425,10 +426,12 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         mask = _as_mask(mask, shape)
         area_box = _mask_box(mask)
     else:
-        area_box = validate_box(roi, shape, "--roi")
+        area_box, clipped = segment.box_on_photo(roi, shape, "--roi")
+        warnings.extend([clipped] if clipped else [])
     boxes = list(extra_boxes)
     if reference_roi is not None:
-        reference_roi = validate_box(reference_roi, shape, "--reference-roi")
+        reference_roi, clipped = segment.box_on_photo(reference_roi, shape, "--reference-roi")
+        warnings.extend([clipped] if clipped else [])
         boxes.append(reference_roi)
     work = _work_region(calibration, area_box, boxes, tight=mask is not None)
     crop, step, crop_shape, lab, linear, camera, valid = (

@@ -94,13 +94,36 @@ def parse_box(text, option="--roi"):
     return tuple(int(round(v)) for v in values)
 
 
-def validate_box(box, shape, option="--roi"):
-    """Check that a box (x, y, w, h) lies inside an image of ``shape``; return it as ints.
+#: A box that runs off the photo is clipped to it; it is refused only when less than this fraction of
+#: it lies inside the photo (or fewer than 16 pixels): a box mostly off the photo was given in another
+#: photo's coordinates (another size or orientation), and a sliver of it is not what was meant.
+MIN_BOX_INSIDE_FRACTION = 0.1
+
+
+def box_on_photo(box, shape, option="--roi"):
+    """A box (x, y, w, h) clipped to an image of ``shape``, and a warning when it had to be clipped.
+
+    Parameters
+    ----------
+    box : sequence of 4 numbers
+        x, y, w, h in pixels (rounded to integers).
+    shape : tuple
+        The photo's shape (height, width, ...).
+    option : str
+        How the box was given (``--roi``, ``--reference-roi``), for the messages.
+
+    Returns
+    -------
+    box : tuple of 4 ints
+        The part of the box inside the photo.
+    warning : str or None
+        "the box ran off the photo: clipped to x,y,w,h" when it was clipped.
 
     Raises
     ------
     InputError
-        Zero or negative size, or any part outside the photo.
+        Not finite numbers, zero or negative size, less than MIN_BOX_INSIDE_FRACTION of the box (or
+        under 16 pixels) inside the photo.
     """
     try:
         x, y, w, h = (int(round(float(v))) for v in box)
@@ -109,11 +132,29 @@ def validate_box(box, shape, option="--roi"):
     height, width = shape[:2]
     if w <= 0 or h <= 0:
         raise InputError(f"{option} {x},{y},{w},{h} has no area (width and height must be positive)")
-    if x < 0 or y < 0 or x + w > width or y + h > height:
-        raise InputError(f"{option} {x},{y},{w},{h} is outside the {width}x{height} photo")
-    if w * h < 16:
-        raise InputError(f"{option} {x},{y},{w},{h} is too small to measure (under 16 pixels)")
-    return x, y, w, h
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, width), min(y + h, height)
+    inside = max(x1 - x0, 0) * max(y1 - y0, 0)
+    if inside < MIN_BOX_INSIDE_FRACTION * w * h or inside == 0:
+        where = "outside" if inside == 0 else "almost all outside"
+        raise InputError(f"{option} {x},{y},{w},{h} is {where} the {width}x{height} photo")
+    if inside < 16:
+        raise InputError(f"{option} {x},{y},{w},{h} is too small to measure (under 16 pixels in the photo)")
+    if (x0, y0, x1, y1) == (x, y, x + w, y + h):
+        return (x, y, w, h), None
+    clipped = (x0, y0, x1 - x0, y1 - y0)
+    name = "the box" if option == "--roi" else f"the box {option}"
+    return clipped, f"{name} ran off the photo: clipped to {','.join(map(str, clipped))}"
+
+
+def validate_box(box, shape, option="--roi"):
+    """A box (x, y, w, h) as ints, clipped to an image of ``shape`` (:func:`box_on_photo` without its warning).
+
+    Raises
+    ------
+    InputError
+        As :func:`box_on_photo`.
+    """
+    return box_on_photo(box, shape, option)[0]
 
 
 def box_mask(box, shape):

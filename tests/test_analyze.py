@@ -188,7 +188,7 @@ def test_no_card_still_measures_with_a_warning():
         ([], "give the treated area"),
         (["--mask", "EMPTY"], "empty"),
         (["--mask", "SMALL"], "but the photo is"),
-        (["--roi", "100,100,200,200", "--reference-roi=-5,0,10,10"], "outside"),
+        (["--roi", "100,100,200,200", "--reference-roi=-50,0,10,10"], "outside"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, arguments, words):

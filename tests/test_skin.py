@@ -13,7 +13,7 @@ from scene import (
     Camera, CardPlacement, Lesion, add_backdrop, add_chequer, add_hair, add_lesions, add_line_work, add_padding,
     add_pores, limb_mask, loose_box, region_truth, render_scene,
 )
-from skinscan import analyze, color
+from skinscan import InputError, analyze, color
 from skinscan.skin import skin_map
 
 SKIN = (62.0, 13.0, 17.0)
@@ -66,6 +66,22 @@ def test_ink_against_a_wall_reads_darker_than_the_skin_not_the_wall(arm_against_
     # The reference is the arm's skin (the wall is 18 L* lighter), the ink far darker than it.
     assert analysis.reference.lab[0] == pytest.approx(reference_true[0], abs=1.5)
     assert analysis.contrast.delta_l < 0.8 * (treated_true[0] - reference_true[0])
+
+
+def test_a_box_running_off_the_photo_is_clipped_and_measured(arm_against_wall):
+    photo, body, ink, (treated_true, reference_true), box = arm_against_wall
+    height, width = photo.shape[:2]
+    x, y, w, h = box
+    off = (x, y, width - x + 100, h)  # along the arm, 100 px off the right edge
+    analysis = analyze(photo, roi=off)
+    assert f"the box ran off the photo: clipped to {x},{y},{width - x},{h}" in analysis.warnings
+    assert _dice(analysis.full_mask(), ink) >= 0.85
+    assert not (analysis.full_mask("reference") & ~body).any()
+    assert analysis.contrast.delta_l < 0.8 * (treated_true[0] - reference_true[0])
+    with pytest.raises(InputError, match="outside the 640x480 photo"):
+        analyze(photo, roi=(x, height + 5, w, h))  # nothing inside: refused in one line
+    with pytest.raises(InputError, match="almost all outside"):
+        analyze(photo, roi=(x, height - 4, w, 200))
 
 
 @pytest.fixture(scope="module")
