@@ -435,18 +435,24 @@ def _match_once(view_b, view_f, area_box, expected_scale):
     good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
     by_rank = lambda item: _rank(item[0])  # noqa: E731
     fitted = sorted(_fit_and_verify(good, view_b, view_f, area_box, expected_scale), key=by_rank, reverse=True)
-    to_refine = fitted[:REFINED_CANDIDATES]
-    if fitted and fitted[0][0].checks.get("plausible", False):
+    best = _refine_best(fitted, view_b, view_f, area_box, expected_scale)
+    if best is not None and not best.ok and fitted[0][0].checks.get("plausible", False):
         # Guided matching from the most confident fit: repeated patterns (line-work, geometric ink)
-        # fail the ratio test over the whole photo but match where the fit predicts them. Its best fits
-        # are refined too (a fit's rank before refinement says little about its rank after).
+        # fail the ratio test over the whole photo but match where the fit predicts them.
         warp = np.linalg.inv(view_f.to_photo()) @ fitted[0][0].homography @ view_b.to_photo()
         guided = sorted(_fit_and_verify(_guided_matches(view_b, view_f, warp, good), view_b, view_f, area_box,
                                         expected_scale), key=by_rank, reverse=True)
-        fitted = sorted(fitted + guided, key=by_rank, reverse=True)
-        to_refine = sorted(to_refine + guided[:REFINED_CANDIDATES], key=by_rank, reverse=True)
+        again = _refine_best(guided, view_b, view_f, area_box, expected_scale)
+        if again is not None and _rank(again) > _rank(best):
+            best = again
+    return best or _fail("the photos share too few skin features", len(good))
+
+
+def _refine_best(fitted, view_b, view_f, area_box, expected_scale):
+    """The best of some verified fits (best first) once the first REFINED_CANDIDATES are refined by ECC
+    and verified again (stops at the first accepted); None when there are none."""
     best = fitted[0][0] if fitted else None
-    for attempt, points_b, points_f in to_refine:
+    for attempt, points_b, points_f in fitted[:REFINED_CANDIDATES]:
         if attempt.homography is None or not attempt.checks.get("plausible", False):
             continue
         refined = _refine(attempt.homography, view_b, view_f, area_box, attempt.model)
@@ -458,7 +464,7 @@ def _match_once(view_b, view_f, area_box, expected_scale):
             best = again
         if best.ok:
             break
-    return best or _fail("the photos share too few skin features", len(good))
+    return best
 
 
 def _fit_and_verify(matches, view_b, view_f, area_box, expected_scale):
