@@ -412,11 +412,13 @@ def _work_region(calibration, area_box, boxes, tight=False):
 
 
 def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=(),
-             reference_mask=None):
+             reference_mask=None, on_work=None):
     """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region.
 
     ``reference_mask`` (photo-sized bool): a follow-up's reference mapped from its baseline
     (:func:`segment.reference_mapped`); used when enough of it is skin here, else the ring.
+    ``on_work``: called with the :class:`WorkRegion` as soon as it is read (compare starts the
+    follow-up's own segmentation on it while the measurement goes on).
     """
     shape = calibration.photo.shape
     warnings = list(calibration.warnings)
@@ -434,6 +436,8 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         warnings.extend([clipped] if clipped else [])
         boxes.append(reference_roi)
     work = _work_region(calibration, area_box, boxes, tight=mask is not None)
+    if on_work is not None:
+        on_work(work)
     crop, step, crop_shape, lab, linear, camera, valid = (
         work.crop, work.step, work.crop_shape, work.lab, work.linear, work.camera, work.valid
     )
@@ -745,26 +749,31 @@ def compare(
         reference_mask_f = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
         if reference_mask_f.any():
             extra_boxes.append(_mask_box(reference_mask_f))
-    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f, extra_boxes=extra_boxes,
-                      reference_mask=reference_mask_f)
+
+    def own_area(work):
+        """The follow-up's own area in the mapped box (its spread), or None when it no longer stands out."""
+        try:
+            found, stands_out = segment.treated_area_from_box(work.lab, work.valid, work.to_work(search_box),
+                                                              work.skin if work.skin.found else None)
+        except InputError:
+            return None
+        return found.sum() * work.step**2 if stands_out else None
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The spread is segmented on the follow-up's work region while the follow-up is measured.
+        pending_area = []
+        measure_spread = search_box is not None and not whole_roi
+        follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f, extra_boxes=extra_boxes,
+                          reference_mask=reference_mask_f,
+                          on_work=(lambda work: pending_area.append(pool.submit(own_area, work))) if measure_spread else None)
+        own_pixels = pending_area[0].result() if pending_area else None
 
     warnings = []
     area_change = None
-    if search_box is not None and not whole_roi:
-        # Spread: the follow-up's own area, found in the mapped box on the same corrected crop.
-        try:
-            found, stands_out = segment.treated_area_from_box(
-                follow.work.lab, follow.work.valid, follow.work.to_work(search_box),
-                follow.work.skin if follow.work.skin.found else None,
-            )
-        except InputError:
-            stands_out = False
-        if not stands_out:
-            warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
-        else:
-            pixels = found.sum() * follow.work.step**2
-            scale = registration.area_scale(centre)
-            area_change = 100.0 * (pixels / scale / base.treated.pixels - 1.0)
+    if pending_area and own_pixels is None:
+        warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
+    elif own_pixels is not None:
+        area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)
     if base.contrast.delta_a < 0.5:
         warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))
