@@ -246,6 +246,15 @@ class View:
         """Photo coordinates of some keypoints."""
         return np.array([self.keypoints[i].pt for i in indices], np.float64).reshape(-1, 2) / self.scale + self.offset
 
+    def bandpassed(self, region):
+        """The band-passed grey (:func:`_bandpass`) of a region (x0, y0, x1, y1) of the working image,
+        computed once per region (every candidate mapping is checked against the same baseline skin)."""
+        cache = self.__dict__.setdefault("_bandpassed", {})  # frozen dataclass: a private cache
+        if region not in cache:
+            x0, y0, x1, y1 = region
+            cache[region] = _bandpass(self.grey[y0:y1, x0:x1])
+        return cache[region]
+
     def to_photo(self):
         """3x3 matrix: working pixels -> photo pixels."""
         return np.array([[1 / self.scale, 0, self.offset[0]], [0, 1 / self.scale, self.offset[1]], [0, 0, 1]])
@@ -712,7 +721,7 @@ def photometric_correlation(homography, view_b, view_f, area_box):
     valid = covered & body_b
     if valid.sum() < 0.05 * valid.size:
         return float("nan"), 0.0
-    a, b = _bandpass(view_b.grey[gy0:gy1, gx0:gx1]), _bandpass(warped)
+    a, b = view_b.bandpassed((gx0, gy0, gx1, gy1)).copy(), _bandpass(warped)
     a[~valid], b[~valid] = 0, 0
     window = (NCC_WINDOW_PX, NCC_WINDOW_PX)
     weight = cv2.boxFilter(valid.astype(np.float32), -1, window)
