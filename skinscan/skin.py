@@ -60,6 +60,12 @@ HOLE_FILL_FRACTION = 0.25
 BACKGROUND_BAND = 2.0
 LESION_BINS = (8.0, 6.0, 6.0)
 
+#: A thin dark line pixel is hair only when at least this fraction of the pixels around it (Gaussian
+#: σ in pixels of the map's grid) is skin (:func:`_lesion_texture`): within a tattoo's shading, a
+#: wound bed or a scar the lines are its texture.
+HAIR_SKIN_AROUND_FRACTION = 0.5
+HAIR_SKIN_AROUND_SIGMA_PX = 2.0
+
 #: Black padding around a cropped photo: near-black, flat pixels connected to the photo's edge.
 PADDING_MAX_L = 6.0
 
@@ -298,6 +304,35 @@ def _lesion_in_box(lab, skin, inside, distance, excluded):
     return _components_touching(lesion, cv2.dilate(skin.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
 
 
+def _lesion_texture(lines, skin):
+    """The thin dark line pixels that lie within a lesion rather than on skin (not hair).
+
+    Parameters
+    ----------
+    lines : numpy.ndarray of bool
+        Thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`).
+    skin : numpy.ndarray of bool
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Notes
+    -----
+    A hair lies on skin: of the pixels around it that are not lines themselves, most are skin
+    (HAIR_SKIN_AROUND_FRACTION, read with a Gaussian of σ HAIR_SKIN_AROUND_SIGMA_PX, a normalised
+    convolution). The shading strokes inside a dark tattoo, the cracks and strands of a wound bed, the
+    grooves of a scar are lines too, but the lesion lies around them; where a hair crosses a lesion,
+    the part over the lesion is measured with it (it is as dark as the ink under it).
+    """
+    if not lines.any():
+        return lines.copy()
+    background = (~lines).astype(np.float32)
+    around = cv2.GaussianBlur((skin & ~lines).astype(np.float32), (0, 0), HAIR_SKIN_AROUND_SIGMA_PX)
+    total = cv2.GaussianBlur(background, (0, 0), HAIR_SKIN_AROUND_SIGMA_PX)
+    return lines & (around < HAIR_SKIN_AROUND_FRACTION * np.maximum(total, 1e-6))
+
+
 def _fill_small_holes(mask, max_area):
     """``mask`` with its holes of at most ``max_area`` pixels filled."""
     holes = ndimage.binary_fill_holes(mask) & ~mask
@@ -354,10 +389,11 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
        the box, what the skin encloses once closed by a tenth of the box, and the non-skin pixels whose
        colour is not the background's around the box (:func:`_lesion_in_box`): the lesion or ink on it.
-    6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) on the body, except the
-       lines lying (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally
-       that dense, when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are
-       the line-work or strokes of the treatment.
+    6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) lying on the skin of the
+       body (not within a lesion: :func:`_lesion_texture`), except the lines lying
+       (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally that dense,
+       when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are the
+       line-work or strokes of the treatment.
     """
     rgb = np.asarray(rgb, dtype=np.float32)
     height, width = rgb.shape[:2]
@@ -427,7 +463,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         lines = hair_mask(smooth[..., 0])
     elif scale != 1.0:
         lines = cv2.resize(lines.astype(np.uint8), (grid[1], grid[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
-    lines = lines & body
+    lines = lines & body & ~_lesion_texture(lines, skin)
     outside_body = body & ~inside
     density_out = lines[outside_body].mean() if outside_body.sum() >= 50 else 0.0
     density_in = lines[body & inside].mean() if (body & inside).any() else 0.0

@@ -6,6 +6,7 @@ fine-line ink and brow strokes, a shadow across the area. Truth (skin, backgroun
 skin's colours) is known from the rendering, before the camera model of tests/scene.py.
 """
 
+import cv2
 import numpy as np
 import pytest
 
@@ -170,6 +171,32 @@ def test_fine_line_ink_is_not_taken_for_hair(fine_line_tattoo):
     analysis = analyze(photo, roi=(300, 200, 260, 230))
     assert analysis.contrast.delta_l < -3  # the lines make the area darker, never lighter
     assert analysis.full_mask()[lines].mean() > 0.6
+
+
+def test_shading_strokes_inside_dark_ink_are_ink_not_hair():
+    """Darker strokes within a grey-black tattoo, hairs all over the frame (and across the tattoo)."""
+    width, height = 640, 480
+    scene = render_scene(width, height, background_lab=SKIN, card=CardPlacement(centre=(0.2, 0.2), width_fraction=0.26), seed=11)
+    (_, patch), = add_lesions(scene, [Lesion(centre=(0.62, 0.6), radii=(0.12, 0.1), lab=(42.0, 4.0, 2.0), softness=0.1, seed=11)])
+    scene.linear = add_pores(scene.linear, seed=11)
+    with_strokes, strokes = add_line_work(scene.linear, (310, 230, 490, 350), lab=(18.0, 1.0, -2.0), width_px=2, count=12,
+                                          length=(0.2, 0.5), seed=11)
+    inner = cv2.erode(patch.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    scene.linear = np.where(inner[..., None], with_strokes, scene.linear)
+    hairless = scene.linear
+    scene.linear = add_hair(scene.linear, count=40, seed=11)
+    hair = np.abs(scene.linear - hairless).max(axis=2) > 0.02
+    strokes &= inner & ~hair
+    analysis = analyze(_photo(scene, 11), roi=loose_box(patch, 1.4))
+    work = analysis.work
+    on_grid = lambda mask: mask[work.crop][:: work.step, :: work.step]  # noqa: E731
+    assert on_grid(strokes).sum() > 200
+    assert work.skin.hair[on_grid(strokes)].mean() < 0.1  # the strokes are measured with the ink (all hair before)
+    outside = on_grid(hair & ~cv2.dilate(patch.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool))
+    assert work.skin.hair[outside].mean() > 0.5  # hairs on the skin still are hair
+    assert _dice(analysis.full_mask(), patch) >= 0.8
+    assert not any("was not measured" in w for w in analysis.warnings)
+    assert analysis.contrast.delta_l < -15
 
 
 def test_brow_strokes_are_the_area():
