@@ -411,8 +411,13 @@ def _work_region(calibration, area_box, boxes, tight=False):
     return WorkRegion(crop, step, camera, linear, lab, ~(clipped | card_zone | hair | glare), skin_map)
 
 
-def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=()):
-    """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region."""
+def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=(),
+             reference_mask=None):
+    """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region.
+
+    ``reference_mask`` (photo-sized bool): a follow-up's reference mapped from its baseline
+    (:func:`segment.reference_mapped`); used when enough of it is skin here, else the ring.
+    """
     shape = calibration.photo.shape
     warnings = list(calibration.warnings)
     if mask is None and roi is None:
@@ -454,10 +459,16 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         warnings.append("the area is as thin as a hair: pixels the hair filter marked were measured")
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
+    skin_only = valid & work.skin.skin if work.skin.found else valid
+    reference = None
     if reference_roi is not None:
         reference = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab)
-    else:
-        skin_only = valid & work.skin.skin if work.skin.found else valid
+    elif reference_mask is not None:
+        reference = segment.reference_mapped(reference_mask[crop][::step, ::step], treated, skin_only, lab)
+        if reference is None:
+            warnings.append("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
+                            "this photo's own skin around the area was used")
+    if reference is None:
         reference = segment.reference_ring(treated, skin_only, lab)
 
     px_per_mm = calibration.reading.px_per_mm if calibration.found else None
@@ -568,58 +579,26 @@ def _mapped_box(registration, box, shape):
     return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
 
 
-def _body_reader(area_box=None, card_quad=None):
-    """The body mask registration reads features on, as a function of a working-scale image.
+def _body_reader(area_box=None):
+    """The body mask registration reads features on, as a function of a working-scale image (the
+    card is masked by :func:`register.read_view` itself).
 
     Returns
     -------
-    callable or None
-        ``body(rgb_work, offset, scale) -> bool mask`` (see :func:`register.read_view`): the skin map's
-        body part, read on the working-scale image (cheap on a 12 MP photo). None while no skin map
-        is available (everything outside the card is then matched).
+    callable
+        ``body(rgb_work, offset, scale) -> bool mask`` (see :func:`register.read_view`):
+        :func:`skin.registration_body` of the working-scale image, with the area's box in the
+        baseline (None in the follow-up, where nothing says where the area is).
     """
-    # The skin map (skin.skin_map) landed, but registration's confidence thresholds were set on the
-    # stand-in below (tests/test_register.py refuses different real views with it, not yet with the
-    # skin map's body): registration keeps the stand-in until they are re-tuned on skin.skin_map.
-    skin = None
 
     def body(rgb_work, offset, scale):
         box = None
         if area_box is not None:
             box = (int(round((area_box[0] - offset[0]) * scale)), int(round((area_box[1] - offset[1]) * scale)),
                    max(1, int(round(area_box[2] * scale))), max(1, int(round(area_box[3] * scale))))
-        quad = None if card_quad is None else (np.asarray(card_quad, np.float64) - offset) * scale
-        if skin is None:
-            return _stand_in_body(rgb_work, box)
-        found = skin.skin_map(rgb_work, box=box, card_quad=quad)
-        return found.body if found.found else np.ones(rgb_work.shape[:2], dtype=bool)
+        return skin.registration_body(rgb_work, box)
 
     return body
-
-
-def _stand_in_body(rgb, box):
-    """The body registration matches on, for now: skin-coloured pixels (YCrCb rule of Chai & Ngan
-    1999), closed and hole-filled, the components touching the box.
-
-    Registration's confidence thresholds were tuned on this mask; it gives way to
-    ``skin.skin_map(...).body`` once they are re-tuned on the skin map (see :func:`_body_reader`).
-    """
-    ycrcb = cv2.cvtColor(np.clip(rgb * 255, 0, 255).astype(np.uint8), cv2.COLOR_RGB2YCrCb)
-    skin = ((ycrcb[..., 1] >= 133) & (ycrcb[..., 1] <= 180) & (ycrcb[..., 2] >= 77) & (ycrcb[..., 2] <= 135)).astype(np.uint8)
-    size = max(3, int(0.03 * max(rgb.shape[:2])) | 1)
-    skin = cv2.morphologyEx(skin, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
-    if box is not None:
-        x, y, w, h = box
-        skin[max(0, y):y + h, max(0, x):x + w] |= cv2.morphologyEx(skin[max(0, y):y + h, max(0, x):x + w], cv2.MORPH_CLOSE,
-                                                                  np.ones((3 * size, 3 * size), np.uint8))
-    count, labels = cv2.connectedComponents(skin)
-    if box is None:
-        areas = np.bincount(labels.ravel())
-        keep = [i for i in range(1, count) if areas[i] > 0.02 * skin.size]
-    else:
-        inside = labels[max(0, box[1]):box[1] + box[3], max(0, box[0]):box[0] + box[2]]
-        keep = [i for i in np.unique(inside) if i > 0 and (inside == i).sum() > 0.05 * inside.size]
-    return np.isin(labels, keep)
 
 
 def _card_corners(calibration):
@@ -656,8 +635,8 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     area_box = validate_box(area_box, baseline.rgb.shape, "--roi")
     card_b, card_f = _card_corners(baseline_calibration), _card_corners(followup_calibration)
     expected = _expected_scale(baseline_calibration, followup_calibration)
-    view_b = register.baseline_view(baseline.rgb, area_box, _body_reader(area_box, card_b), card_b)
-    view_f = register.followup_view(followup.rgb, area_box, _body_reader(None, card_f), card_f, expected)
+    view_b = register.baseline_view(baseline.rgb, area_box, _body_reader(area_box), card_b)
+    view_f = register.followup_view(followup.rgb, area_box, _body_reader(None), card_f, expected)
     return register.match(view_b, view_f, area_box, expected)
 
 
@@ -715,7 +694,7 @@ def compare(
         if landmarks is not None or area_box is None:
             return follow_calibration, None
         card_f = _card_corners(follow_calibration)
-        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None, card_f), card_f)
+        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None), card_f)
         return follow_calibration, view
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -728,7 +707,7 @@ def compare(
         view_b = None
         if landmarks is None:
             card_b = _card_corners(base.calibration)
-            view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box, card_b), card_b)
+            view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box), card_b)
         follow_calibration, view_f = pending.result()
     shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
@@ -750,8 +729,15 @@ def compare(
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = _mapped_box(registration, area_box, shape_f)
-    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f,
-                      extra_boxes=[search_box] if search_box is not None else [])
+    extra_boxes = [search_box] if search_box is not None else []
+    reference_mask_f = None
+    if reference_f is None:
+        # The same skin as the baseline's reference, where it lands in the follow-up.
+        reference_mask_f = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
+        if reference_mask_f.any():
+            extra_boxes.append(_mask_box(reference_mask_f))
+    follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f, extra_boxes=extra_boxes,
+                      reference_mask=reference_mask_f)
 
     warnings = []
     area_change = None

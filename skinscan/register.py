@@ -4,9 +4,10 @@ Method
 ------
 1. **Views.** Each photo is read as a contrast-normalised grey image at a working scale set by the
    baseline's box (its longer side about ``WORK_BOX_LONG_SIDE`` pixels), the follow-up also at the
-   scale the cards give when both photos have one. Features are taken only on the *body*: the skin
-   map's body part that holds the area (background, clothing, padding and the card excluded), within
-   ``NEIGHBOURHOOD_BOXES`` box sizes of the area in the baseline. Backgrounds move relative to limbs;
+   scale the cards give when both photos have one. Features are taken only on the *body*
+   (:func:`skinscan.skin.registration_body`: the skin-coloured parts holding the area; background,
+   clothing, padding and the card excluded), within ``NEIGHBOURHOOD_BOXES`` box sizes of the area in
+   the baseline. Backgrounds move relative to limbs;
    a residual measured on them proves nothing about the skin.
 2. **Matches.** RootSIFT descriptors (Arandjelović & Zisserman 2012), Lowe's ratio test, then matches
    whose keypoint rotation (and, with cards, size ratio) disagree with the rest are dropped.
@@ -288,7 +289,7 @@ def read_view(rgb, scale, region=None, body=None, card=None):
     body : numpy.ndarray of bool or callable, optional
         Photo-sized mask of the body holding the area, or a function ``body(rgb_work, offset, scale)``
         that takes the working-scale RGB image of the region (its photo origin and scale) and returns
-        its body mask (a skin map read at the working scale: cheap on a 12 MP photo). Default:
+        its body mask (read at the working scale: cheap on a 12 MP photo). Default:
         everything is body.
     card : numpy.ndarray, shape (4, 2), optional
         Card corners, masked out.
@@ -355,7 +356,7 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_bod
     area_box : tuple (x, y, w, h)
         The treated area's box in the baseline.
     baseline_body, followup_body : numpy.ndarray of bool, optional
-        Each photo's body mask (the skin map's body part holding the area): features only there.
+        Each photo's body mask (:func:`skinscan.skin.registration_body`): features only there.
     baseline_card, followup_card : numpy.ndarray, shape (4, 2), optional
         Card corners in each photo, masked out of the matching.
     expected_scale : float, optional

@@ -26,6 +26,9 @@ RING_BAND_FRACTION = 0.5
 STANDS_OUT_FRACTION = 0.05
 #: Fewest reference pixels that make a reliable median.
 MIN_REFERENCE_PIXELS = 50
+#: A follow-up is compared with its baseline's reference skin, mapped, when at least this fraction of
+#: the mapped pixels is skin in the follow-up (else with its own ring).
+MAPPED_REFERENCE_FRACTION = 0.5
 #: The reference ring is widened outward (its band multiplied by these factors in turn) until it holds
 #: this fraction of the treated area's pixel count in skin (real photos seldom have skin all round).
 REFERENCE_ENOUGH_FRACTION = 0.3
@@ -531,6 +534,34 @@ def reference_warnings(reference, treated):
 def reference_from_box(box, treated, valid, lab):
     """The reference skin from a chosen patch of untreated skin (x, y, w, h in crop pixels)."""
     region = box_mask(box, lab.shape) & valid & ~treated
+    return _without_outliers(region, lab)
+
+
+def reference_mapped(mapped, treated, valid, lab):
+    """The baseline's reference skin, mapped into a follow-up, as the follow-up's reference.
+
+    Comparing a visit with the same skin as its baseline keeps a change of reference (a paler wrist,
+    a tanned patch) out of the change reported for the area.
+
+    Parameters
+    ----------
+    mapped : numpy.ndarray of bool, shape (H, W)
+        The baseline's reference pixels mapped into the follow-up's work grid.
+    treated, valid : numpy.ndarray of bool, shape (H, W)
+        The follow-up's area, and the pixels that may serve as reference (its skin, hair, glare,
+        clipped pixels and card excluded).
+    lab : numpy.ndarray, shape (H, W, 3)
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        The mapped pixels that are skin here and not the area (outliers removed as for the ring);
+        None when fewer than MAPPED_REFERENCE_FRACTION of the mapped pixels, or MIN_REFERENCE_PIXELS,
+        are (the skin is hidden or left the photo: the caller falls back to its own ring).
+    """
+    region = mapped & valid & ~treated
+    if region.sum() < max(MIN_REFERENCE_PIXELS, MAPPED_REFERENCE_FRACTION * mapped.sum()):
+        return None
     return _without_outliers(region, lab)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scene import Camera, CardPlacement, render_scene
-from skinscan import InputError, compare, color
+from skinscan import InputError, color, compare, register, segment
 from skinscan.cli import run
 from visits import visit_pair
 
@@ -75,6 +75,35 @@ def test_delta_a_change_median_error_within_0_5(compared):
         change = result.followup.contrast.delta_a - result.baseline.contrast.delta_a
         errors.append(abs(change - (pair.true_delta_a[1] - pair.true_delta_a[0])))
     assert np.median(errors) <= 0.5, np.round(errors, 2)
+
+
+def test_followup_is_compared_with_the_baseline_reference_skin(compared):
+    """The follow-up's reference is the baseline's reference skin mapped by the registration (not a
+    ring chosen afresh): at least 98 % of it lies where the baseline's reference lands (a ring chosen
+    afresh around the mapped area shares 95-97 % with it on these scenes)."""
+    shares = []
+    for pair, result in compared:
+        if isinstance(result, InputError):
+            continue
+        mapped = register.warp_mask(result.baseline.reference_mask, result.registration,
+                                    result.followup.calibration.photo.shape, offset=result.baseline.work.offset)
+        used = result.followup.full_mask("reference")
+        shares.append((used & mapped).sum() / used.sum())
+    assert len(shares) >= 18 and min(shares) >= 0.98, np.round(shares, 2)
+
+
+def test_mapped_reference_falls_back_when_it_is_not_skin_here():
+    lab = np.zeros((60, 60, 3))
+    lab[..., 0] = 60.0
+    treated = np.zeros((60, 60), bool)
+    treated[25:35, 25:35] = True
+    mapped = np.zeros((60, 60), bool)
+    mapped[10:50, 10:50] = True
+    skin_here = np.ones((60, 60), bool)
+    chosen = segment.reference_mapped(mapped, treated, skin_here, lab)
+    assert chosen.sum() == mapped.sum() - treated.sum() and not (chosen & treated).any()
+    skin_here[:, 20:] = False  # most of the mapped reference is now clothing or out of frame
+    assert segment.reference_mapped(mapped, treated, skin_here, lab) is None
 
 
 def test_redness_resolution_follows_its_definition(compared):
