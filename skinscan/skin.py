@@ -46,6 +46,22 @@ SKIN_MAHALANOBIS_LOOSE = 4.5
 #: lightness (the lightest wins: ink, bruising and wounds darken skin). On the shared real photos 0.25
 #: read ink darker in 89 % of tattoo boxes against 88 % at 0.5, wounds Dice 0.85 against 0.83.
 SKIN_CANDIDATE_SHARE = 0.25
+#: A candidate this much darker (L*) and less chromatic (C*ab) than another covering at least
+#: SKIN_CANDIDATE_MIN_SHARE of the best one's band is that one's ink or shadow
+#: (:func:`_without_ink_candidates`). Black-grey ink under skin reads 20-40 L* darker and 10-30 C*ab
+#: greyer than the skin around it on the shared tattoo photos; shading of one skin changes L* at
+#: nearly constant chroma, and slough, callus or blush are not both lighter and 8 C*ab more chromatic.
+SKIN_INK_DARKER_L = 10.0
+SKIN_INK_GREYER_CHROMA = 8.0
+SKIN_CANDIDATE_MIN_SHARE = 0.1
+#: ... and so is one as much greyer whose lightness spreads (robust σ) over more than this: one
+#: skin's shading in a box's border band spreads 5-17 L* on the shared tattoo photos (the skin models
+#: chosen there); grey ink and a grey wall in one chromaticity mode spread 20-35.
+SKIN_MAX_LIGHTNESS_SIGMA = 25.0
+#: ... and so is a near-neutral candidate (C*ab under this) as much lighter and less chromatic: a
+#: wall, a sheet or a towel beside the skin (skin of any tone has C*ab above about 8: Del Bino et al.
+#: 2006).
+SKIN_NEUTRAL_CHROMA = 5.0
 SKIN_LIGHTNESS_SIGMAS = 4.0
 #: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
 SKIN_CHROMA_SIGMA_FLOOR = 1.5
@@ -237,6 +253,51 @@ def _fit_model(lab_pixels, mode):
     return centre, sigma, covariance, int(len(chosen))
 
 
+def _without_ink_candidates(candidates):
+    """Candidate skin colours without those that are another one's ink or shadow.
+
+    Parameters
+    ----------
+    candidates : list of tuple
+        (band coverage in pixels, centre L*a*b*, ...) per candidate skin colour.
+
+    Returns
+    -------
+    list of tuple
+
+    Notes
+    -----
+    Skin is lighter and more saturated-warm than the ink in it and than the shadow on it (melanin and
+    blood give skin its chroma; black and grey ink, shadow and dark hair take it away). A candidate
+    at least SKIN_INK_DARKER_L darker and SKIN_INK_GREYER_CHROMA less chromatic than another that
+    covers at least SKIN_CANDIDATE_MIN_SHARE of the best's band is that one's ink or shadow, however
+    much of the band it covers (a sleeve of ink, a box drawn across the whole limb). So is a
+    candidate as much greyer whose lightness spreads beyond SKIN_MAX_LIGHTNESS_SIGMA: grey ink and a
+    grey wall (or chair, or floor) share one chromaticity mode and are not one skin surface.
+    """
+    top = max(candidate[0] for candidate in candidates)
+    eligible = [candidate for candidate in candidates if candidate[0] >= SKIN_CANDIDATE_MIN_SHARE * top]
+
+    def chroma(candidate):
+        return float(np.hypot(candidate[1][1], candidate[1][2]))
+
+    def shadow_of(candidate, other):  # darker and greyer: ink, shadow, dark hair
+        return other[1][0] - candidate[1][0] >= SKIN_INK_DARKER_L
+
+    def mixture(candidate):  # one hue over several surfaces (ink and a wall), not one skin
+        return candidate[2][0] > SKIN_MAX_LIGHTNESS_SIGMA
+
+    def white_beside(candidate, other):  # lighter and near-neutral: a wall, a sheet, a towel
+        return candidate[1][0] - other[1][0] >= SKIN_INK_DARKER_L and chroma(candidate) < SKIN_NEUTRAL_CHROMA
+
+    kept = [
+        candidate for candidate in candidates
+        if not any((shadow_of(candidate, other) or mixture(candidate) or white_beside(candidate, other))
+                   and chroma(other) - chroma(candidate) >= SKIN_INK_GREYER_CHROMA for other in eligible)
+    ]
+    return kept or candidates
+
+
 def _skin_coloured(lab, centre, sigma, covariance, limit=None):
     difference = lab[..., 1:] - centre[1:]
     inverse = np.linalg.inv(covariance)
@@ -382,9 +443,13 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     2. Seed: the plausible-skin pixels (:func:`plausible_skin`) of the box's border band SEED_BAND,
        card and padding excluded. The strongest modes of their (a*, b*) histogram are candidate skin
        colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
-    3. Spatial coherence chooses among them: the candidate whose skin-coloured pixels (Mahalanobis ≤
-       SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤ SKIN_LIGHTNESS_SIGMAS σ) cover most of the border band
-       while connected to the box wins (a beige wall at a corner loses to the arm that runs through).
+    3. Candidates that are another's ink or shadow (much darker and greyer) or a mixture of surfaces
+       of one hue (lightness spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) are dropped
+       (:func:`_without_ink_candidates`). Spatial coherence chooses among the rest: of those whose
+       skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
+       SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
+       coverage of the border band, the lightest wins (a beige wall at a corner loses to the arm that
+       runs through; ink, bruising and wounds darken skin).
     4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
     5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
        the box, what the skin encloses once closed by a tenth of the box, and the non-skin pixels whose
@@ -436,6 +501,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
         surface = _components_touching(coloured, inside)
         candidates.append((int((surface & band).sum()), centre, sigma, covariance, surface, used))
+    candidates = _without_ink_candidates(candidates)
     # Ink, bruising and wounds darken skin: of the candidates that cover the band nearly as well as the
     # best, the lightest is the untreated skin.
     top = max(candidate[0] for candidate in candidates)

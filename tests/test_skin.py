@@ -12,7 +12,7 @@ import pytest
 
 from scene import (
     Camera, CardPlacement, Lesion, add_backdrop, add_chequer, add_hair, add_lesions, add_line_work, add_padding,
-    add_pores, limb_mask, loose_box, region_truth, render_scene,
+    add_pores, limb_mask, loose_box, region_truth, render_scene, skin_background,
 )
 from skinscan import InputError, analyze, color
 from skinscan.skin import skin_map
@@ -197,6 +197,29 @@ def test_shading_strokes_inside_dark_ink_are_ink_not_hair():
     assert _dice(analysis.full_mask(), patch) >= 0.8
     assert not any("was not measured" in w for w in analysis.warnings)
     assert analysis.contrast.delta_l < -15
+
+
+def test_a_sleeve_across_the_box_against_a_grey_wall_is_compared_with_the_skin():
+    """A box drawn across a whole inked limb: ink fills most of its border band, a grey wall the rest,
+    the bare skin is two thin strips along the limb's edges (ink was taken for skin before)."""
+    width, height = 640, 480
+    scene = render_scene(width, height, background_lab=SKIN, card=None, seed=12)
+    body = limb_mask(width, height, top=0.25, bottom=0.75, seed=12)
+    sleeve = cv2.erode(body.astype(np.uint8), np.ones((25, 1), np.uint8)).astype(bool)
+    sleeve_lab = (36.0, 3.0, 4.0)
+    ink = skin_background(width, height, sleeve_lab, seed=40, texture=0.05)
+    scene.linear = np.where(sleeve[..., None], ink, scene.linear).astype(np.float32)
+    scene.linear = add_pores(scene.linear, seed=12)
+    scene.linear = add_backdrop(scene.linear, body, (80.0, 0.0, 0.0), seed=12)
+    rows = np.flatnonzero(body.any(axis=1))
+    box = (100, int(rows[0]) - 10, 440, int(rows[-1] - rows[0]) + 20)
+    analysis = analyze(_photo(scene, 12), roi=box)
+    reference = analysis.full_mask("reference")
+    assert reference.sum() > 500 and not (reference & (sleeve | ~body)).any()  # the skin strips only
+    in_box = np.zeros_like(sleeve)
+    in_box[:, 100:540] = True
+    assert _dice(analysis.full_mask(), sleeve & in_box) >= 0.9
+    assert analysis.contrast.delta_l < 0.8 * (sleeve_lab[0] - SKIN[0])
 
 
 def test_brow_strokes_are_the_area():
