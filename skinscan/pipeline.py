@@ -681,9 +681,10 @@ def compare(
     InputError
         Bad input as for :func:`analyze`; the area falls outside the follow-up photo.
     """
-    # The follow-up's card and skin features are read while the baseline is measured: most of both is
-    # OpenCV and numpy work that releases the GIL, so the two cores share it. Both photos' features
-    # are read at the scale the baseline's box sets.
+    # The follow-up's card and skin features are read while the baseline is measured, and the
+    # baseline's features once its card is known: most of this is OpenCV and numpy work that releases
+    # the GIL, so the two cores share it. Both photos' features are read at the scale the baseline's
+    # box sets.
     if baseline_analysis is not None:
         baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
@@ -697,8 +698,17 @@ def compare(
         view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None), card_f)
         return follow_calibration, view
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    def baseline_view(calibration, area_box):
+        card_b = _card_corners(calibration)
+        return register.baseline_view(calibration.photo.rgb, area_box, _body_reader(area_box), card_b)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(prepare_followup, box_given)
+        pending_view_b = None
+        if baseline_analysis is None:
+            baseline_calibration = baseline_calibration or calibrate(baseline, chart=chart)
+        if landmarks is None and box_given is not None:
+            pending_view_b = pool.submit(baseline_view, baseline_calibration, box_given)
         base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
                                             whole_roi=whole_roi, chart=chart, calibration=baseline_calibration)
         mask_box = _mask_box(base.treated_mask)
@@ -706,8 +716,7 @@ def compare(
         area_box = box_given if box_given is not None else mask_box
         view_b = None
         if landmarks is None:
-            card_b = _card_corners(base.calibration)
-            view_b = register.baseline_view(base.calibration.photo.rgb, area_box, _body_reader(area_box), card_b)
+            view_b = pending_view_b.result() if pending_view_b is not None else baseline_view(base.calibration, area_box)
         follow_calibration, view_f = pending.result()
     shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)

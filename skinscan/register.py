@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.spatial import cKDTree
 
 from . import constants
 from .errors import InputError
@@ -50,6 +51,12 @@ MAX_FEATURES = 2000
 #: Lowe's ratio test (Lowe 2004, IJCV 60:91), and the fewest inliers that make a feature alignment.
 RATIO_TEST = 0.85
 MIN_INLIERS = 10
+#: Guided matching (a second round from the first fit): follow-up features within this many working
+#: pixels of where the fit puts a baseline feature compete; the nearest descriptor wins when it passes
+#: this ratio test among them and is no further than this percentile of the first matches' distances.
+GUIDED_RADIUS_PX = 6.0
+GUIDED_RATIO = 0.9
+GUIDED_DISTANCE_PERCENTILE = 90
 #: Fewest consistent matches from which models are fitted (fewer: the texture fallback alone).
 MIN_SEED_MATCHES = 4
 #: Matches must agree with the expected scale (from the cards) within this factor, and with the
@@ -426,23 +433,24 @@ def _match_once(view_b, view_f, area_box, expected_scale):
         good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
     size_ratio = view_f.scale / view_b.scale * (expected_scale or 1.0)
     good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
-    cv2.setRNGSeed(RANDOM_SEED)  # the robust fits sample at random: the same photos give the same result
-    # Fit in working pixels of each view (thresholds in pixels mean the same in both); every model the
-    # matches support is refined and verified, and the most confident one is kept.
-    work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in good], np.float64).reshape(-1, 2)
-    work_f = np.array([view_f.keypoints[m.trainIdx].pt for m in good], np.float64).reshape(-1, 2)
-    candidates = _fit_models(work_b, work_f) if len(good) >= MIN_SEED_MATCHES else []
-    to_photo_b, to_photo_f = view_b.to_photo(), view_f.to_photo()
-    # Verify every model as fitted (cheap), then refine the most promising (ECC is the costly step).
-    fitted = []
-    for model, warp, inliers in candidates:
-        method = "features" if inliers.sum() >= MIN_INLIERS else "texture"
-        points_b = view_b.photo_points([m.queryIdx for m, k in zip(good, inliers) if k])
-        points_f = view_f.photo_points([m.trainIdx for m, k in zip(good, inliers) if k])
-        homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
-        attempt = verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale)
-        fitted.append((attempt, points_b, points_f))
-    fitted.sort(key=lambda item: _rank(item[0]), reverse=True)
+    by_rank = lambda item: _rank(item[0])  # noqa: E731
+    fitted = sorted(_fit_and_verify(good, view_b, view_f, area_box, expected_scale), key=by_rank, reverse=True)
+    best = _refine_best(fitted, view_b, view_f, area_box, expected_scale)
+    if best is not None and not best.ok and fitted[0][0].checks.get("plausible", False):
+        # Guided matching from the most confident fit: repeated patterns (line-work, geometric ink)
+        # fail the ratio test over the whole photo but match where the fit predicts them.
+        warp = np.linalg.inv(view_f.to_photo()) @ fitted[0][0].homography @ view_b.to_photo()
+        guided = sorted(_fit_and_verify(_guided_matches(view_b, view_f, warp, good), view_b, view_f, area_box,
+                                        expected_scale), key=by_rank, reverse=True)
+        again = _refine_best(guided, view_b, view_f, area_box, expected_scale)
+        if again is not None and _rank(again) > _rank(best):
+            best = again
+    return best or _fail("the photos share too few skin features", len(good))
+
+
+def _refine_best(fitted, view_b, view_f, area_box, expected_scale):
+    """The best of some verified fits (best first) once the first REFINED_CANDIDATES are refined by ECC
+    and verified again (stops at the first accepted); None when there are none."""
     best = fitted[0][0] if fitted else None
     for attempt, points_b, points_f in fitted[:REFINED_CANDIDATES]:
         if attempt.homography is None or not attempt.checks.get("plausible", False):
@@ -456,7 +464,70 @@ def _match_once(view_b, view_f, area_box, expected_scale):
             best = again
         if best.ok:
             break
-    return best or _fail("the photos share too few skin features", len(good))
+    return best
+
+
+def _fit_and_verify(matches, view_b, view_f, area_box, expected_scale):
+    """Every model the matches support (:func:`_fit_models`, in working pixels of each view: thresholds
+    in pixels mean the same in both), verified as fitted.
+
+    Returns
+    -------
+    list of (Registration, inlier points in the baseline, in the follow-up), photo pixels
+    """
+    cv2.setRNGSeed(RANDOM_SEED)  # the robust fits sample at random: the same photos give the same result
+    work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in matches], np.float64).reshape(-1, 2)
+    work_f = np.array([view_f.keypoints[m.trainIdx].pt for m in matches], np.float64).reshape(-1, 2)
+    candidates = _fit_models(work_b, work_f) if len(matches) >= MIN_SEED_MATCHES else []
+    to_photo_b, to_photo_f = view_b.to_photo(), view_f.to_photo()
+    fitted = []
+    for model, warp, inliers in candidates:
+        method = "features" if inliers.sum() >= MIN_INLIERS else "texture"
+        points_b = view_b.photo_points([m.queryIdx for m, k in zip(matches, inliers) if k])
+        points_f = view_f.photo_points([m.trainIdx for m, k in zip(matches, inliers) if k])
+        homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
+        attempt = verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale)
+        fitted.append((attempt, points_b, points_f))
+    return fitted
+
+
+def _guided_matches(view_b, view_f, warp, matches):
+    """Matches searched where a first mapping puts each baseline feature (guided matching, Hartley &
+    Zisserman 2004, Multiple View Geometry, 2nd ed., §4.8).
+
+    Parameters
+    ----------
+    view_b, view_f : View
+    warp : numpy.ndarray, shape (3, 3)
+        Baseline working pixels -> follow-up working pixels.
+    matches : list of cv2.DMatch
+        The matches the first mapping was fitted on (they set the largest descriptor distance allowed).
+
+    Returns
+    -------
+    list of cv2.DMatch
+        For each baseline feature, the nearest follow-up descriptor among the features within
+        GUIDED_RADIUS_PX of where ``warp`` puts it, kept when it passes the ratio test among those
+        (GUIDED_RATIO) and is no further than the first matches' GUIDED_DISTANCE_PERCENTILE-th
+        percentile distance.
+    """
+    if not matches or view_b.descriptors is None or view_f.descriptors is None:
+        return list(matches)
+    limit = float(np.percentile([m.distance for m in matches], GUIDED_DISTANCE_PERCENTILE))
+    points_b = np.array([k.pt for k in view_b.keypoints], np.float64)
+    points_f = np.array([k.pt for k in view_f.keypoints], np.float64)
+    predicted = cv2.perspectiveTransform(points_b[None], warp)[0]
+    found = []
+    for index, near in enumerate(cKDTree(points_f).query_ball_point(predicted, GUIDED_RADIUS_PX)):
+        if not near:
+            continue
+        distances = np.linalg.norm(view_f.descriptors[near] - view_b.descriptors[index], axis=1)
+        order = np.argsort(distances)
+        best = distances[order[0]]
+        second = distances[order[1]] if len(near) > 1 else np.inf
+        if best <= limit and best < GUIDED_RATIO * second:
+            found.append(cv2.DMatch(index, near[order[0]], float(best)))
+    return found
 
 
 def _texture_seeds(view_b, view_f, area_box, expected_scale=None):

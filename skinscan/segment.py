@@ -45,6 +45,8 @@ REFERENCE_OUTLIER_DE76 = 6.0
 #: With a skin map, the area is judged against the skin's colour where it is (:func:`skin_field`),
 #: carried with a Gaussian of this fraction of the box's longer side.
 SKIN_FIELD_FRACTION = 0.15
+#: ... on a grid with at least this many cells per σ (interpolated back to the full grid).
+SKIN_FIELD_GRID_STEPS = 8.0
 #: Line-work (fine-line tattoos, microblading strokes): when the most distinct LINE_WORK_CORE_PERCENT
 #: of the first area's pixels on a sharp pass differ from the skin by more than
 #: LINE_WORK_CONTRAST_RATIO times its coarse core, and pixels past half that contrast cover under
@@ -251,15 +253,30 @@ def skin_field(lab, skin, sigma):
     Gaussian-weighted mean of the skin around each pixel, which follows a shadow or a change of skin
     tone across the box, where one median for the whole margin does not.
     """
-    weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
-    field = np.empty(lab.shape, np.float32)
-    for channel in range(3):
-        numerator = cv2.GaussianBlur((lab[..., channel] * skin).astype(np.float32), (0, 0), sigma)
-        field[..., channel] = numerator / np.maximum(weight, 1e-12)
+    height, width = skin.shape
+    # The field is smooth at the scale σ: it is computed on a grid SKIN_FIELD_GRID_STEPS times finer
+    # than σ (at most), then interpolated back (a wide Gaussian on the full grid costs far more).
+    factor = max(1, int(sigma / SKIN_FIELD_GRID_STEPS))
+    weights = skin.astype(np.float32)
+    values = lab.astype(np.float32) * weights[..., None]
+    if factor > 1:
+        # Padded (mirrored) to whole cells, so the coarse cells' centres fall on the fine grid's.
+        pad_y, pad_x = -height % factor, -width % factor
+        weights = cv2.copyMakeBorder(weights, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT)
+        values = cv2.copyMakeBorder(values, 0, pad_y, 0, pad_x, cv2.BORDER_REFLECT)
+        size = (weights.shape[1] // factor, weights.shape[0] // factor)
+        weights = cv2.resize(weights, size, interpolation=cv2.INTER_AREA)
+        values = cv2.resize(values, size, interpolation=cv2.INTER_AREA)
+    weight = cv2.GaussianBlur(weights, (0, 0), sigma / factor)
+    field = cv2.GaussianBlur(values, (0, 0), sigma / factor) / np.maximum(weight, 1e-12)[..., None]
+    if factor > 1:
+        full = (size[0] * factor, size[1] * factor)
+        field = cv2.resize(field, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
+        weight = cv2.resize(weight, full, interpolation=cv2.INTER_LINEAR)[:height, :width]
     empty = weight < 1e-12
     if empty.any():
         field[empty] = np.median(lab[skin], axis=0)
-    return field
+    return field.astype(np.float32)
 
 
 def treated_area_from_box(lab, valid, box, skin_map=None):

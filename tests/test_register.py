@@ -126,18 +126,24 @@ def test_real_pairs_list_is_what_the_tests_assume():
     if not path.exists():
         pytest.skip(f"{path} not available")
     pairs = json.loads(path.read_text())["pairs"]
-    assert {"baseline": "21_2.JPG", "followup": "21_4.JPG", "view": "same"} in pairs
+    for baseline, followup in (("21_2.JPG", "21_4.JPG"), ("10_1.JPG", "10_2.JPG"), ("13_1.JPG", "13_2.JPG")):
+        assert {"baseline": baseline, "followup": followup, "view": "same"} in pairs
     assert {"baseline": "23_1.jpg", "followup": "23_2.jpg", "view": "different"} in pairs
 
 
-def test_real_same_view_aligns_on_the_tattoo_with_no_fade():
-    baseline, followup = _real("21_2.JPG"), _real("21_4.JPG")
-    box = _box("21_2.JPG")
+@pytest.mark.parametrize("baseline_name, followup_name", [
+    ("21_2.JPG", "21_4.JPG"),
+    ("10_1.JPG", "10_2.JPG"),  # a geometric sleeve: repeated shapes (guided matching)
+    ("13_1.JPG", "13_2.JPG"),  # the reference ring would land on other skin (mapped reference)
+])
+def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followup_name):
+    baseline, followup = _real(baseline_name), _real(followup_name)
+    box = _box(baseline_name)
     registration = align_photos(baseline, followup, box)
     assert registration.ok, registration.message
     x, y, w, h = box
     mapped = registration.map_points([[x + w / 2, y + h / 2]])[0]
-    fx, fy, fw, fh = _box("21_4.JPG")
+    fx, fy, fw, fh = _box(followup_name)
     assert fx <= mapped[0] <= fx + fw and fy <= mapped[1] <= fy + fh
     comparison = compare(baseline, followup, roi=box)
     # The ink itself reads the same in both visits (unchanged tattoo, same ink pixels after alignment).
