@@ -46,6 +46,22 @@ SKIN_MAHALANOBIS_LOOSE = 4.5
 #: lightness (the lightest wins: ink, bruising and wounds darken skin). On the shared real photos 0.25
 #: read ink darker in 89 % of tattoo boxes against 88 % at 0.5, wounds Dice 0.85 against 0.83.
 SKIN_CANDIDATE_SHARE = 0.25
+#: A candidate this much darker (L*) and less chromatic (C*ab) than another covering at least
+#: SKIN_CANDIDATE_MIN_SHARE of the best one's band is that one's ink or shadow
+#: (:func:`_without_ink_candidates`). Black-grey ink under skin reads 20-40 L* darker and 10-30 C*ab
+#: greyer than the skin around it on the shared tattoo photos; shading of one skin changes L* at
+#: nearly constant chroma, and slough, callus or blush are not both lighter and 8 C*ab more chromatic.
+SKIN_INK_DARKER_L = 10.0
+SKIN_INK_GREYER_CHROMA = 8.0
+SKIN_CANDIDATE_MIN_SHARE = 0.1
+#: ... and so is one as much greyer whose lightness spreads (robust σ) over more than this: one
+#: skin's shading in a box's border band spreads 5-17 L* on the shared tattoo photos (the skin models
+#: chosen there); grey ink and a grey wall in one chromaticity mode spread 20-35.
+SKIN_MAX_LIGHTNESS_SIGMA = 25.0
+#: ... and so is a near-neutral candidate (C*ab under this) as much lighter and less chromatic: a
+#: wall, a sheet or a towel beside the skin (skin of any tone has C*ab above about 8: Del Bino et al.
+#: 2006).
+SKIN_NEUTRAL_CHROMA = 5.0
 SKIN_LIGHTNESS_SIGMAS = 4.0
 #: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
 SKIN_CHROMA_SIGMA_FLOOR = 1.5
@@ -59,6 +75,12 @@ HOLE_FILL_FRACTION = 0.25
 #: its centre, and lesion colours are told from it on L*a*b* bins of these sizes (L*, a*, b*).
 BACKGROUND_BAND = 2.0
 LESION_BINS = (8.0, 6.0, 6.0)
+
+#: A thin dark line pixel is hair only when at least this fraction of the pixels around it (Gaussian
+#: σ in pixels of the map's grid) is skin (:func:`_lesion_texture`): within a tattoo's shading, a
+#: wound bed or a scar the lines are its texture.
+HAIR_SKIN_AROUND_FRACTION = 0.5
+HAIR_SKIN_AROUND_SIGMA_PX = 2.0
 
 #: Black padding around a cropped photo: near-black, flat pixels connected to the photo's edge.
 PADDING_MAX_L = 6.0
@@ -231,6 +253,51 @@ def _fit_model(lab_pixels, mode):
     return centre, sigma, covariance, int(len(chosen))
 
 
+def _without_ink_candidates(candidates):
+    """Candidate skin colours without those that are another one's ink or shadow.
+
+    Parameters
+    ----------
+    candidates : list of tuple
+        (band coverage in pixels, centre L*a*b*, ...) per candidate skin colour.
+
+    Returns
+    -------
+    list of tuple
+
+    Notes
+    -----
+    Skin is lighter and more saturated-warm than the ink in it and than the shadow on it (melanin and
+    blood give skin its chroma; black and grey ink, shadow and dark hair take it away). A candidate
+    at least SKIN_INK_DARKER_L darker and SKIN_INK_GREYER_CHROMA less chromatic than another that
+    covers at least SKIN_CANDIDATE_MIN_SHARE of the best's band is that one's ink or shadow, however
+    much of the band it covers (a sleeve of ink, a box drawn across the whole limb). So is a
+    candidate as much greyer whose lightness spreads beyond SKIN_MAX_LIGHTNESS_SIGMA: grey ink and a
+    grey wall (or chair, or floor) share one chromaticity mode and are not one skin surface.
+    """
+    top = max(candidate[0] for candidate in candidates)
+    eligible = [candidate for candidate in candidates if candidate[0] >= SKIN_CANDIDATE_MIN_SHARE * top]
+
+    def chroma(candidate):
+        return float(np.hypot(candidate[1][1], candidate[1][2]))
+
+    def shadow_of(candidate, other):  # darker and greyer: ink, shadow, dark hair
+        return other[1][0] - candidate[1][0] >= SKIN_INK_DARKER_L
+
+    def mixture(candidate):  # one hue over several surfaces (ink and a wall), not one skin
+        return candidate[2][0] > SKIN_MAX_LIGHTNESS_SIGMA
+
+    def white_beside(candidate, other):  # lighter and near-neutral: a wall, a sheet, a towel
+        return candidate[1][0] - other[1][0] >= SKIN_INK_DARKER_L and chroma(candidate) < SKIN_NEUTRAL_CHROMA
+
+    kept = [
+        candidate for candidate in candidates
+        if not any((shadow_of(candidate, other) or mixture(candidate) or white_beside(candidate, other))
+                   and chroma(other) - chroma(candidate) >= SKIN_INK_GREYER_CHROMA for other in eligible)
+    ]
+    return kept or candidates
+
+
 def _skin_coloured(lab, centre, sigma, covariance, limit=None):
     difference = lab[..., 1:] - centre[1:]
     inverse = np.linalg.inv(covariance)
@@ -298,6 +365,35 @@ def _lesion_in_box(lab, skin, inside, distance, excluded):
     return _components_touching(lesion, cv2.dilate(skin.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool))
 
 
+def _lesion_texture(lines, skin):
+    """The thin dark line pixels that lie within a lesion rather than on skin (not hair).
+
+    Parameters
+    ----------
+    lines : numpy.ndarray of bool
+        Thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`).
+    skin : numpy.ndarray of bool
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Notes
+    -----
+    A hair lies on skin: of the pixels around it that are not lines themselves, most are skin
+    (HAIR_SKIN_AROUND_FRACTION, read with a Gaussian of σ HAIR_SKIN_AROUND_SIGMA_PX, a normalised
+    convolution). The shading strokes inside a dark tattoo, the cracks and strands of a wound bed, the
+    grooves of a scar are lines too, but the lesion lies around them; where a hair crosses a lesion,
+    the part over the lesion is measured with it (it is as dark as the ink under it).
+    """
+    if not lines.any():
+        return lines.copy()
+    background = (~lines).astype(np.float32)
+    around = cv2.GaussianBlur((skin & ~lines).astype(np.float32), (0, 0), HAIR_SKIN_AROUND_SIGMA_PX)
+    total = cv2.GaussianBlur(background, (0, 0), HAIR_SKIN_AROUND_SIGMA_PX)
+    return lines & (around < HAIR_SKIN_AROUND_FRACTION * np.maximum(total, 1e-6))
+
+
 def _fill_small_holes(mask, max_area):
     """``mask`` with its holes of at most ``max_area`` pixels filled."""
     holes = ndimage.binary_fill_holes(mask) & ~mask
@@ -347,17 +443,22 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     2. Seed: the plausible-skin pixels (:func:`plausible_skin`) of the box's border band SEED_BAND,
        card and padding excluded. The strongest modes of their (a*, b*) histogram are candidate skin
        colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
-    3. Spatial coherence chooses among them: the candidate whose skin-coloured pixels (Mahalanobis ≤
-       SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤ SKIN_LIGHTNESS_SIGMAS σ) cover most of the border band
-       while connected to the box wins (a beige wall at a corner loses to the arm that runs through).
+    3. Candidates that are another's ink or shadow (much darker and greyer) or a mixture of surfaces
+       of one hue (lightness spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) are dropped
+       (:func:`_without_ink_candidates`). Spatial coherence chooses among the rest: of those whose
+       skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
+       SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
+       coverage of the border band, the lightest wins (a beige wall at a corner loses to the arm that
+       runs through; ink, bruising and wounds darken skin).
     4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
     5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
        the box, what the skin encloses once closed by a tenth of the box, and the non-skin pixels whose
        colour is not the background's around the box (:func:`_lesion_in_box`): the lesion or ink on it.
-    6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) on the body, except the
-       lines lying (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally
-       that dense, when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are
-       the line-work or strokes of the treatment.
+    6. Hair = thin dark lines (black-hat, :func:`skinscan.segment.hair_mask`) lying on the skin of the
+       body (not within a lesion: :func:`_lesion_texture`), except the lines lying
+       (INK_LINE_INSIDE_FRACTION) inside the box, or where lines inside it are locally that dense,
+       when the box holds INK_LINE_DENSITY_RATIO times their density outside it: those are the
+       line-work or strokes of the treatment.
     """
     rgb = np.asarray(rgb, dtype=np.float32)
     height, width = rgb.shape[:2]
@@ -400,6 +501,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
         surface = _components_touching(coloured, inside)
         candidates.append((int((surface & band).sum()), centre, sigma, covariance, surface, used))
+    candidates = _without_ink_candidates(candidates)
     # Ink, bruising and wounds darken skin: of the candidates that cover the band nearly as well as the
     # best, the lightest is the untreated skin.
     top = max(candidate[0] for candidate in candidates)
@@ -427,7 +529,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         lines = hair_mask(smooth[..., 0])
     elif scale != 1.0:
         lines = cv2.resize(lines.astype(np.uint8), (grid[1], grid[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
-    lines = lines & body
+    lines = lines & body & ~_lesion_texture(lines, skin)
     outside_body = body & ~inside
     density_out = lines[outside_body].mean() if outside_body.sum() >= 50 else 0.0
     density_in = lines[body & inside].mean() if (body & inside).any() else 0.0

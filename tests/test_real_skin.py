@@ -53,7 +53,8 @@ def test_ink_reads_darker_than_the_skin_inside_its_box(tattoos):
     assert len(measured) >= len(tattoos) - 1 and len(measured) >= 10
     darker = np.mean([r.delta_l < 0 for r in measured])
     # A guard at today's level on this subset; the 90 % over all 84 boxes is measured by
-    # bench/eval_real_skin.py (88 % there on 2026-11-26: not yet met).
+    # bench/eval_real_skin.py (92 % there on 2026-11-26, no refusal, from 89 % and one refusal before
+    # lines within a lesion stopped being taken for hair and ink stopped being taken for skin).
     assert darker >= 0.75, {r.name: round(r.delta_l, 1) for r in measured}
     assert min(r.inside_box for r in measured) >= 0.85
     assert all(r.reference_on_padding == 0 for r in measured)

@@ -6,12 +6,13 @@ fine-line ink and brow strokes, a shadow across the area. Truth (skin, backgroun
 skin's colours) is known from the rendering, before the camera model of tests/scene.py.
 """
 
+import cv2
 import numpy as np
 import pytest
 
 from scene import (
     Camera, CardPlacement, Lesion, add_backdrop, add_chequer, add_hair, add_lesions, add_line_work, add_padding,
-    add_pores, limb_mask, loose_box, region_truth, render_scene,
+    add_pores, limb_mask, loose_box, region_truth, render_scene, skin_background,
 )
 from skinscan import InputError, analyze, color
 from skinscan.skin import skin_map
@@ -170,6 +171,55 @@ def test_fine_line_ink_is_not_taken_for_hair(fine_line_tattoo):
     analysis = analyze(photo, roi=(300, 200, 260, 230))
     assert analysis.contrast.delta_l < -3  # the lines make the area darker, never lighter
     assert analysis.full_mask()[lines].mean() > 0.6
+
+
+def test_shading_strokes_inside_dark_ink_are_ink_not_hair():
+    """Darker strokes within a grey-black tattoo, hairs all over the frame (and across the tattoo)."""
+    width, height = 640, 480
+    scene = render_scene(width, height, background_lab=SKIN, card=CardPlacement(centre=(0.2, 0.2), width_fraction=0.26), seed=11)
+    (_, patch), = add_lesions(scene, [Lesion(centre=(0.62, 0.6), radii=(0.12, 0.1), lab=(42.0, 4.0, 2.0), softness=0.1, seed=11)])
+    scene.linear = add_pores(scene.linear, seed=11)
+    with_strokes, strokes = add_line_work(scene.linear, (310, 230, 490, 350), lab=(18.0, 1.0, -2.0), width_px=2, count=12,
+                                          length=(0.2, 0.5), seed=11)
+    inner = cv2.erode(patch.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    scene.linear = np.where(inner[..., None], with_strokes, scene.linear)
+    hairless = scene.linear
+    scene.linear = add_hair(scene.linear, count=40, seed=11)
+    hair = np.abs(scene.linear - hairless).max(axis=2) > 0.02
+    strokes &= inner & ~hair
+    analysis = analyze(_photo(scene, 11), roi=loose_box(patch, 1.4))
+    work = analysis.work
+    on_grid = lambda mask: mask[work.crop][:: work.step, :: work.step]  # noqa: E731
+    assert on_grid(strokes).sum() > 200
+    assert work.skin.hair[on_grid(strokes)].mean() < 0.1  # the strokes are measured with the ink (all hair before)
+    outside = on_grid(hair & ~cv2.dilate(patch.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool))
+    assert work.skin.hair[outside].mean() > 0.5  # hairs on the skin still are hair
+    assert _dice(analysis.full_mask(), patch) >= 0.8
+    assert not any("was not measured" in w for w in analysis.warnings)
+    assert analysis.contrast.delta_l < -15
+
+
+def test_a_sleeve_across_the_box_against_a_grey_wall_is_compared_with_the_skin():
+    """A box drawn across a whole inked limb: ink fills most of its border band, a grey wall the rest,
+    the bare skin is two thin strips along the limb's edges (ink was taken for skin before)."""
+    width, height = 640, 480
+    scene = render_scene(width, height, background_lab=SKIN, card=None, seed=12)
+    body = limb_mask(width, height, top=0.25, bottom=0.75, seed=12)
+    sleeve = cv2.erode(body.astype(np.uint8), np.ones((25, 1), np.uint8)).astype(bool)
+    sleeve_lab = (36.0, 3.0, 4.0)
+    ink = skin_background(width, height, sleeve_lab, seed=40, texture=0.05)
+    scene.linear = np.where(sleeve[..., None], ink, scene.linear).astype(np.float32)
+    scene.linear = add_pores(scene.linear, seed=12)
+    scene.linear = add_backdrop(scene.linear, body, (80.0, 0.0, 0.0), seed=12)
+    rows = np.flatnonzero(body.any(axis=1))
+    box = (100, int(rows[0]) - 10, 440, int(rows[-1] - rows[0]) + 20)
+    analysis = analyze(_photo(scene, 12), roi=box)
+    reference = analysis.full_mask("reference")
+    assert reference.sum() > 500 and not (reference & (sleeve | ~body)).any()  # the skin strips only
+    in_box = np.zeros_like(sleeve)
+    in_box[:, 100:540] = True
+    assert _dice(analysis.full_mask(), sleeve & in_box) >= 0.9
+    assert analysis.contrast.delta_l < 0.8 * (sleeve_lab[0] - SKIN[0])
 
 
 def test_brow_strokes_are_the_area():
