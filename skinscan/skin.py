@@ -59,8 +59,9 @@ SKIN_CANDIDATE_MIN_SHARE = 0.1
 #: chosen there); grey ink and a grey wall in one chromaticity mode spread 20-35.
 SKIN_MAX_LIGHTNESS_SIGMA = 25.0
 #: ... and so is a near-neutral candidate (C*ab under this) as much lighter and less chromatic: a
-#: wall, a sheet or a towel beside the skin (skin of any tone has C*ab above about 8: Del Bino et al.
-#: 2006).
+#: wall, a sheet or a towel beside the skin. Skin of any tone has C*ab above about 8 when calibrated
+#: (Del Bino et al. 2006); uncalibrated pale plantar skin reads down to about 6 on the shared wound
+#: photos, a white sheet beside a foot 5.8 there (so that sheet is still taken for skin).
 SKIN_NEUTRAL_CHROMA = 5.0
 SKIN_LIGHTNESS_SIGMAS = 4.0
 #: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
@@ -254,7 +255,7 @@ def _fit_model(lab_pixels, mode):
 
 
 def _without_ink_candidates(candidates):
-    """Candidate skin colours without those that are another one's ink or shadow.
+    """Candidate skin colours without those that are another one's ink or shadow, or a wall beside it.
 
     Parameters
     ----------
@@ -272,7 +273,8 @@ def _without_ink_candidates(candidates):
     at least SKIN_INK_DARKER_L darker and SKIN_INK_GREYER_CHROMA less chromatic than another that
     covers at least SKIN_CANDIDATE_MIN_SHARE of the best's band is that one's ink or shadow, however
     much of the band it covers (a sleeve of ink, a box drawn across the whole limb). So is a
-    candidate as much greyer whose lightness spreads beyond SKIN_MAX_LIGHTNESS_SIGMA: grey ink and a
+    near-neutral one (C*ab under SKIN_NEUTRAL_CHROMA) as much lighter and greyer (a wall, a sheet),
+    and one as much greyer whose lightness spreads beyond SKIN_MAX_LIGHTNESS_SIGMA: grey ink and a
     grey wall (or chair, or floor) share one chromaticity mode and are not one skin surface.
     """
     top = max(candidate[0] for candidate in candidates)
@@ -443,8 +445,9 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     2. Seed: the plausible-skin pixels (:func:`plausible_skin`) of the box's border band SEED_BAND,
        card and padding excluded. The strongest modes of their (a*, b*) histogram are candidate skin
        colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
-    3. Candidates that are another's ink or shadow (much darker and greyer) or a mixture of surfaces
-       of one hue (lightness spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) are dropped
+    3. Candidates that are another's ink or shadow (much darker and greyer), a near-neutral wall or
+       sheet beside it (much lighter and greyer) or a mixture of surfaces of one hue (lightness
+       spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) are dropped
        (:func:`_without_ink_candidates`). Spatial coherence chooses among the rest: of those whose
        skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
        SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
