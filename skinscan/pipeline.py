@@ -5,8 +5,9 @@
 glare, clipped) -> treated area (found in a box, or given) -> reference skin (ring or chosen patch)
 -> region medians -> contrast and uncertainty.
 ``compare``: analyze the baseline -> calibrate the follow-up -> align it on the skin around the area
--> the baseline's area mapped into the follow-up, measured against the follow-up's own skin -> what
-changed (fade, redness resolution, hue drift, spread).
+-> the baseline's area mapped into the follow-up, measured against the baseline's reference skin
+mapped there too (the follow-up's own ring when that skin is hidden) -> what changed (fade, redness
+resolution, hue drift, spread).
 """
 
 import dataclasses
@@ -687,8 +688,8 @@ def compare(
     """
     # The follow-up's card and skin features are read while the baseline is measured, and the
     # baseline's features once its card is known: most of this is OpenCV and numpy work that releases
-    # the GIL, so the two cores share it. Both photos' features are read at the scale the baseline's
-    # box sets.
+    # the GIL, so the two cores share the three threads. Both photos' features are read at the scale
+    # the baseline's box sets.
     if baseline_analysis is not None:
         baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
@@ -738,7 +739,8 @@ def compare(
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
     if reference_roi is not None:
-        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape), shape_f)
+        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi"),
+                                  shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = _mapped_box(registration, area_box, shape_f)

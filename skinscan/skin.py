@@ -573,6 +573,11 @@ REGISTRATION_CB_RANGE = (77, 135)
 #: Gaps up to this fraction of the image's longer side are closed (ink lines, hairs); inside the box,
 #: three times as far (a tattoo's dark fields).
 REGISTRATION_CLOSING_FRACTION = 0.03
+#: Parts kept: with a box, those covering more than this fraction of it (a speck of skin colour on the
+#: card or the clothing inside the box is not the body); without one, those covering more than this
+#: fraction of the photo (the body part is a large surface, specks of skin-coloured background are not).
+REGISTRATION_MIN_PART_OF_BOX = 0.05
+REGISTRATION_MIN_PART_OF_PHOTO = 0.02
 
 
 def registration_body(rgb, box=None):
@@ -595,8 +600,8 @@ def registration_body(rgb, box=None):
     -----
     Pixels with Cr in REGISTRATION_CR_RANGE and Cb in REGISTRATION_CB_RANGE (ITU-R BT.601 YCrCb),
     closed by a disc of REGISTRATION_CLOSING_FRACTION of the longer side (three times that inside the
-    box); with a box, the components covering at least 5 % of it, without one the components
-    covering at least 2 % of the image.
+    box); with a box, the components covering more than REGISTRATION_MIN_PART_OF_BOX of it, without
+    one those covering more than REGISTRATION_MIN_PART_OF_PHOTO of the image.
 
     Why not :func:`skin_map`: the follow-up has no box to seed a skin model from, and a model carried
     over from the baseline fails when the skin reddens between visits (a fresh tattoo). Measured on the
@@ -612,13 +617,16 @@ def registration_body(rgb, box=None):
     coloured = cv2.morphologyEx(coloured, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
     if box is not None:
         x, y, w, h = box
-        inside = (slice(max(0, y), y + h), slice(max(0, x), x + w))
+        height, width = coloured.shape
+        inside = (slice(min(max(0, y), height), min(max(0, y + h), height)),
+                  slice(min(max(0, x), width), min(max(0, x + w), width)))
         coloured[inside] |= cv2.morphologyEx(coloured[inside], cv2.MORPH_CLOSE, np.ones((3 * size, 3 * size), np.uint8))
     count, labels = cv2.connectedComponents(coloured)
     if box is None:
         areas = np.bincount(labels.ravel())
-        keep = [i for i in range(1, count) if areas[i] > 0.02 * coloured.size]
+        keep = [i for i in range(1, count) if areas[i] > REGISTRATION_MIN_PART_OF_PHOTO * coloured.size]
     else:
-        inside_labels = labels[max(0, box[1]):box[1] + box[3], max(0, box[0]):box[0] + box[2]]
-        keep = [i for i in np.unique(inside_labels) if i > 0 and (inside_labels == i).sum() > 0.05 * inside_labels.size]
+        inside_labels = labels[inside]
+        keep = [i for i in np.unique(inside_labels)
+                if i > 0 and (inside_labels == i).sum() > REGISTRATION_MIN_PART_OF_BOX * inside_labels.size]
     return np.isin(labels, keep)

@@ -265,21 +265,23 @@ def test_hair_mask_finds_hairs_not_ink_or_pores():
     assert found[:, :300][~true_hair[:, :300]].mean() < 0.01  # the ink and pores on the left are not hair
 
 
-def test_skin_field_matches_the_full_grid_normalised_convolution():
+@pytest.mark.parametrize("sigma", [36.0, 25.0])  # coarse grids of 4 and 3 cells: padding and cropping run
+def test_skin_field_matches_the_full_grid_normalised_convolution(sigma):
     """The skin field computed on a coarser grid (segment.SKIN_FIELD_GRID_STEPS cells per σ) agrees
-    with the normalised convolution on the full grid within 0.3 L*a*b* units: a shaded skin
-    gradient, with a lesion-sized hole and a band of background with no skin."""
+    with the normalised convolution on the full grid: within 0.25 L*a*b* units everywhere and 0.08
+    away from the edges (a field off by one pixel errs 0.13 there at σ 25) on a shaded skin gradient
+    with a lesion-sized hole and a band of background with no skin, on a grid that is not a whole
+    number of cells."""
     from skinscan import segment
 
-    height, width = 180, 240
+    height, width = 181, 239
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     lab = np.stack([55 + 15 * xs / width + 5 * np.sin(ys / 25), 12 + 4 * ys / height, 17 - 3 * xs / width], axis=-1)
     skin = np.ones((height, width), bool)
     skin[60:120, 90:160] = False  # the area
     skin[:, :25] = False  # background at the edge
-    sigma = 36.0
     weight = cv2.GaussianBlur(skin.astype(np.float32), (0, 0), sigma)
     exact = np.stack([cv2.GaussianBlur((lab[..., c] * skin).astype(np.float32), (0, 0), sigma) / weight
                       for c in range(3)], axis=-1)
-    field = segment.skin_field(lab, skin, sigma)
-    assert np.abs(field - exact).max() <= 0.3, np.abs(field - exact).max()
+    error = np.abs(segment.skin_field(lab, skin, sigma) - exact).max(axis=2)
+    assert error.max() <= 0.25 and error[40:-40, 60:-40].max() <= 0.08, (error.max(), error[40:-40, 60:-40].max())
