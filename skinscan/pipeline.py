@@ -776,6 +776,9 @@ def compare(
         warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)
+    if not (base.calibration.found and follow.calibration.found):
+        warnings.append("not both photos have a colour card: the changes include any change of light between the "
+                        "visits (shoot both with the card for numbers you can compare)")
     if base.contrast.delta_a < 0.5:
         warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))

@@ -92,6 +92,15 @@ def test_followup_is_compared_with_the_baseline_reference_skin(compared):
     assert len(shares) >= 18 and min(shares) >= 0.98, np.round(shares, 2)
 
 
+def test_light_warning_only_when_a_card_is_missing(compared):
+    """Both rendered photos hold a card: no warning that the changes include a change of light (the
+    card-less real pairs get it: tests/test_register.py)."""
+    measured = [result for _, result in compared if not isinstance(result, InputError)]
+    both_cards = [r for r in measured if r.baseline.calibration.found and r.followup.calibration.found]
+    assert len(both_cards) >= 18
+    assert not any("colour card" in warning for r in both_cards for warning in r.warnings)
+
+
 def test_mapped_reference_falls_back_when_it_is_not_skin_here():
     lab = np.zeros((60, 60, 3))
     lab[..., 0] = 60.0

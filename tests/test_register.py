@@ -153,6 +153,7 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     # same, so it reads +22 %); the 15 % is not met on every card-less pair (see
     # bench/eval_real_pairs.py).
     assert abs(comparison.fade_percent) <= 25.0
+    assert any("colour card" in warning for warning in comparison.warnings)
 
 
 @pytest.mark.parametrize("baseline, followup", [("23_1.jpg", "23_2.jpg"), ("10_1.JPG", "10_3.JPG"),
