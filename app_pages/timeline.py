@@ -332,6 +332,8 @@ def _fill_pair(store, visits, pair):
         columns[1].metric("redness resolved %", "–" if resolved is None else f"{resolved:.0f}")
         columns[2].metric("ΔE00 before → after", f"{numbers['before_delta_e00']:.1f} → {numbers['after_delta_e00']:.1f}")
         columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
+        for warning in comparison.get("warnings", []):
+            st.warning(plain(warning))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

@@ -257,6 +257,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         fade = comparison.fade_percent
         st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
                    f"Δa* change {comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a:+.1f}")
+        for warning in comparison.warnings:
+            st.warning(plain(warning))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)

@@ -193,6 +193,20 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     assert at.get("iframe"), "the wipe is shown"
 
 
+def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):
+    area_id = demo["areas"][TATTOO]["id"]
+    with Store(data_folder) as store:
+        last = store.visits(area_id)[-1]["photos"][0]
+        measurements = [{"kind": m["kind"], "result": m["result"]} for m in last["measurements"]]
+        for measurement in measurements:
+            if measurement["kind"] == "comparison":
+                measurement["result"]["warnings"] = ["not both photos have a colour card: the changes include light"]
+        store.update_photo(last["id"], measurements=measurements)
+    at = _timeline(area_id)
+    assert [m for m in at.metric if m.label == "fade %"]
+    assert any("not both photos have a colour card" in w.value for w in at.warning)
+
+
 def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monkeypatch):
     area_id = demo["areas"][TATTOO]["id"]
     with Store(data_folder) as store:
