@@ -361,6 +361,12 @@ class WorkRegion:
         """A box (x, y, w, h) in photo pixels -> on the working grid."""
         return _box_on_grid(box, self.offset, self.step)
 
+    def find_area(self, box):
+        """The treated area in a box (photo pixels), searched on this region's skin map
+        (:func:`segment.treated_area_from_box`): (mask on the working grid, stands_out)."""
+        return segment.treated_area_from_box(self.lab, self.valid, self.to_work(box),
+                                             self.skin if self.skin.found else None)
+
 
 def _box_on_grid(box, offset, step):
     """A box (x, y, w, h) in photo pixels -> on a grid of ``step`` whose origin is at ``offset``."""
@@ -450,9 +456,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         treated_full = segment.box_mask((area_box[0] - offset[0], area_box[1] - offset[1], *area_box[2:]), crop_shape)
         treated = treated_full[::step, ::step]
     else:
-        treated, stands_out = segment.treated_area_from_box(
-            lab, valid, work.to_work(area_box), work.skin if work.skin.found else None
-        )
+        treated, stands_out = work.find_area(area_box)
         if not stands_out:
             warnings.append("the area does not stand out from the skin around it: the whole box was measured")
         treated_full = _to_full_resolution(treated, step, crop_shape)
@@ -597,13 +601,20 @@ def _body_reader(area_box=None):
     """
 
     def body(rgb_work, offset, scale):
-        box = None
-        if area_box is not None:
-            box = (int(round((area_box[0] - offset[0]) * scale)), int(round((area_box[1] - offset[1]) * scale)),
-                   max(1, int(round(area_box[2] * scale))), max(1, int(round(area_box[3] * scale))))
+        box = None if area_box is None else _box_on_grid(area_box, offset, 1.0 / scale)
         return skin.registration_body(rgb_work, box)
 
     return body
+
+
+def _baseline_view(rgb, area_box, calibration=None):
+    """The baseline's skin around the area as registration reads it (its card masked when found)."""
+    return register.baseline_view(rgb, area_box, _body_reader(area_box), _card_corners(calibration))
+
+
+def _followup_view(rgb, area_box, calibration=None, expected_scale=None):
+    """The whole follow-up as registration reads it (its card masked when found)."""
+    return register.followup_view(rgb, area_box, _body_reader(None), _card_corners(calibration), expected_scale)
 
 
 def _card_corners(calibration):
@@ -638,10 +649,9 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     """
     baseline, followup = load_photo(baseline), load_photo(followup)
     area_box = validate_box(area_box, baseline.rgb.shape, "--roi")
-    card_b, card_f = _card_corners(baseline_calibration), _card_corners(followup_calibration)
     expected = _expected_scale(baseline_calibration, followup_calibration)
-    view_b = register.baseline_view(baseline.rgb, area_box, _body_reader(area_box), card_b)
-    view_f = register.followup_view(followup.rgb, area_box, _body_reader(None), card_f, expected)
+    view_b = _baseline_view(baseline.rgb, area_box, baseline_calibration)
+    view_f = _followup_view(followup.rgb, area_box, followup_calibration, expected)
     return register.match(view_b, view_f, area_box, expected)
 
 
@@ -699,13 +709,7 @@ def compare(
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
         if landmarks is not None or area_box is None:
             return follow_calibration, None
-        card_f = _card_corners(follow_calibration)
-        view = register.followup_view(follow_calibration.photo.rgb, area_box, _body_reader(None), card_f)
-        return follow_calibration, view
-
-    def baseline_view(calibration, area_box):
-        card_b = _card_corners(calibration)
-        return register.baseline_view(calibration.photo.rgb, area_box, _body_reader(area_box), card_b)
+        return follow_calibration, _followup_view(follow_calibration.photo.rgb, area_box, follow_calibration)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(prepare_followup, box_given)
@@ -713,7 +717,7 @@ def compare(
         if baseline_analysis is None:
             baseline_calibration = baseline_calibration or calibrate(baseline, chart=chart)
         if landmarks is None and box_given is not None:
-            pending_view_b = pool.submit(baseline_view, baseline_calibration, box_given)
+            pending_view_b = pool.submit(_baseline_view, baseline_calibration.photo.rgb, box_given, baseline_calibration)
         base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
                                             whole_roi=whole_roi, chart=chart, calibration=baseline_calibration)
         mask_box = _mask_box(base.treated_mask)
@@ -721,7 +725,8 @@ def compare(
         area_box = box_given if box_given is not None else mask_box
         view_b = None
         if landmarks is None:
-            view_b = pending_view_b.result() if pending_view_b is not None else baseline_view(base.calibration, area_box)
+            view_b = pending_view_b.result() if pending_view_b is not None else \
+                _baseline_view(base.calibration.photo.rgb, area_box, base.calibration)
         follow_calibration, view_f = pending.result()
     shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
@@ -729,8 +734,8 @@ def compare(
         registration = register.from_landmarks(landmarks[0], landmarks[1], area_box)
     else:
         expected_scale = _expected_scale(base.calibration, follow_calibration)
-        if view_f is None:
-            view_f = prepare_followup(area_box)[1]
+        if view_f is None:  # the area came as a mask: its box is known only now (no second calibration)
+            view_f = _followup_view(follow_calibration.photo.rgb, area_box, follow_calibration)
         registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
             raise register.AlignmentError(register.alignment_advice(registration), registration)
@@ -755,8 +760,7 @@ def compare(
     def own_area(work):
         """The follow-up's own area in the mapped box (its spread), or None when it no longer stands out."""
         try:
-            found, stands_out = segment.treated_area_from_box(work.lab, work.valid, work.to_work(search_box),
-                                                              work.skin if work.skin.found else None)
+            found, stands_out = work.find_area(search_box)
         except InputError:
             return None
         return found.sum() * work.step**2 if stands_out else None

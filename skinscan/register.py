@@ -447,15 +447,13 @@ def _match_once(view_b, view_f, area_box, expected_scale):
         good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < RATIO_TEST * n.distance]
     size_ratio = view_f.scale / view_b.scale * (expected_scale or 1.0)
     good = _consistent(good, view_b.keypoints, view_f.keypoints, size_ratio, expected_scale is not None)
-    by_rank = lambda item: _rank(item[0])  # noqa: E731
-    fitted = sorted(_fit_and_verify(good, view_b, view_f, area_box, expected_scale), key=by_rank, reverse=True)
+    fitted = _fit_and_verify(good, view_b, view_f, area_box, expected_scale)
     best = _refine_best(fitted, view_b, view_f, area_box, expected_scale)
     if best is not None and not best.ok and fitted[0][0].checks.get("plausible", False):
         # Guided matching from the most confident fit: repeated patterns (line-work, geometric ink)
         # fail the ratio test over the whole photo but match where the fit predicts them.
         warp = np.linalg.inv(view_f.to_photo()) @ fitted[0][0].homography @ view_b.to_photo()
-        guided = sorted(_fit_and_verify(_guided_matches(view_b, view_f, warp, good), view_b, view_f, area_box,
-                                        expected_scale), key=by_rank, reverse=True)
+        guided = _fit_and_verify(_guided_matches(view_b, view_f, warp, good), view_b, view_f, area_box, expected_scale)
         again = _refine_best(guided, view_b, view_f, area_box, expected_scale)
         if again is not None and _rank(again) > _rank(best):
             best = again
@@ -488,6 +486,7 @@ def _fit_and_verify(matches, view_b, view_f, area_box, expected_scale):
     Returns
     -------
     list of (Registration, inlier points in the baseline, in the follow-up), photo pixels
+        Most confident first (:func:`_rank`).
     """
     cv2.setRNGSeed(RANDOM_SEED)  # the robust fits sample at random: the same photos give the same result
     work_b = np.array([view_b.keypoints[m.queryIdx].pt for m in matches], np.float64).reshape(-1, 2)
@@ -502,7 +501,7 @@ def _fit_and_verify(matches, view_b, view_f, area_box, expected_scale):
         homography = to_photo_f @ warp @ np.linalg.inv(to_photo_b)
         attempt = verify(homography, view_b, view_f, area_box, points_b, points_f, method, model, expected_scale)
         fitted.append((attempt, points_b, points_f))
-    return fitted
+    return sorted(fitted, key=lambda item: _rank(item[0]), reverse=True)
 
 
 def _guided_matches(view_b, view_f, warp, matches):
