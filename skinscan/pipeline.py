@@ -379,6 +379,15 @@ def _box_on_grid(box, offset, step):
 MASK_BOX_GROWTH = 0.25
 
 
+def _thin_dark_lines(photo, crop, step, shape):
+    """Hair candidates of a photo's region on its working grid ``shape`` (the crop read every
+    ``step`` pixels): :func:`segment.hair_mask` on the encoded green channel (× 100, about L* for skin
+    tones) read on a grid twice as fine (every ``max(1, step // 2)`` pixels: one or two pixels wide,
+    hairs vanish on a coarse grid), pooled (any) onto the working grid."""
+    hair_fine = segment.hair_mask(100.0 * photo.region(crop, max(1, step // 2))[..., 1])
+    return _pool_any(hair_fine, shape)
+
+
 def _work_region(calibration, area_box, boxes, tight=False):
     """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo.
 
@@ -393,12 +402,6 @@ def _work_region(calibration, area_box, boxes, tight=False):
     lab = color.linear_srgb_to_lab(linear)
     clipped = np.any(camera >= constants.CLIPPED_LEVEL, axis=2)
     card_zone = _card_zone(calibration.reading, offset, step, camera.shape)
-    # Hairs are found on a grid twice as fine as the working one (at full resolution for small areas:
-    # one or two pixels wide, they vanish on a coarse grid), on the encoded green channel (about
-    # L*/100 for skin tones), then pooled onto the working grid.
-    hair_step = max(1, step // 2)
-    hair_fine = segment.hair_mask(100.0 * photo.region(crop, hair_step)[..., 1])
-    lines = _pool_any(hair_fine, camera.shape)
     box_on_grid = _box_on_grid(area_box, offset, step)
     seed_box = box_on_grid
     if tight:
@@ -406,8 +409,13 @@ def _work_region(calibration, area_box, boxes, tight=False):
         seed_box = (box_on_grid[0] - grow_x, box_on_grid[1] - grow_y,
                     box_on_grid[2] + 2 * grow_x, box_on_grid[3] + 2 * grow_y)
     card_quad = None if calibration.reading is None else (calibration.reading.corners - offset) / step
-    skin_map = skin.skin_map(color.linear_to_srgb(np.clip(linear, 0, 1)).astype(np.float32), seed_box,
-                             card_quad=card_quad, lab=lab, lines=lines)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Hairs are found in a second thread while the skin is mapped (the skin map needs them only
+        # at its hair step).
+        pending_lines = pool.submit(_thin_dark_lines, photo, crop, step, camera.shape)
+        skin_map = skin.skin_map(color.linear_to_srgb(np.clip(linear, 0, 1)).astype(np.float32), seed_box,
+                                 card_quad=card_quad, lab=lab, lines=pending_lines.result)
+        lines = pending_lines.result()
     hair = skin_map.hair if skin_map.found else lines
     if skin_map.found:
         skin_estimate = skin_map.skin_lab
@@ -648,10 +656,10 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
         ``ok`` False, with ``message`` and ``confidence``, when refused.
     """
     baseline, followup = load_photo(baseline), load_photo(followup)
-    area_box = validate_box(area_box, baseline.rgb.shape, "--roi")
+    area_box = validate_box(area_box, baseline.pixels.shape, "--roi")
     expected = _expected_scale(baseline_calibration, followup_calibration)
-    view_b = _baseline_view(baseline.rgb, area_box, baseline_calibration)
-    view_f = _followup_view(followup.rgb, area_box, followup_calibration, expected)
+    view_b = _baseline_view(baseline.pixels, area_box, baseline_calibration)
+    view_f = _followup_view(followup.pixels, area_box, followup_calibration, expected)
     return register.match(view_b, view_f, area_box, expected)
 
 
@@ -709,7 +717,7 @@ def compare(
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
         if landmarks is not None or area_box is None:
             return follow_calibration, None
-        return follow_calibration, _followup_view(follow_calibration.photo.rgb, area_box, follow_calibration)
+        return follow_calibration, _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(prepare_followup, box_given)
@@ -717,7 +725,7 @@ def compare(
         if baseline_analysis is None:
             baseline_calibration = baseline_calibration or calibrate(baseline, chart=chart)
         if landmarks is None and box_given is not None:
-            pending_view_b = pool.submit(_baseline_view, baseline_calibration.photo.rgb, box_given, baseline_calibration)
+            pending_view_b = pool.submit(_baseline_view, baseline_calibration.photo.pixels, box_given, baseline_calibration)
         base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
                                             whole_roi=whole_roi, chart=chart, calibration=baseline_calibration)
         mask_box = _mask_box(base.treated_mask)
@@ -726,7 +734,7 @@ def compare(
         view_b = None
         if landmarks is None:
             view_b = pending_view_b.result() if pending_view_b is not None else \
-                _baseline_view(base.calibration.photo.rgb, area_box, base.calibration)
+                _baseline_view(base.calibration.photo.pixels, area_box, base.calibration)
         follow_calibration, view_f = pending.result()
     shape_f = follow_calibration.photo.shape
     centre = (mask_box[0] + mask_box[2] / 2, mask_box[1] + mask_box[3] / 2)
@@ -735,7 +743,7 @@ def compare(
     else:
         expected_scale = _expected_scale(base.calibration, follow_calibration)
         if view_f is None:  # the area came as a mask: its box is known only now (no second calibration)
-            view_f = _followup_view(follow_calibration.photo.rgb, area_box, follow_calibration)
+            view_f = _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration)
         registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
             raise register.AlignmentError(register.alignment_advice(registration), registration)

@@ -430,9 +430,10 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         The card's patch-area corners in ``rgb``'s pixels; the card and its border are excluded.
     lab : numpy.ndarray, shape (H, W, 3), optional
         CIE L*a*b* of ``rgb`` when the caller has it (saves a conversion).
-    lines : numpy.ndarray of bool, shape (H, W), optional
+    lines : numpy.ndarray of bool, shape (H, W), or callable, optional
         Thin dark lines (:func:`skinscan.segment.hair_mask`) when the caller found them on a finer
-        grid; default: found here on L*.
+        grid, or a function of no arguments returning them (called only at the hair step, so that a
+        caller can find them in another thread while the skin is mapped); default: found here on L*.
 
     Returns
     -------
@@ -528,6 +529,8 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     body = (_fill_small_holes(skin, hole_limit) | (enclosed & inside) | lesion) & ~excluded
 
     # Hair: thin dark lines on the body; inside the box only when they are as dense outside it.
+    if callable(lines):
+        lines = lines()
     if lines is None:
         lines = hair_mask(smooth[..., 0])
     elif scale != 1.0:
