@@ -13,10 +13,9 @@ from datetime import datetime, time as day_time
 import numpy as np
 import streamlit as st
 
-from skinscan import InputError, analyze, compare, constants, register
+from skinscan import InputError, analyze, compare, constants, pipeline, register
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
-from skinscan.pipeline import _mapped_box  # the same mapping compare() uses for its search box
 from skinscan.store import TREATMENT_FIELDS
 
 from app_pages.common import (
@@ -215,7 +214,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
-    comparison = _comparison(baseline, data, chart, calibration)
+    comparison, baseline_registration = _comparison(baseline, data, chart, calibration)
     outline_mode = st.radio(
         "Mark the treated area with", ("box", "outline"), horizontal=True, key=state_key(digest, "mode"),
         format_func={"box": "a loose box (the area is found inside it)",
@@ -231,8 +230,13 @@ def _measure_upload(name, data, chart, baseline, previous):
         rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
         box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
     else:
-        suggested = _suggested_box(previous, baseline, comparison, calibration, chart, digest)
-        box, whole = _box_inputs(photo, digest, suggested)
+        placement = _placement(previous, baseline, baseline_registration, calibration, chart, digest)
+        if placement is not None and placement.box is None:
+            st.warning(f"Could not place the previous visit's area on this photo: {plain(placement.refusal)}. "
+                       "Draw the box yourself.")
+        for warning in placement.warnings if placement is not None else ():
+            st.warning(f"Placing the previous visit's area: {plain(warning)}.")
+        box, whole = _box_inputs(photo, digest, None if placement is None else placement.box)
         if box is None:
             st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")
             entry["left_out"] = "no treated area marked yet"
@@ -335,7 +339,7 @@ def _box_inputs(photo, digest, suggested=None):
         st.session_state[state_key(digest, "box_suggested")] = suggested
     if st.session_state.get(state_key(digest, "box_suggested")) is not None:
         st.caption("The box starts where the previous visit's area lies on this photo (found by aligning "
-                   "the two photos): check it, drag or type to change it.")
+                   "the two photos on the skin around it, verified): check it, drag or type to change it.")
     columns = st.columns(5)
     width, height = photo.width, photo.height
     values = [
@@ -364,10 +368,14 @@ def _reference_inputs(photo, digest):
 
 
 def _comparison(baseline, data, chart, calibration):
-    """This photo measured over the first visit's area (None without a first visit or when it cannot
-    be aligned; the reason is shown)."""
+    """This photo measured over the first visit's area, and the registration it stands on.
+
+    Returns ``(comparison, registration)``: ``(None, None)`` without a first visit; when it cannot be
+    compared, the comparison is None (the reason is shown) and the registration the refused alignment
+    (None when the failure was not the alignment's).
+    """
     if baseline is None:
-        return None
+        return None, None
     comparisons = st.session_state.setdefault("comparisons", {})
     corners = tuple(np.round(calibration.reading.corners, 1).ravel()) if calibration.found else None
     key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, corners)
@@ -375,14 +383,15 @@ def _comparison(baseline, data, chart, calibration):
         try:
             with st.spinner("Aligning with the first visit…"):
                 comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
+                                           baseline_calibration=session_calibration(baseline[0], chart),
                                            followup_calibration=calibration)
-        except InputError as error:
-            comparisons[key] = str(error)
+        except InputError as error:  # the message and the refused registration, not the traceback's photos
+            comparisons[key] = (str(error), getattr(error, "registration", None))
     result = comparisons[key]
-    if isinstance(result, str):
-        st.caption(f"Not compared with the first visit: {plain(result)}")
-        return None
-    return result
+    if isinstance(result, tuple):
+        st.caption(f"Not compared with the first visit: {plain(result[0])}")
+        return None, result[1]
+    return result, result.registration
 
 
 def previous_area(store, visits):
@@ -415,34 +424,42 @@ def previous_area(store, visits):
 LOOSE_BOX_GROWTH = 0.25
 
 
-def _suggested_box(previous, baseline, comparison, calibration, chart, digest):
-    """Where the previous visit's area lies on this photo (x, y, w, h, clipped to it), or None.
+PLACEMENT_NAMES = ("previous visit's photo", "this photo")
 
-    When the previous visit is the first one, the comparison's registration maps it; otherwise the
-    previous photo is aligned to this one (:func:`skinscan.register.align`, cards masked out).
+
+def _placement(previous, baseline, baseline_registration, calibration, chart, digest):
+    """Where the previous visit's area lies on this photo (:class:`skinscan.pipeline.AreaPlacement`),
+    or None without a previous visit.
+
+    The two photos are aligned on the skin around the area and the alignment verified
+    (:func:`skinscan.pipeline.align_photos`, cards masked out and their scales compared), as the
+    comparison and the timeline do; when the previous visit is the first one, the comparison's own
+    alignment is used, accepted or refused. A refused alignment places no box.
     """
     if previous is None:
         return None
     photo = calibration.photo
-    shape = (photo.height, photo.width)
-    if comparison is not None and baseline is not None and previous == baseline:
-        return _mapped_box(comparison.registration, baseline[1], shape)
+    known = baseline_registration if previous == baseline else None
     placements = st.session_state.setdefault("placements", {})
     key = (photo_key(previous[0]), previous[1], digest, chart)
-    if key not in placements:
-        with st.spinner("Placing the box where the previous visit's area lies…"):
-            try:
-                before = session_calibration(previous[0], chart)
-            except InputError:
-                placements[key] = None
-                return None
-            registration = register.align(
-                before.photo.rgb, photo.rgb, previous[1],
-                baseline_card=before.reading.corners if before.found else None,
-                followup_card=calibration.reading.corners if calibration.found else None,
-            )
-            placements[key] = _mapped_box(registration, previous[1], shape) if registration.ok else None
-    return placements[key]
+    if known is None and key in placements:
+        return placements[key]
+    try:
+        before = session_calibration(previous[0], chart)
+        registration = known
+        if before.photo.shape == photo.shape and np.array_equal(before.photo.pixels, photo.pixels):
+            # The previous visit's own photo (as after its save; stored without metadata): its own box.
+            registration = register.Registration(True, "same photo", np.eye(3), 0, 0.0, confidence=1.0)
+        if registration is None:
+            with st.spinner("Placing the box where the previous visit's area lies…"):
+                registration = pipeline.align_photos(before.photo, photo, previous[1], baseline_calibration=before,
+                                                     followup_calibration=calibration)
+        placement = pipeline.place_area(registration, previous[1], before.photo.shape, photo.shape, PLACEMENT_NAMES)
+    except InputError as error:
+        placement = pipeline.AreaPlacement(None, str(error), ())
+    if known is None:
+        placements[key] = placement
+    return placement
 
 
 visit_page()

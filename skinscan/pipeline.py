@@ -584,16 +584,102 @@ class Comparison:
         }
 
 
-def _mapped_box(registration, box, shape):
-    """Bounding box (x, y, w, h) in the follow-up of a baseline box, clipped to the photo; None if outside."""
+def _mapped_bounds(registration, box):
+    """Pixel bounds (x0, y0, x1, y1) in the follow-up of a baseline box's four mapped corners (unclipped)."""
     x, y, w, h = box
     corners = registration.map_points([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
     x0, y0 = np.floor(corners.min(axis=0)).astype(int)
     x1, y1 = np.ceil(corners.max(axis=0)).astype(int)
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def mapped_box(registration, box, shape):
+    """Bounding box (x, y, w, h) in the follow-up of a baseline box, clipped to the photo.
+
+    Parameters
+    ----------
+    registration : register.Registration
+        Baseline pixels -> follow-up pixels (its ``homography``).
+    box : tuple (x, y, w, h)
+        Baseline pixels.
+    shape : tuple
+        The follow-up photo's shape (height, width, ...).
+
+    Returns
+    -------
+    tuple (x, y, w, h) or None
+        The box around the four mapped corners, clipped to the follow-up; None when less than
+        4 × 4 pixels of it lie on the photo.
+    """
+    x0, y0, x1, y1 = _mapped_bounds(registration, box)
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, shape[1]), min(y1, shape[0])
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
-    return (int(x0), int(y0), int(x1 - x0), int(y1 - y0))
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+_mapped_box = mapped_box  # compare() calls it by its former name
+
+
+@dataclass(frozen=True)
+class AreaPlacement:
+    """Where a baseline's area box lies on a follow-up photo, by a verified registration.
+
+    Attributes
+    ----------
+    box : tuple (x, y, w, h) or None
+        :func:`mapped_box` of the area's box: follow-up pixels, clipped to the photo. None when the
+        area could not be placed (never a box from a refused alignment).
+    refusal : str
+        Why it could not be placed (the registration's ``message``, or the area falling outside the
+        follow-up); empty when placed.
+    warnings : tuple of str
+        The area's box ran off the baseline photo (clipped there, as :func:`align_photos` aligns it);
+        the mapped box runs off the follow-up (clipped to it).
+    """
+
+    box: tuple | None
+    refusal: str
+    warnings: tuple
+
+
+def place_area(registration, area_box, baseline_shape, followup_shape, names=("baseline photo", "follow-up photo")):
+    """The baseline's area box placed on the follow-up by a registration, saying what was clipped.
+
+    Parameters
+    ----------
+    registration : register.Registration
+        From :func:`align_photos` (or a :class:`Comparison`'s): a refused one (``ok`` False) places
+        nothing and gives its ``message`` as the refusal.
+    area_box : tuple (x, y, w, h)
+        The area's box in the baseline, as given (it may run off the baseline photo).
+    baseline_shape, followup_shape : tuple
+        The two photos' shapes (height, width, ...).
+    names : tuple of two str
+        How the messages name the baseline and the follow-up photos.
+
+    Returns
+    -------
+    AreaPlacement
+
+    Raises
+    ------
+    InputError
+        The area's box is not a box on the baseline photo (:func:`segment.box_on_photo`).
+    """
+    area_box, clipped = segment.box_on_photo(area_box, baseline_shape)
+    warnings = []
+    if clipped is not None:
+        warnings.append(f"the area's box ran off the {names[0]}: aligned as {','.join(map(str, area_box))}")
+    if not registration.ok:
+        return AreaPlacement(None, registration.message, tuple(warnings))
+    box = mapped_box(registration, area_box, followup_shape)
+    if box is None:
+        return AreaPlacement(None, f"the area falls outside the {names[1]}", tuple(warnings))
+    x0, y0, x1, y1 = _mapped_bounds(registration, area_box)
+    if (box[0], box[1], box[0] + box[2], box[1] + box[3]) != (x0, y0, x1, y1):
+        warnings.append(f"the area runs off the {names[1]}: its box is clipped to {','.join(map(str, box))}")
+    return AreaPlacement(box, "", tuple(warnings))
 
 
 def _body_reader(area_box=None):
@@ -646,7 +732,7 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     ----------
     baseline, followup : photo (path, bytes, array or Photo)
     area_box : tuple (x, y, w, h)
-        The area's box in the baseline.
+        The area's box in the baseline (clipped to the baseline photo; :func:`place_area` says when).
     baseline_calibration, followup_calibration : Calibration, optional
         When given, their cards are masked out of the matching and their pitches set the expected scale.
 

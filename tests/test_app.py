@@ -570,8 +570,19 @@ def test_the_same_photo_uploaded_twice_is_saved_once(data_folder):
         assert [len(v["photos"]) for v in store.visits(area_id)] == [1]
 
 
-def test_a_new_photo_starts_at_the_previous_visits_area(data_folder):
-    """The box of a new visit starts from the previous visit's area (not the first's), mapped by registration."""
+def test_a_new_photo_starts_at_the_previous_visits_area(data_folder, monkeypatch):
+    """The box of a new visit starts from the previous visit's area (not the first's), mapped by the
+    verified registration the comparison and the timeline use (pipeline.align_photos)."""
+    from skinscan import pipeline
+
+    aligned = []
+
+    def spy(baseline, followup, area_box, **calibrations):
+        aligned.append(tuple(area_box))
+        return align_photos(baseline, followup, area_box, **calibrations)
+
+    align_photos = pipeline.align_photos
+    monkeypatch.setattr(pipeline, "align_photos", spy)
     client_id, area_id = _new_area(data_folder, area="forearm scar")
     at = _visit_page_on(_start(), client_id, area_id)
     x, y, w, h = TRUTH["scar_session1.jpg"]["roi"]
@@ -588,3 +599,20 @@ def test_a_new_photo_starts_at_the_previous_visits_area(data_folder):
     # where the second visit's box was, far from the first visit's (60 px left, 30 px up).
     assert abs(sx - (x + 60)) < 30 and abs(sy - (y + 30)) < 30, (sx, sy)
     assert any("previous visit's area" in c.value for c in at.caption)
+    assert aligned == [(x + 60, y + 30, w, h)]  # the second visit's box, aligned once (the first's: compare)
+    assert not any("previous visit's area" in w.value for w in at.warning)
+
+
+def test_a_photo_of_another_scene_is_refused_and_gets_no_box(data_folder):
+    """Issue 9: a visit that cannot be aligned is said to be, with no suggested box at a wrong place."""
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.selectbox(key="visit_area").select_index(1).run()  # the demo forearm scar: visits exist
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()  # another client's brow, not this scar
+    at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
+    assert not at.exception
+    refusals = [w.value for w in at.warning if "Could not place the previous visit's area on this photo" in w.value]
+    assert len(refusals) == 1 and refusals[0].endswith("Draw the box yourself."), [w.value for w in at.warning]
+    assert _typed_box(at, data) == (None, None, None, None)
+    assert any("Drag a loose box" in i.value for i in at.info)
+    assert not any("previous visit's area lies" in c.value for c in at.caption)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from skinscan import InputError, compare, constants, load_photo, register
-from skinscan.pipeline import align_photos
+from skinscan.pipeline import align_photos, place_area
 from visits import limb_pair
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real_skin" / "tattoo"
@@ -89,6 +89,21 @@ def test_compare_writes_the_mapped_area(limb_pairs, tmp_path):
     overlap = (mapped & truth).sum() / (mapped | truth).sum()
     assert overlap > 0.9
     assert result.to_dict()["registration"]["confidence"] >= constants.MIN_REGISTRATION_CONFIDENCE
+
+
+def test_place_area_says_what_it_clipped_and_places_nothing_when_refused():
+    """A shift by (+30, −20) px: the box maps exactly; clipping on either photo is said, a refusal gives no box."""
+    shift = register.Registration(True, "truth", np.array([[1.0, 0, 30], [0, 1.0, -20], [0, 0, 1]]), 0, 0.0)
+    inside = place_area(shift, (100, 100, 50, 40), (480, 640), (480, 640))
+    assert inside.box == (130, 80, 50, 40) and inside.refusal == "" and inside.warnings == ()
+    off_baseline = place_area(shift, (600, 100, 80, 40), (480, 640), (480, 640))  # x 600..680 on a 640-wide photo
+    assert off_baseline.box == (630, 80, 10, 40)
+    assert off_baseline.warnings == ("the area's box ran off the baseline photo: aligned as 600,100,40,40",
+                                     "the area runs off the follow-up photo: its box is clipped to 630,80,10,40")
+    assert place_area(shift, (620, 100, 20, 40), (480, 640), (480, 640)).refusal == \
+        "the area falls outside the follow-up photo"
+    refused = place_area(shift.refused("too few skin features"), (100, 100, 50, 40), (480, 640), (480, 640))
+    assert refused.box is None and refused.refusal == "too few skin features"
 
 
 def test_landmarks_give_the_same_registration():
