@@ -706,9 +706,10 @@ def _baseline_view(rgb, area_box, calibration=None):
     return register.baseline_view(rgb, area_box, _body_reader(area_box), _card_corners(calibration))
 
 
-def _followup_view(rgb, area_box, calibration=None, expected_scale=None):
-    """The whole follow-up as registration reads it (its card masked when found)."""
-    return register.followup_view(rgb, area_box, _body_reader(None), _card_corners(calibration), expected_scale)
+def _followup_view(rgb, area_box, calibration=None):
+    """The whole follow-up as registration reads it, at the baseline's working scale (its card masked
+    when found)."""
+    return register.followup_view(rgb, area_box, _body_reader(None), _card_corners(calibration))
 
 
 def _card_corners(calibration):
@@ -725,8 +726,10 @@ def _expected_scale(calibration_b, calibration_f):
 def align_photos(baseline, followup, area_box, baseline_calibration=None, followup_calibration=None):
     """Align a follow-up photo to its baseline on the body holding the area, verified.
 
-    The one entry the app and the CLI share (``compare`` calls the same steps, with the follow-up read
-    in a second thread).
+    The one entry the app and the CLI share: ``compare`` takes the same steps (its follow-up read in a
+    second thread) and finds the same registration. Both read the follow-up at the baseline's working
+    scale: ``compare`` reads it before the baseline's card is known, and the cards' scale ratio then
+    screens the matches and the fit (:func:`register.match`).
 
     Parameters
     ----------
@@ -745,7 +748,7 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     area_box = validate_box(area_box, baseline.pixels.shape, "--roi")
     expected = _expected_scale(baseline_calibration, followup_calibration)
     view_b = _baseline_view(baseline.pixels, area_box, baseline_calibration)
-    view_f = _followup_view(followup.pixels, area_box, followup_calibration, expected)
+    view_f = _followup_view(followup.pixels, area_box, followup_calibration)
     return register.match(view_b, view_f, area_box, expected)
 
 

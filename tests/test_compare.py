@@ -218,3 +218,18 @@ def test_edge_width_grows_when_a_stroke_blurs():
     true_px = 0.347 * 0.6 * radius_px * np.sqrt(result.registration.area_scale((0, 0)))
     measured_px = widths["followup"] * result.followup.calibration.reading.px_per_mm
     assert measured_px == pytest.approx(true_px, rel=0.35)
+
+
+def test_compare_and_align_photos_find_the_same_registration(compared):
+    """The app places boxes with align_photos and measures with compare: on a pair whose cards say the
+    follow-up is 17 % closer, both read the follow-up alike and find the same mapping."""
+    from skinscan import calibrate
+    from skinscan.pipeline import align_photos
+
+    pair, result = compared[2]
+    baseline, followup = calibrate(pair.baseline), calibrate(pair.followup)
+    assert followup.reading.pitch_px / baseline.reading.pitch_px == pytest.approx(1.17, abs=0.02)
+    aligned = align_photos(pair.baseline, pair.followup, pair.roi, baseline_calibration=baseline,
+                           followup_calibration=followup)
+    assert aligned.ok and result.registration.ok
+    np.testing.assert_allclose(aligned.homography, result.registration.homography, rtol=1e-9, atol=1e-9)
