@@ -618,9 +618,6 @@ def mapped_box(registration, box, shape):
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-_mapped_box = mapped_box  # compare() calls it by its former name
-
-
 @dataclass(frozen=True)
 class AreaPlacement:
     """Where a baseline's area box lies on a follow-up photo, by a verified registration.
@@ -841,11 +838,11 @@ def compare(
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
     if reference_roi is not None:
-        reference_f = _mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi"),
+        reference_f = mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi"),
                                   shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
-    search_box = _mapped_box(registration, area_box, shape_f)
+    search_box = mapped_box(registration, area_box, shape_f)
     extra_boxes = [search_box] if search_box is not None else []
     reference_mask_f = None
     if reference_f is None:
