@@ -178,8 +178,11 @@ PIGMENTATION_RED_DELTA_ITA_DEG = 10.0
 # --- registration (aligning a follow-up photo to its baseline) ---------------------------------------
 
 #: Below this confidence (0..1, :func:`skinscan.register.verify`) an automatic alignment is refused and
-#: no number is computed from it. Set on the shared real pairs (shared/real_skin/tattoo/pairs.json):
-#: unrelated views reached at most about 0.3, the same view re-photographed at least about 0.6.
+#: no number is computed from it. Set on the shared real pairs (shared/real_skin/tattoo/pairs.json,
+#: bench/eval_real_pairs.py on 2026-11-26): unrelated views reached at most 0.38 (10_1 -> 10_3), the
+#: same view re-photographed at least 0.50 (10_3 -> 10_4) and 0.57 (24_1 -> 24_2): thin margins on
+#: both sides. Left at 0.5: accepting a wrong alignment gives wrong numbers, refusing a right one
+#: asks the practitioner for landmarks.
 MIN_REGISTRATION_CONFIDENCE = 0.5
 #: Plausible linear scale of a follow-up against its baseline: a practitioner re-photographs an area
 #: from roughly the same distance; 0.4-2.5 allows a follow-up taken 2.5 times closer or further.
