@@ -875,8 +875,12 @@ def compare(
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)
     if not (base.calibration.found and follow.calibration.found):
+        skin_change = color.delta_e_ciede2000(base.reference.lab, follow.reference.lab)
+        lightness_change = follow.reference.lab[0] - base.reference.lab[0]
         warnings.append("not both photos have a colour card: the changes include any change of light between the "
-                        "visits (shoot both with the card for numbers you can compare)")
+                        f"visits (the skin around the area reads {abs(lightness_change):.1f} L* "
+                        f"{'lighter' if lightness_change >= 0 else 'darker'} at the follow-up, ΔE00 {skin_change:.1f} "
+                        "apart; shoot both with the card for numbers you can compare)")
     if base.contrast.delta_a < 0.5:
         warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))
