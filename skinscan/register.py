@@ -3,8 +3,8 @@
 Method
 ------
 1. **Views.** Each photo is read as a contrast-normalised grey image at a working scale set by the
-   baseline's box (its longer side about ``WORK_BOX_LONG_SIDE`` pixels), the whole follow-up at the
-   same scale (SIFT's octaves take a follow-up taken closer or further). Features are taken only on the *body*
+   baseline's box (its longer side about ``WORK_BOX_LONG_SIDE`` pixels), the follow-up also at the
+   scale the cards give when both photos have one. Features are taken only on the *body*
    (:func:`skinscan.skin.registration_body`: the skin-coloured parts holding the area; background,
    clothing, padding and the card excluded), within ``NEIGHBOURHOOD_BOXES`` box sizes of the area in
    the baseline. Backgrounds move relative to limbs;
@@ -354,10 +354,11 @@ def baseline_view(rgb, area_box, body=None, card=None):
     return read_view(rgb, working_scale(area_box), neighbourhood(area_box, rgb.shape), body, card)
 
 
-def followup_view(rgb, area_box, body=None, card=None):
-    """The whole follow-up photo, at the baseline's working scale (SIFT's octaves take a follow-up
-    taken closer or further; :func:`match` retries other scales when nothing says the ratio)."""
-    return read_view(rgb, working_scale(area_box), None, body, card)
+def followup_view(rgb, area_box, body=None, card=None, expected_scale=None):
+    """The whole follow-up photo, at the baseline's working scale (times the cards' scale ratio when
+    known: the skin's texture then has the same size in working pixels in both)."""
+    scale = working_scale(area_box) / (expected_scale or 1.0)
+    return read_view(rgb, min(1.0, scale), None, body, card)
 
 
 def _root_sift(descriptors):
@@ -392,23 +393,21 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_bod
         ``ok`` False with a message (and the confidence reached) when refused.
     """
     view_b = baseline_view(baseline_rgb, area_box, baseline_body, baseline_card)
-    view_f = followup_view(followup_rgb, area_box, followup_body, followup_card)
+    view_f = followup_view(followup_rgb, area_box, followup_body, followup_card, expected_scale)
     return match(view_b, view_f, area_box, expected_scale)
 
 
 def match(view_b, view_f, area_box, expected_scale=None):
-    """Match two views, fit, refine and verify (see :func:`align`). When the first reading gives no
-    verified alignment, the follow-up is read again at the scale the cards give (its skin's texture
-    then has the same size in working pixels as the baseline's) or, without cards, at the further
-    scales RETRY_SCALES; then the texture fallback."""
+    """Match two views, fit, refine and verify (see :func:`align`). Retries the follow-up at other
+    scales when the first reading gives no verified alignment, then the texture fallback."""
     best = _match_once(view_b, view_f, area_box, expected_scale)
-    if not best.ok and view_f.source:
+    if not best.ok and expected_scale is None and view_f.source:
         rgb, body, card = view_f.source
-        for factor in (RETRY_SCALES if expected_scale is None else (1.0 / expected_scale,)):
+        for factor in RETRY_SCALES:
             scale = min(1.0, view_f.scale * factor)
             if abs(scale - view_f.scale) < 0.05 * view_f.scale:
                 continue
-            attempt = _match_once(view_b, read_view(rgb, scale, None, body, card), area_box, expected_scale)
+            attempt = _match_once(view_b, read_view(rgb, scale, None, body, card), area_box, None)
             if _rank(attempt) > _rank(best):
                 best = attempt
             if best.ok:
