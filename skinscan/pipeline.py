@@ -12,7 +12,7 @@ resolution, hue drift, spread).
 
 import dataclasses
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -703,10 +703,10 @@ def _baseline_view(rgb, area_box, calibration=None):
     return register.baseline_view(rgb, area_box, _body_reader(area_box), _card_corners(calibration))
 
 
-def _followup_view(rgb, area_box, calibration=None):
-    """The whole follow-up as registration reads it, at the baseline's working scale (its card masked
-    when found)."""
-    return register.followup_view(rgb, area_box, _body_reader(None), _card_corners(calibration))
+def _followup_view(rgb, area_box, calibration=None, expected_scale=None):
+    """The whole follow-up as registration reads it (its card masked when found; at the cards' scale
+    ratio when known, :func:`register.followup_view`)."""
+    return register.followup_view(rgb, area_box, _body_reader(None), _card_corners(calibration), expected_scale)
 
 
 def _card_corners(calibration):
@@ -725,8 +725,8 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
 
     The one entry the app and the CLI share: ``compare`` takes the same steps (its follow-up read in a
     second thread) and finds the same registration. Both read the follow-up at the baseline's working
-    scale: ``compare`` reads it before the baseline's card is known, and the cards' scale ratio then
-    screens the matches and the fit (:func:`register.match`).
+    scale times the cards' scale ratio when both photos have a card (the skin's texture then has the
+    same size in working pixels in both: a follow-up taken twice as close aligns as surely).
 
     Parameters
     ----------
@@ -745,7 +745,7 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     area_box = validate_box(area_box, baseline.pixels.shape, "--roi")
     expected = _expected_scale(baseline_calibration, followup_calibration)
     view_b = _baseline_view(baseline.pixels, area_box, baseline_calibration)
-    view_f = _followup_view(followup.pixels, area_box, followup_calibration)
+    view_f = _followup_view(followup.pixels, area_box, followup_calibration, expected)
     return register.match(view_b, view_f, area_box, expected)
 
 
@@ -793,23 +793,31 @@ def compare(
     # The follow-up's card and skin features are read while the baseline is measured, and the
     # baseline's features once its card is known: most of this is OpenCV and numpy work that releases
     # the GIL, so the two cores share the three threads. Both photos' features are read at the scale
-    # the baseline's box sets.
+    # the baseline's box sets (the follow-up's times the cards' scale ratio, once the baseline's card is read).
     if baseline_analysis is not None:
         baseline_calibration = baseline_analysis.calibration
     baseline = baseline_calibration.photo if baseline_calibration is not None else load_photo(baseline)
     box_given = validate_box(roi, baseline.shape, "--roi") if roi is not None else None
 
+    baseline_card_known = Future()  # the follow-up's view waits for the baseline's card (the scale ratio)
+
     def prepare_followup(area_box):
         follow_calibration = followup_calibration or calibrate(followup, chart=chart)
         if landmarks is not None or area_box is None:
             return follow_calibration, None
-        return follow_calibration, _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration)
+        expected = _expected_scale(baseline_card_known.result(), follow_calibration)
+        return follow_calibration, _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration, expected)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         pending = pool.submit(prepare_followup, box_given)
         pending_view_b = None
-        if baseline_analysis is None:
-            baseline_calibration = baseline_calibration or calibrate(baseline, chart=chart)
+        try:
+            if baseline_analysis is None:
+                baseline_calibration = baseline_calibration or calibrate(baseline, chart=chart)
+        except BaseException as error:
+            baseline_card_known.set_exception(error)
+            raise
+        baseline_card_known.set_result(baseline_calibration)
         if landmarks is None and box_given is not None:
             pending_view_b = pool.submit(_baseline_view, baseline_calibration.photo.pixels, box_given, baseline_calibration)
         base = baseline_analysis or analyze(baseline, roi=roi, mask=mask, reference_roi=reference_roi,
@@ -829,7 +837,7 @@ def compare(
     else:
         expected_scale = _expected_scale(base.calibration, follow_calibration)
         if view_f is None:  # the area came as a mask: its box is known only now (no second calibration)
-            view_f = _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration)
+            view_f = _followup_view(follow_calibration.photo.pixels, area_box, follow_calibration, expected_scale)
         registration = register.match(view_b, view_f, area_box, expected_scale)
         if not registration.ok:
             raise register.AlignmentError(register.alignment_advice(registration), registration)

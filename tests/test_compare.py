@@ -4,6 +4,7 @@ re-lit, the card elsewhere, the area faded by a known amount)."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -233,3 +234,21 @@ def test_compare_and_align_photos_find_the_same_registration(compared):
                            followup_calibration=followup)
     assert aligned.ok and result.registration.ok
     np.testing.assert_allclose(aligned.homography, result.registration.homography, rtol=1e-9, atol=1e-9)
+
+
+def test_a_follow_up_taken_twice_as_close_aligns_as_surely():
+    """The sample tattoo's next session enlarged 2x, as if taken twice as close (both photos with their
+    card): the follow-up is read at the cards' scale ratio, so its skin's texture has the same size in
+    working pixels as the baseline's, and the alignment is as sure and as exact as at the same distance
+    (read at the baseline's scale instead, the confidence fell to about 0.8)."""
+    root = Path(__file__).resolve().parents[1] / "sample_images"
+    truth = json.loads((root / "truth.json").read_text())
+    box = tuple(truth["tattoo_session1.jpg"]["roi"])
+    followup = cv2.imread(str(root / "tattoo_session2.jpg"))[..., ::-1]
+    closer = cv2.resize(followup, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    result = compare(str(root / "tattoo_session1.jpg"), closer, roi=box)
+    x, y, w, h = box
+    corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], float)
+    assert result.registration.confidence >= 0.95, result.registration.checks
+    # The sessions share one pose (tests/test_browser_timeline.py): the truth is the 2x enlargement.
+    assert np.abs(result.registration.map_points(corners) - 2.0 * corners).max() <= 2.0
