@@ -349,20 +349,28 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
         except InputError as error:
-            cache[key] = {"error": refusal_text(error)}
+            cache[key] = {"error": refusal_text(error), "reason": refusal_reason(error)}
     return cache[key]
 
 
+def refusal_reason(error):
+    """Why two stored photos could not be compared, in a few plain words (the refused alignment's own
+    reason, without the command line's advice, flag or confidence score)."""
+    registration = getattr(error, "registration", None)
+    if isinstance(error, register.AlignmentError) and registration is not None and registration.message:
+        return registration.message
+    return "" if isinstance(error, register.AlignmentError) else str(error)
+
+
 def refusal_text(error):
-    """Why two stored photos could not be compared, in the app's words: no command-line flag, no raw
-    confidence score, nothing about retaking a photo of a past visit (this wording is the timeline's; the
-    New visit page words its own)."""
-    if isinstance(error, register.AlignmentError):
-        registration = error.registration
-        why = registration.message if registration is not None and registration.message else ""
-        return ("the two photos could not be matched on the skin around the area" + (f" ({why})" if why else "")
-                + ". If both show this area, give 3–4 matching points")
-    return str(error)
+    """Why two stored photos could not be compared and what to do, in the app's words: no command-line
+    flag, no raw confidence score, nothing about retaking a photo of a past visit (this wording is the
+    timeline's; the New visit page words its own)."""
+    if not isinstance(error, register.AlignmentError):
+        return str(error)
+    why = refusal_reason(error)
+    return ("the two photos could not be matched on the skin around the area" + (f" ({why})" if why else "")
+            + ". If both show this area, give 3–4 matching points")
 
 
 def _pair_section(store, visits, rows):
@@ -562,7 +570,7 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
             numbers = {} if pair is None else pair_comparison(store, pair)
             prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
                                             comparison=numbers.get("comparison"), show_fade=fade_first,
-                                            pair_refusal=numbers.get("error"))
+                                            pair_refusal=numbers.get("reason") or numbers.get("error"))
             store.log_report(area["id"])
     if pdf_key in prepared:
         left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",

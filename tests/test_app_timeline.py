@@ -325,7 +325,7 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
     pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
     first_page = " ".join(pages[0].split())
-    assert "could not be aligned on the skin around the area" in first_page
+    assert "could not be aligned on the skin around the area (the photos share too few skin features), so" in first_page
     assert "ΔE00 before →" not in first_page and "Δa* before →" not in first_page and "fade %" not in first_page
     fade = at.dataframe[0].value["fade %"].iloc[3]
     assert f"aligned with the first visit (2026-02-03 11:00) is 2026-08-03 11:00: fade {fade} %" in first_page
