@@ -17,7 +17,9 @@ from skinscan.report import (
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
-from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
+from app_pages.common import (
+    alignment_refusal, area_choice, drawn_shapes, open_store, plain, refusal_reason, show_definitions,
+)
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
 #: a visit whose saved comparison with it was verified.
@@ -349,28 +351,10 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
         except InputError as error:
-            cache[key] = {"error": refusal_text(error), "reason": refusal_reason(error)}
+            cache[key] = {"error": alignment_refusal(error, "match these two photos on the skin around the area",
+                                                     "If both show this area, give 3–4 matching points."),
+                          "reason": refusal_reason(error)}
     return cache[key]
-
-
-def refusal_reason(error):
-    """Why two stored photos could not be compared, in a few plain words (the refused alignment's own
-    reason, without the command line's advice, flag or confidence score)."""
-    registration = getattr(error, "registration", None)
-    if isinstance(error, register.AlignmentError) and registration is not None and registration.message:
-        return registration.message
-    return "" if isinstance(error, register.AlignmentError) else str(error)
-
-
-def refusal_text(error):
-    """Why two stored photos could not be compared and what to do, in the app's words: no command-line
-    flag, no raw confidence score, nothing about retaking a photo of a past visit (this wording is the
-    timeline's; the New visit page words its own)."""
-    if not isinstance(error, register.AlignmentError):
-        return str(error)
-    why = refusal_reason(error)
-    return ("the two photos could not be matched on the skin around the area" + (f" ({why})" if why else "")
-            + ". If both show this area, give 3–4 matching points")
 
 
 def _pair_section(store, visits, rows):
@@ -413,7 +397,7 @@ def _fill_pair(store, visits, pair):
     with pair["slot"]:
         numbers = pair_comparison(store, pair)
         if "error" in numbers:
-            st.warning(f"No before → after change: {plain(numbers['error'])}.")
+            st.warning(plain(f"No before → after change. {numbers['error']}"))
             _landmarks(store, visits, before_photo, after_photo)
             return
         comparison = numbers["comparison"]
@@ -541,7 +525,7 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
         comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,
                              landmarks=points, **area)
     except InputError as error:
-        st.error(f"Not saved: {error}")
+        st.error(plain(f"Not saved: {refusal_reason(error)}."))
         return
     records = measurement_records(comparison.followup, None, comparison, chart)
     for record in records:
