@@ -234,6 +234,52 @@ def area_choice(store, key):
 
 # --- shared by pages --------------------------------------------------------------------------
 
+_CLI_ADVICE = re.compile(r"^could not align the follow-up on the skin around the area \((?P<reason>.*); "
+                         r"confidence [0-9.]+\): retake it.*$")
+_CLI_FLAG = re.compile(r"\s*\(--[a-z-]+\)|\s*--[a-z-]+\b")
+
+
+def refusal_reason(refusal):
+    """Why an alignment (or a measurement) was refused, in the words the app shows practitioners.
+
+    Parameters
+    ----------
+    refusal : register.Registration, dict, Exception or str
+        A refused registration (its ``message``), its stored ``to_dict()`` (``"message"``), the error a
+        comparison raised (a :class:`skinscan.register.AlignmentError` gives its registration's
+        message) or a message.
+
+    Returns
+    -------
+    str
+        The reason alone: without the CLI's advice (``--landmarks`` and other flags), the raw
+        confidence, or "retake it" (an app user draws the box instead); plain text, no final full stop.
+    """
+    registration = getattr(refusal, "registration", None)
+    if registration is not None and getattr(registration, "message", ""):
+        refusal = registration
+    if isinstance(refusal, dict):
+        refusal = refusal.get("message") or ""
+    elif not isinstance(refusal, (str, Exception)):
+        refusal = getattr(refusal, "message", "") or ""
+    text = " ".join(str(refusal).split())
+    advice = _CLI_ADVICE.match(text)
+    if advice:
+        text = advice.group("reason")
+    return _CLI_FLAG.sub("", text).strip().rstrip(".") or "the alignment was not verified"
+
+
+def alignment_refusal(refusal, could_not="place the previous visit's area on this photo",
+                      then="Draw the box yourself."):
+    """One plain sentence for a refused alignment: what could not be done, why, and what to do.
+
+    ``"Could not {could_not}: {reason}. {then}"`` with the reason from :func:`refusal_reason`; plain
+    text (wrap in :func:`plain` for Markdown). The visit page shows one such message per failure; the
+    timeline can say a visit was not aligned in the same words.
+    """
+    return f"Could not {could_not}: {refusal_reason(refusal)}. {then}".strip()
+
+
 def baseline_of(store, visits):
     """The area's first visit's photo bytes and box, to compare new photos with."""
     for visit in visits:

@@ -12,12 +12,16 @@ from skinscan import InputError, calibrate, color, compare, constants, load_phot
 from skinscan.demo import measurement_records
 from skinscan.metrics import redness_persists
 from skinscan.pipeline import align_photos
-from skinscan.report import area_report, shows_fade_by_default
+from skinscan.report import (
+    NOT_ALIGNED, NOT_COMPARED, area_report, shows_fade_by_default, trend_caption, trend_rows,
+)
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
 from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
 
-NOT_ALIGNED = "could not be aligned — give landmarks"
+#: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
+#: a visit whose saved comparison with it was verified.
+BASELINE, ALIGNED = "baseline", "aligned"
 CONSENT_LABELS = {"clinical": "Clinical record only", "clinical+marketing": "Clinical record and marketing"}
 
 
@@ -38,7 +42,9 @@ def timeline_page():
     procedures = [visit["treatment"].get("procedure") for visit in visits]
     fade_first = shows_fade_by_default(area["name"], procedures)
     if rows:
-        st.dataframe([_shown(row) for row in rows], hide_index=True)
+        st.dataframe([_shown(row) for row in rows], hide_index=True,
+                     column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")})
+        _status_notes(rows)
         _trend(rows, fade_first)
     _visits_section(store, visits)
     pair = _pair_section(store, visits, rows) if len(rows) >= 2 else None
@@ -61,14 +67,35 @@ COLUMNS = (
 
 def _shown(row):
     """A visit's numbers as the table shows them: rounded as measured, with plain headings; a visit that
-    could not be aligned with the first says so instead of showing change numbers."""
+    could not be aligned with the first, or was not compared with it, says so instead of change numbers."""
     shown = {
         heading: ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
         for key, heading, pattern in COLUMNS
     }
-    if not row["aligned"]:
-        shown["fade %"] = NOT_ALIGNED
+    if row["status"] in (NOT_ALIGNED, NOT_COMPARED):
+        shown["fade %"] = row["status"]
     return shown
+
+
+def _status_notes(rows):
+    """Under the table: what "not aligned" and "not compared" mean, and a warning when no later visit is
+    aligned with the first one (a photo of other skin as the first visit leaves every visit unaligned)."""
+    first, later = rows[0], rows[1:]
+    statuses = {row["status"] for row in later}
+    if NOT_ALIGNED in statuses:
+        st.caption(f"{NOT_ALIGNED}: the photo could not be matched with visit 1's on the skin around the area, "
+                   "so no change is given; choose it as After below to give matching points.")
+    if NOT_COMPARED in statuses:
+        st.caption(f"{NOT_COMPARED}: the visit was measured against another first visit than visit 1 "
+                   f"({first['taken']}); choose the pair below to compare them now.")
+    if later and ALIGNED not in statuses:
+        if statuses == {NOT_COMPARED}:
+            reason = "it was saved after the later visits, which were compared with another first visit"
+        else:
+            reason = "no later visit could be aligned with it"
+        st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
+                   "area (or has the wrong date), delete it or correct its date: every change is measured "
+                   "from the first visit.")
 
 
 def _measured_photo(visit):
@@ -80,25 +107,62 @@ def _measured_photo(visit):
     return None, {}
 
 
+def _saved_order(photo, kind):
+    """(when the photo's ``kind`` measurement was saved, photo id): orders what was saved before what."""
+    created = next((m.get("created") for m in photo["measurements"] if m["kind"] == kind), None)
+    return created or "", photo["id"]
+
+
+def comparison_status(photo, results, baseline_photo):
+    """Whether a visit's saved comparison holds against the visit now first in the timeline.
+
+    A saved comparison was made against the area's first visit *when it was saved*; a visit saved or
+    re-dated since may be first now. The comparison counts only when it was made against ``baseline_photo``:
+    its ``baseline_file`` says so when the record has it; else it was saved no earlier than the baseline's
+    analysis (a baseline saved later cannot have been compared with).
+
+    Returns
+    -------
+    str
+        ``BASELINE`` (this is the first visit's photo), ``ALIGNED`` (a verified comparison with it),
+        ``NOT_ALIGNED`` (compared with it, or saved after it without a comparison: alignment failed),
+        ``NOT_COMPARED`` (its comparison, or its saving, predates the first visit now shown).
+    """
+    if photo["id"] == baseline_photo["id"]:
+        return BASELINE
+    comparison = results.get("comparison")
+    if comparison and comparison.get("baseline_file"):
+        against_baseline = comparison["baseline_file"] == baseline_photo["file"]
+    else:
+        own = _saved_order(photo, "comparison" if comparison else "analysis")
+        against_baseline = own >= _saved_order(baseline_photo, "analysis")
+    if not against_baseline:
+        return NOT_COMPARED
+    if not comparison:
+        return NOT_ALIGNED
+    registration = comparison.get("registration") or {}
+    return ALIGNED if registration.get("ok", True) and comparison.get("aligned", True) else NOT_ALIGNED
+
+
 def visit_rows(visits):
     """One row per measured visit, from the record (nothing is re-measured): its own numbers, and the
     comparison with the area's first visit as saved.
 
-    ``aligned`` is False for a later visit saved without a comparison (automatic alignment failed) or
-    whose comparison says the registration failed; its change numbers are then None.
+    ``status`` is :func:`comparison_status`; ``aligned`` is True for the first visit and the visits
+    aligned with it. The change numbers of the others are None (never those of another baseline).
     """
     rows = []
     first_taken = datetime.fromisoformat(visits[0]["taken"])
-    for index, visit in enumerate(visits):
+    baseline_photo = None
+    for visit in visits:
         photo, results = _measured_photo(visit)
         if photo is None:
             continue
+        baseline_photo = baseline_photo or photo
         analysis = results["analysis"]
-        comparison = results.get("comparison") or {}
-        registration = comparison.get("registration") or {}
-        aligned = index == 0 or bool(comparison) and registration.get("ok", True) and comparison.get("aligned", True)
-        if not aligned:
-            comparison = {}
+        status = comparison_status(photo, results, baseline_photo)
+        aligned = status in (BASELINE, ALIGNED)
+        comparison = (results.get("comparison") or {}) if status == ALIGNED else {}
         taken = datetime.fromisoformat(visit["taken"])
         rows.append({
             "visit_id": visit["id"], "photo_id": photo["id"], "file": photo["file"],
@@ -114,7 +178,7 @@ def visit_rows(visits):
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
-            "aligned": aligned,
+            "aligned": aligned, "status": status,
         })
     return rows
 
@@ -124,16 +188,23 @@ def _trend(rows, fade_first):
     if late_red:
         st.error(f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
                  f"(Δa* {late_red[-1]['delta_a']:+.1f} on day {late_red[-1]['days']:.0f}): consider referring the client.")
-    days = [r["days"] for r in rows]
+    aligned, apart = trend_rows(rows)
+    days = [r["days"] for r in aligned]
     figure = go.Figure()
-    figure.add_scatter(x=days, y=[r["delta_a"] for r in rows], name="Δa* (redness)", mode="lines+markers")
-    figure.add_scatter(x=days, y=[r["delta_e00"] for r in rows], name="ΔE00 (contrast)", mode="lines+markers")
-    figure.add_scatter(x=days, y=[r["fade_percent"] for r in rows], name="fade %", mode="lines+markers",
+    figure.add_scatter(x=days, y=[r["delta_a"] for r in aligned], name="Δa* (redness)", mode="lines+markers")
+    figure.add_scatter(x=days, y=[r["delta_e00"] for r in aligned], name="ΔE00 (contrast)", mode="lines+markers")
+    figure.add_scatter(x=days, y=[r["fade_percent"] for r in aligned], name="fade %", mode="lines+markers",
                        visible=True if fade_first else "legendonly")
-    figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in rows], name="hue drift (°)", mode="lines+markers",
+    figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift (°)", mode="lines+markers",
                        visible="legendonly")
+    if apart:
+        figure.add_scatter(x=[r["days"] for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
+                           marker=dict(symbol="x-open", size=10, color="#7f8c8d"),
+                           name=f"ΔE00 of visits {NOT_ALIGNED} with visit 1 (other skin?)")
     figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure)
+    if apart:
+        st.caption(trend_caption(apart))
 
 
 # --- pictures --------------------------------------------------------------------------------------
@@ -278,8 +349,20 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
         except InputError as error:
-            cache[key] = {"error": str(error)}
+            cache[key] = {"error": refusal_text(error)}
     return cache[key]
+
+
+def refusal_text(error):
+    """Why two stored photos could not be compared, in the app's words: no command-line flag, no raw
+    confidence score, nothing about retaking a photo of a past visit (this wording is the timeline's; the
+    New visit page words its own)."""
+    if isinstance(error, register.AlignmentError):
+        registration = error.registration
+        why = registration.message if registration is not None and registration.message else ""
+        return ("the two photos could not be matched on the skin around the area" + (f" ({why})" if why else "")
+                + ". If both show this area, give 3–4 matching points")
+    return str(error)
 
 
 def _pair_section(store, visits, rows):
@@ -302,7 +385,7 @@ def _pair_section(store, visits, rows):
     right.image(after_picture, caption=f"After: {labels[after_id]}, colour-corrected, area measured outlined")
     landmarks = st.session_state.get("landmarks", {}).get((before_photo["file"], after_photo["file"]))
     stored = None
-    if landmarks is None and before_id == ids[0] and _row(rows, after_id)["aligned"]:
+    if landmarks is None and before_id == ids[0] and _row(rows, after_id)["status"] == ALIGNED:
         stored = {"comparison": after_results["comparison"], "before_delta_e00": _row(rows, before_id)["delta_e00"],
                   "after_delta_e00": _row(rows, after_id)["delta_e00"]}
     return {"before": (labels[before_id], before_picture, _row(rows, before_id)),
@@ -322,7 +405,7 @@ def _fill_pair(store, visits, pair):
     with pair["slot"]:
         numbers = pair_comparison(store, pair)
         if "error" in numbers:
-            st.warning(f"These visits {NOT_ALIGNED}: {numbers['error']}")
+            st.warning(f"No before → after change: {plain(numbers['error'])}.")
             _landmarks(store, visits, before_photo, after_photo)
             return
         comparison = numbers["comparison"]
@@ -338,7 +421,8 @@ def _fill_pair(store, visits, pair):
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)
         if homography is None:
-            st.warning(f"The wipe {NOT_ALIGNED} (the photos' texture could not be matched).")
+            st.info("The wipe is not shown: the photos could not be matched at display size (the numbers above "
+                    "come from the full photos).")
         else:
             _wipe(before_photo, after_photo, homography, pair["before"][0], pair["after"][0])
         if st.toggle("The alignment looks wrong: give landmarks", key="landmarks_wanted"):
@@ -422,7 +506,7 @@ def _landmarks(store, visits, before_photo, after_photo):
         box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(outline)
         registration = register.from_landmarks(points[0], points[1], box)
     except InputError as error:
-        st.error(str(error))
+        st.error(plain("These points cannot be used: " + str(error).replace("--landmarks takes", "give")))
         return
     mapped = [registration.map_points(polygon).tolist() for polygon in outline if len(polygon) >= 3]
     picture, scale = visuals.corrected_picture(after.rgb)
@@ -451,7 +535,11 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     except InputError as error:
         st.error(f"Not saved: {error}")
         return
-    store.update_photo(after_photo["id"], measurements=measurement_records(comparison.followup, None, comparison, chart))
+    records = measurement_records(comparison.followup, None, comparison, chart)
+    for record in records:
+        if record["kind"] == "comparison":
+            record["result"]["baseline_file"] = before_photo["file"]  # what it was compared with (comparison_status)
+    store.update_photo(after_photo["id"], measurements=records)
     st.session_state.pop("timeline_pictures", None)
     st.session_state["timeline_message"] = "The after visit was re-measured over the area the landmarks map."
 
@@ -471,9 +559,10 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
             before_after = None if pair is None else (pair["before"], pair["after"])
             pictures = [] if pair is not None else [
                 (visit["taken"][:16].replace("T", " "), _picture(store, visit["photos"][0])[0]) for visit in visits[:1]]
-            comparison = None if pair is None else pair_comparison(store, pair).get("comparison")
+            numbers = {} if pair is None else pair_comparison(store, pair)
             prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
-                                            comparison=comparison, show_fade=fade_first)
+                                            comparison=numbers.get("comparison"), show_fade=fade_first,
+                                            pair_refusal=numbers.get("error"))
             store.log_report(area["id"])
     if pdf_key in prepared:
         left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",

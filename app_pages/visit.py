@@ -19,8 +19,9 @@ from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS
 
 from app_pages.common import (
-    area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, open_store, photo_key,
-    plain, session_calibration, show_numbers, state_key, to_uint8, verdict_badge,
+    alignment_refusal, area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes,
+    open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers, state_key, to_uint8,
+    verdict_badge,
 )
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
@@ -41,7 +42,7 @@ def visit_page():
         st.caption("Photograph the area with the colour card beside it, in the same light.")
         return
     visits = store.visits(area["id"])
-    baseline, previous = baseline_of(store, visits), previous_area(store, visits)
+    baseline, previous = baseline_of(store, visits), earlier_areas(store, visits)
     photos = []
     for index, upload in enumerate(uploads):
         data = upload.getvalue()
@@ -56,31 +57,35 @@ def visit_page():
             st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
             photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
                            "left_out": f"cannot be measured: {error}"})
-    _save_section(store, area, chart, photos, target)
+    _save_section(store, area, chart, photos, target, {v["id"] for v in visits})
 
 
 # --- saving ------------------------------------------------------------------------------------------
 
 
-def _visit_form(signature):
+def _visit_form(signature, visit_ids):
     """This visit form's state: a token and, once saved, the visit's id.
 
     The form is the area and the photos in it: after a save, changing either starts a new form (a new
-    token); the same photos again stay saved, however often "Save visit" is clicked.
+    token); the same photos again stay saved, however often "Save visit" is clicked, as long as the
+    record still has the visit they were saved to (``visit_ids``: the area's visits now); once that
+    visit is deleted (on the timeline) the form starts anew.
     """
     form = st.session_state.get("visit_form")
-    if form is None or (form["saved"] is not None and form["signature"] != signature):
+    saved = None if form is None else form["saved"]
+    deleted = saved is not None and saved["visit_id"] is not None and saved["visit_id"] not in visit_ids
+    if form is None or deleted or (saved is not None and form["signature"] != signature):
         form = {"token": uuid.uuid4().hex, "signature": signature, "saved": None}
         st.session_state.visit_form = form
     form["signature"] = signature
     return form
 
 
-def _save_section(store, area, chart, photos, target):
+def _save_section(store, area, chart, photos, target, visit_ids):
     st.divider()
     ready = [p for p in photos if p["item"] is not None and p["left_out"] is None]
     left_out = [p for p in photos if p not in ready]
-    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)))
+    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)), visit_ids)
     if form["saved"] is not None:
         st.success(form["saved"]["message"])
         st.button("Saved", disabled=True, key="saved_visit", icon="✅")
@@ -214,7 +219,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
-    comparison, baseline_registration = _comparison(baseline, data, chart, calibration)
+    comparison, baseline_registration, not_compared = _comparison(baseline, data, chart, calibration)
     outline_mode = st.radio(
         "Mark the treated area with", ("box", "outline"), horizontal=True, key=state_key(digest, "mode"),
         format_func={"box": "a loose box (the area is found inside it)",
@@ -230,13 +235,26 @@ def _measure_upload(name, data, chart, baseline, previous):
         rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
         box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
     else:
-        placement = _placement(previous, baseline, baseline_registration, calibration, chart, digest)
+        placement, number = _placement(previous, baseline, baseline_registration, calibration, chart, digest)
         if placement is not None and placement.box is None:
-            st.warning(f"Could not place the previous visit's area on this photo: {plain(placement.refusal)}. "
-                       "Draw the box yourself.")
+            if not_compared is not None and baseline_registration is not None \
+                    and placement.refusal == baseline_registration.message:
+                # The first visit was tried last, with the comparison's own alignment: one failure, one message.
+                st.warning(plain(alignment_refusal(
+                    placement.refusal, "place the previous visit's area on this photo, nor compare it with "
+                    "the first visit")))
+                not_compared = None
+            else:
+                st.warning(plain(alignment_refusal(placement.refusal)))
         for warning in placement.warnings if placement is not None else ():
-            st.warning(f"Placing the previous visit's area: {plain(warning)}.")
-        box, whole = _box_inputs(photo, digest, None if placement is None else placement.box)
+            st.warning(f"Placing visit {number}'s area: {plain(warning)}.")
+        note = None
+        if placement is not None and placement.box is not None:
+            note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
+                    "photos on the skin around it, verified"
+                    + ("" if number == previous[0][0] else "; the later visits could not be aligned with it")
+                    + "): check it, drag or type to change it.")
+        box, whole = _box_inputs(photo, digest, None if placement is None else placement.box, note)
         if box is None:
             st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")
             entry["left_out"] = "no treated area marked yet"
@@ -257,6 +275,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         ": found area (green), skin compared with (blue)"
     st.image(display_overlay(analysis, box), caption=caption, width=640)
     show_numbers(analysis)
+    if not_compared is not None:
+        st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
         fade = comparison.fade_percent
         st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
@@ -315,31 +335,37 @@ def _number(container, label, key, low, high):
     return None if value is None else int(value)
 
 
-def _box_inputs(photo, digest, suggested=None):
+def _box_inputs(photo, digest, suggested=None, note=None):
     """The treated box of this photo: dragged on it or typed; starts empty, or at ``suggested``.
 
-    A new drawing sets all four numbers at once (typed edits then stand until the next drawing).
-    Returns ``(box or None, whole box treated)``.
+    A new drawing sets all four numbers at once (typed edits then stand until the next drawing). The
+    suggestion (an earlier visit's area placed on this photo, or None) follows the placement: when it
+    changes (another area chosen, the card given by hand) while the box still is the suggestion the
+    page last put there, the box becomes the new suggestion, or empty when there is none; a box the
+    practitioner drew or typed stays. ``note`` says where a suggested box comes from; it is shown while
+    the box is the suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
                 "(x, y from the top-left corner)")
     keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
     rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect")
-    drawn_key = state_key(digest, "box_drawn")
+    drawn_key, suggested_key = state_key(digest, "box_drawn"), state_key(digest, "box_suggested")
+    typed = tuple(st.session_state.get(key) for key in keys)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
         if st.session_state.get(drawn_key) != drawn:
             st.session_state[drawn_key] = drawn
             for key, value in zip(keys, drawn):
                 st.session_state[key] = value
-    elif suggested is not None and drawn_key not in st.session_state:
-        st.session_state[drawn_key] = suggested
-        for key, value in zip(keys, suggested):
-            st.session_state[key] = value
-        st.session_state[state_key(digest, "box_suggested")] = suggested
-    if st.session_state.get(state_key(digest, "box_suggested")) is not None:
-        st.caption("The box starts where the previous visit's area lies on this photo (found by aligning "
-                   "the two photos on the skin around it, verified): check it, drag or type to change it.")
+    elif suggested_key not in st.session_state or st.session_state[suggested_key] != suggested:
+        # The box the page last suggested (none yet: the empty box) is replaced while it is untouched.
+        last = st.session_state.get(suggested_key) or (None,) * 4
+        if typed == tuple(last):
+            for key, value in zip(keys, suggested or (None,) * 4):
+                st.session_state[key] = value
+        st.session_state[suggested_key] = suggested
+    if suggested is not None and note and tuple(st.session_state.get(key) for key in keys) == tuple(suggested):
+        st.caption(note)
     columns = st.columns(5)
     width, height = photo.width, photo.height
     values = [
@@ -370,15 +396,15 @@ def _reference_inputs(photo, digest):
 def _comparison(baseline, data, chart, calibration):
     """This photo measured over the first visit's area, and the registration it stands on.
 
-    Returns ``(comparison, registration)``: ``(None, None)`` without a first visit; when it cannot be
-    compared, the comparison is None (the reason is shown) and the registration the refused alignment
-    (None when the failure was not the alignment's).
+    Returns ``(comparison, registration, not_compared)``: ``(None, None, None)`` without a first visit;
+    when it cannot be compared, the comparison is None, the registration the refused alignment (None
+    when the failure was not the alignment's) and ``not_compared`` why (the refused registration or
+    the error's message; the caller says it once, :func:`app_pages.common.alignment_refusal`).
     """
     if baseline is None:
-        return None, None
+        return None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
-    corners = tuple(np.round(calibration.reading.corners, 1).ravel()) if calibration.found else None
-    key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, corners)
+    key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, _card_key(calibration))
     if key not in comparisons:
         try:
             with st.spinner("Aligning with the first visit…"):
@@ -389,74 +415,105 @@ def _comparison(baseline, data, chart, calibration):
             comparisons[key] = (str(error), getattr(error, "registration", None))
     result = comparisons[key]
     if isinstance(result, tuple):
-        st.caption(f"Not compared with the first visit: {plain(result[0])}")
-        return None, result[1]
-    return result, result.registration
+        message, registration = result
+        return None, registration, registration if registration is not None and registration.message else message
+    return result, result.registration, None
 
 
-def previous_area(store, visits):
-    """The latest visit's measured photo and its area: ``(photo bytes, (x, y, w, h))`` or None.
+def _card_key(calibration):
+    """The card a calibration read, as a cache key: its corners rounded to 0.1 px (None without a card)."""
+    return tuple(np.round(calibration.reading.corners, 1).ravel()) if calibration.found else None
 
-    The box is the one drawn at that visit (``roi``) or, for a visit measured over the first visit's
-    area (no box of its own), the bounds of the outline the record keeps, grown by
-    ``LOOSE_BOX_GROWTH`` of its size on each side (a loose box, as a practitioner draws one).
+
+def earlier_areas(store, visits):
+    """Each saved visit's measured photo and its area, the latest visit first.
+
+    Returns a list of ``(visit number, photo path, (x, y, w, h))`` (visits numbered from 1 in date
+    order, as the timeline numbers them); a visit without a measured photo is left out. The box is
+    the one drawn at that visit (``roi``) or, for a visit measured over the first visit's area (no box
+    of its own), the bounds of the outline the record keeps, grown by ``LOOSE_BOX_GROWTH`` of its size
+    on each side (a loose box, as a practitioner draws one).
     """
-    for visit in reversed(visits):
-        for photo in visit["photos"]:
-            for measurement in photo["measurements"]:
-                result = measurement["result"]
-                if measurement["kind"] != "analysis":
-                    continue
-                box = result.get("roi")
-                if not box and result.get("outline"):
-                    points = np.array([point for polygon in result["outline"] for point in polygon], float)
-                    (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-                    grow_x, grow_y = LOOSE_BOX_GROWTH * (x1 - x0), LOOSE_BOX_GROWTH * (y1 - y0)
-                    x0, y0 = max(0.0, x0 - grow_x), max(0.0, y0 - grow_y)
-                    x1 = min(float(photo["width"]), x1 + grow_x)
-                    y1 = min(float(photo["height"]), y1 + grow_y)
-                    box = (round(x0), round(y0), round(x1 - x0), round(y1 - y0))
-                if box:
-                    return store.photo_path(photo["file"]).read_bytes(), tuple(int(v) for v in box)
+    areas = []
+    for number, visit in reversed(list(enumerate(visits, start=1))):
+        area = _visit_area(store, visit)
+        if area is not None:
+            areas.append((number, *area))
+    return areas
+
+
+def _visit_area(store, visit):
+    """A visit's first measured photo and its area: ``(photo path, (x, y, w, h))`` or None."""
+    for photo in visit["photos"]:
+        for measurement in photo["measurements"]:
+            result = measurement["result"]
+            if measurement["kind"] != "analysis":
+                continue
+            box = result.get("roi")
+            if not box and result.get("outline"):
+                points = np.array([point for polygon in result["outline"] for point in polygon], float)
+                (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
+                grow_x, grow_y = LOOSE_BOX_GROWTH * (x1 - x0), LOOSE_BOX_GROWTH * (y1 - y0)
+                x0, y0 = max(0.0, x0 - grow_x), max(0.0, y0 - grow_y)
+                x1 = min(float(photo["width"]), x1 + grow_x)
+                y1 = min(float(photo["height"]), y1 + grow_y)
+                box = (round(x0), round(y0), round(x1 - x0), round(y1 - y0))
+            if box:
+                return store.photo_path(photo["file"]), tuple(int(v) for v in box)
     return None
 
 
 LOOSE_BOX_GROWTH = 0.25
 
 
-PLACEMENT_NAMES = ("previous visit's photo", "this photo")
+PLACEMENT_NAMES = ("earlier visit's photo", "this photo")
 
 
-def _placement(previous, baseline, baseline_registration, calibration, chart, digest):
-    """Where the previous visit's area lies on this photo (:class:`skinscan.pipeline.AreaPlacement`),
-    or None without a previous visit.
+def _placement(earlier, baseline, baseline_registration, calibration, chart, digest):
+    """Where an earlier visit's area lies on this photo: ``(placement, visit number)``, or
+    ``(None, None)`` without an earlier visit.
 
-    The two photos are aligned on the skin around the area and the alignment verified
+    The visits are tried the latest first (:func:`earlier_areas`), down to the first: one photo saved
+    on the wrong area (a visit that cannot be aligned) does not keep the next right one from its box.
+    Each try aligns the two photos on the skin around the area and verifies the alignment
     (:func:`skinscan.pipeline.align_photos`, cards masked out and their scales compared), as the
-    comparison and the timeline do; when the previous visit is the first one, the comparison's own
-    alignment is used, accepted or refused. A refused alignment places no box.
+    comparison and the timeline do; for the first visit the comparison's own alignment is used,
+    accepted or refused. The placement (:class:`skinscan.pipeline.AreaPlacement`) is the first one
+    placed, else the last refusal (the first visit's). Each try is cached per earlier photo, area,
+    this photo, chart and this photo's card, so a rerun aligns nothing again.
     """
-    if previous is None:
-        return None
+    placement = number = None
+    for number, path, box in earlier:
+        placement = _place_from(path, box, baseline, baseline_registration, calibration, chart, digest)
+        if placement.box is not None:
+            break
+    return placement, number
+
+
+def _place_from(path, box, baseline, baseline_registration, calibration, chart, digest):
+    """One earlier visit's area (its stored photo ``path`` and ``box``) placed on this photo."""
     photo = calibration.photo
-    known = baseline_registration if previous == baseline else None
+    earlier_key = path.stem  # stored photos are named by the SHA-256 of their content (photo_key)
+    known = baseline_registration if baseline is not None and (photo_key(baseline[0]), baseline[1]) == (
+        earlier_key, box) else None
     placements = st.session_state.setdefault("placements", {})
-    key = (photo_key(previous[0]), previous[1], digest, chart)
+    key = (earlier_key, box, digest, chart, _card_key(calibration))
     if known is None and key in placements:
         return placements[key]
     try:
-        before = session_calibration(previous[0], chart)
+        data = path.read_bytes()
+        before = session_calibration(data, chart)
         registration = known
         if before.photo.shape == photo.shape and np.array_equal(before.photo.pixels, photo.pixels):
-            # The previous visit's own photo (as after its save; stored without metadata): its own box.
+            # The earlier visit's own photo (as after its save; stored without metadata): its own box.
             registration = register.Registration(True, "same photo", np.eye(3), 0, 0.0, confidence=1.0)
         if registration is None:
-            with st.spinner("Placing the box where the previous visit's area lies…"):
-                registration = pipeline.align_photos(before.photo, photo, previous[1], baseline_calibration=before,
+            with st.spinner("Placing the box where an earlier visit's area lies…"):
+                registration = pipeline.align_photos(before.photo, photo, box, baseline_calibration=before,
                                                      followup_calibration=calibration)
-        placement = pipeline.place_area(registration, previous[1], before.photo.shape, photo.shape, PLACEMENT_NAMES)
-    except InputError as error:
-        placement = pipeline.AreaPlacement(None, str(error), ())
+        placement = pipeline.place_area(registration, box, before.photo.shape, photo.shape, PLACEMENT_NAMES)
+    except (InputError, OSError) as error:
+        placement = pipeline.AreaPlacement(None, refusal_reason(error), ())
     if known is None:
         placements[key] = placement
     return placement

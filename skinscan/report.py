@@ -32,7 +32,7 @@ DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
                       "colour-corrected photo; Δa* is the redness measure"),
     ("ΔE00", "CIEDE2000 colour difference between the area and its surrounding skin"),
-    ("verdict", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
+    ("blend", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
                 "a red area is even unless its ITA° moved by 10° or more (redness is not pigment)"),
     ("redness", "red when Δa* is at least 2.0, the erythema index 100·log10(R/G) rose and Δa* exceeds Δb*; "
                 "else not red"),
@@ -40,7 +40,15 @@ DEFINITIONS = (
     ("redness resolved %", "100 × (1 − Δa* now / Δa* at the first visit); redness after needling should "
                            "settle within 48 hours"),
     ("ITA°", "individual typology angle atan2(L* − 50, b*) of the surrounding skin, with its skin-tone category"),
+    ("not aligned", "the photo could not be matched with the first visit's on the skin around the area: no change "
+                    "is given for it, and it may show other skin"),
+    ("not compared", "the visit was measured against another first visit than the one shown first here"),
 )
+
+#: A visit's ``status`` (its row in :func:`area_report`) when its photo could not be matched with the first
+#: visit's, and when its saved comparison was made against another first visit: no change numbers then.
+NOT_ALIGNED = "not aligned"
+NOT_COMPARED = "not compared"
 
 #: Environment variable holding the practice's name, printed at the top of every report.
 PRACTICE_NAME_SETTING = "SKINSCAN_PRACTICE_NAME"
@@ -67,12 +75,46 @@ def plain(text):
     return escape(str(text))
 
 
+def trend_rows(rows):
+    """The visits a trend line may join (the first visit and those aligned with it), and the others.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report`; a row without ``aligned`` counts as aligned.
+
+    Returns
+    -------
+    aligned, apart : list of dict
+        In the rows' order.
+    """
+    aligned = [row for row in rows if row.get("aligned", True)]
+    return aligned, [row for row in rows if not row.get("aligned", True)]
+
+
+def _taken_text(row):
+    taken = row["taken"] if isinstance(row["taken"], str) else row["taken"].isoformat()
+    return taken[:16].replace("T", " ")
+
+
+def trend_caption(apart):
+    """The sentence under a trend chart that names the visits plotted apart (see :func:`trend_rows`)."""
+    visits = ", ".join(f"{_taken_text(row)} ({row.get('status') or NOT_ALIGNED})" for row in apart)
+    return (f"✕ Visits not aligned with the first visit, left out of the lines: {visits}. Only their own ΔE00 "
+            "is marked; it may be of other skin.")
+
+
 def _trend_png(rows, show_fade=False):
-    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against days since the first visit."""
+    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against days since the first visit; the
+    visits not aligned with the first are left out of the lines, their ΔE00 marked apart (grey ✕)."""
+    rows, apart = trend_rows(rows)
     days = [row["days"] for row in rows]
     figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
     axis.plot(days, [row["delta_a"] for row in rows], "o-", color="#c0392b", label="Δa* (redness)")
     axis.plot(days, [row["delta_e00"] for row in rows], "s-", color="#34495e", label="ΔE00 (contrast)")
+    if apart:
+        axis.plot([row["days"] for row in apart], [row["delta_e00"] for row in apart], "x", color="#7f8c8d",
+                  markersize=8, label="ΔE00, not aligned")
     axis.axhline(2.0, color="#7f8c8d", linestyle=":", linewidth=1, label="2.0 (acceptability)")
     axis.set_xlabel("days since first visit")
     axis.grid(alpha=0.3)
@@ -147,8 +189,25 @@ def _styles():
     return styles
 
 
+def _pair_refused(rows, pair_refusal, show_fade):
+    """Page 1 when the before/after photos were not compared: why, and the latest visit that was."""
+    styles = _styles()
+    reason = f" ({pair_refusal})" if pair_refusal else ""
+    story = [Paragraph(plain(f"These two photos could not be aligned on the skin around the area{reason}, so this "
+                             "report gives no before → after change for them."), styles["Normal"])]
+    aligned = [row for row in rows[1:] if row.get("aligned", True) and row.get("fade_percent") is not None]
+    if aligned:
+        latest = aligned[-1]
+        number = (f"fade {latest['fade_percent']:.0f} %" if show_fade or latest.get("redness_resolution_percent") is None
+                  else f"redness resolved {latest['redness_resolution_percent']:.0f} %")
+        story.append(Paragraph(plain(f"The latest visit aligned with the first visit ({_taken_text(rows[0])}) is "
+                                     f"{_taken_text(latest)}: {number}; every visit is in the table below."),
+                               styles["Normal"]))
+    return story
+
+
 def area_report(client_name, area_name, rows, pictures=(), before_after=None, comparison=None,
-                practice_name=None, show_fade=None):
+                practice_name=None, show_fade=None, pair_refusal=None):
     """Build the PDF a client can take home.
 
     Page 1: the practice's name, before and after side by side with the area outlined, the numbers of
@@ -161,18 +220,24 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     rows : sequence of dict
         One per visit, in date order: ``taken`` (datetime or ISO text), ``days``, ``delta_l``,
         ``delta_a``, ``delta_b``, ``delta_e00``, ``pigmentation``, ``fade_percent``,
-        ``redness_resolution_percent``, ``quality``, ``ita_deg``, ``ita_category``.
+        ``redness_resolution_percent``, ``quality``, ``ita_deg``, ``ita_category``; optionally
+        ``aligned`` (False: not aligned with the first visit) and ``status`` (:data:`NOT_ALIGNED`,
+        :data:`NOT_COMPARED`), shown instead of its fade %.
     pictures : sequence of (caption, uint8 RGB array)
         Photos with the measured area drawn; without ``before_after`` the first and the last are the
         before/after pair.
     before_after : tuple of two (caption, uint8 RGB array, row), optional
         The pair chosen by the practitioner (colour-corrected, area outlined) with their table rows.
     comparison : dict, optional
-        The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...).
+        The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...). Without it page 1
+        gives no before → after change: it says the photos could not be aligned (``pair_refusal`` says
+        why) and names the latest visit aligned with the first.
     practice_name : str, optional
         Default: the ``SKINSCAN_PRACTICE_NAME`` environment variable.
     show_fade : bool, optional
         Lead with fade % (and chart it); default: :func:`shows_fade_by_default` of the area.
+    pair_refusal : str, optional
+        Why the before/after photos could not be compared, in plain words.
 
     Returns
     -------
@@ -200,16 +265,20 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
              Paragraph(f"After: {plain(after_caption)}", styles["Small"])],
         ])
         story += [KeepTogether([photos, Paragraph("Colour-corrected on the card in each photo; the area measured is "
-                                                  "outlined in green.", styles["Small"])]),
-                  Spacer(1, 3 * mm), _grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade),
-                                           header=False),
-                  PageBreak()]
-    table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "verdict", "fade %", "redness resolved %", "quality"]]
+                                                  "outlined in green.", styles["Small"])]), Spacer(1, 3 * mm)]
+        if comparison is None:
+            story += _pair_refused(rows, pair_refusal, show_fade)
+        else:
+            story.append(_grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade), header=False))
+        story.append(PageBreak())
+    table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "blend", "fade %", "redness resolved %", "quality"]]
     for row in rows:
-        taken = row["taken"] if isinstance(row["taken"], str) else row["taken"].isoformat()
+        fade = _shown(row.get("fade_percent"), "{:.0f}")
+        if not row.get("aligned", True):
+            fade = row.get("status") or NOT_ALIGNED
         table.append([
-            taken[:16].replace("T", " "), _shown(row["delta_l"]), _shown(row["delta_a"]), _shown(row["delta_b"]),
-            _shown(row["delta_e00"], "{:.1f}"), row["pigmentation"], _shown(row.get("fade_percent"), "{:.0f}"),
+            _taken_text(row), _shown(row["delta_l"]), _shown(row["delta_a"]), _shown(row["delta_b"]),
+            _shown(row["delta_e00"], "{:.1f}"), row["pigmentation"], fade,
             _shown(row.get("redness_resolution_percent"), "{:.0f}"), row.get("quality", ""),
         ])
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
@@ -221,6 +290,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         ))
     if len(rows) >= 2:
         story += [Spacer(1, 3 * mm), Image(_trend_png(rows, show_fade), width=160 * mm, height=65 * mm)]
+        apart = trend_rows(rows)[1]
+        if apart:
+            story.append(Paragraph(plain(trend_caption(apart)), styles["Small"]))
     if pictures and before_after is None:
         cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]

@@ -15,14 +15,14 @@ from skimage.color import deltaE_ciede2000
 from streamlit.testing.v1 import AppTest
 
 from skinscan import register, visuals
-from skinscan.report import area_report
+from skinscan.report import NOT_ALIGNED, NOT_COMPARED, area_report
 from skinscan.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 SAMPLES = ROOT / "sample_images"
 TRUTH = json.loads((SAMPLES / "truth.json").read_text())
-TATTOO = 2  # index of the demo's tattoo area (skinscan.demo.DEMO_AREAS)
+TATTOO, BROW = 2, 3  # indexes of the demo's tattoo and brow areas (skinscan.demo.DEMO_AREAS)
 HOSTILE_NAME = '![x](http://127.0.0.1:9/p.png) <img src="/etc/hostname"/> x<y <b>'
 
 
@@ -217,8 +217,8 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     monkeypatch.setattr(register, "match", lambda *a, **k: failed)
     at = _timeline(area_id)
     shown = at.dataframe[0].value
-    assert shown["fade %"].iloc[-1].startswith("could not be aligned")
-    assert any("could not be aligned — give landmarks" in w.value for w in at.warning)
+    assert shown["fade %"].iloc[-1] == NOT_ALIGNED
+    assert any("could not be matched on the skin around the area" in w.value for w in at.warning)
     assert not [m for m in at.metric if m.label == "fade %"]  # no numbers for an unaligned pair
     # The demo's sessions were photographed in one pose: the box corners are matching points.
     x, y, w, h = TRUTH["tattoo_session1.jpg"]["roi"]
@@ -266,3 +266,69 @@ def test_report_prints_names_and_markup_as_written():
     pdf = area_report(HOSTILE_NAME, "brow <b>bold</b>", rows, practice_name="")
     text = _pdf_text(pdf).replace("\n", "")
     assert "brow <b>bold</b>" in text and 'x<y' in text and '<img src="/etc/hostname"/>' in text
+
+
+@pytest.fixture
+def refused_alignment(monkeypatch):
+    """Every automatic alignment refused as the matcher refuses a photo of other skin (a brow photo saved on
+    the tattoo area is refused by the real matcher too; this keeps each test within ~2 s)."""
+    refused = register.Registration(False, "features", None, 3, float("nan"), "the photos share too few skin features")
+    monkeypatch.setattr(register, "match", lambda *a, **k: refused)
+
+
+def _brow_photo_on_the_tattoo(data_folder, demo, taken):
+    """The demo's second brow photo saved as a visit of the tattoo area, as the New visit page saves a
+    photo that could not be compared (its analysis only). Returns the tattoo area's id."""
+    area_id = demo["areas"][TATTOO]["id"]
+    with Store(data_folder) as store:
+        brow = store.visits(demo["areas"][BROW]["id"])[1]["photos"][0]
+        store.save_visit(area_id, taken, [{
+            "data": store.photo_path(brow["file"]).read_bytes(),
+            "measurements": [{"kind": m["kind"], "result": m["result"]} for m in brow["measurements"]
+                             if m["kind"] == "analysis"],
+        }])
+    return area_id
+
+
+def _no_cli_wording(at):
+    for text in [w.value for w in at.warning] + [c.value for c in at.caption]:
+        assert "landmarks)" not in text and "confidence" not in text and "retake" not in text, text
+
+
+def test_a_visit_saved_as_the_new_first_one_never_mixes_baselines(demo, data_folder, refused_alignment):
+    """Issue 9: a brow photo saved on the tattoo area dated before its first visit becomes visit 1; the
+    tattoo visits' comparisons were made against the old first visit and must not be shown against it."""
+    area_id = _brow_photo_on_the_tattoo(data_folder, demo, "2025-06-20T09:00:00")
+    at = _timeline(area_id)
+    assert list(at.dataframe[0].value["fade %"]) == ["–"] + [NOT_COMPARED] * 4
+    assert any("Visit 1 (2025-06-20 09:00) is the first visit" in w.value for w in at.warning)
+    # The pair (brow -> last tattoo visit) is compared now, refused, and shows no numbers at all.
+    assert not [m for m in at.metric if m.label in ("fade %", "ΔE00 before → after", "Δa* change")]
+    assert any(w.value.startswith("No before → after change: the two photos could not be matched") for w in at.warning)
+    _no_cli_wording(at)
+
+
+def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_folder, refused_alignment):
+    """Issue 9: the brow photo saved on the tattoo area as its latest visit: the table, the chart and the
+    PDF's page 1 say it could not be aligned, and present no before -> after change for it."""
+    area_id = _brow_photo_on_the_tattoo(data_folder, demo, "2026-11-26T10:00:00")
+    at = _timeline(area_id)
+    fades = list(at.dataframe[0].value["fade %"])
+    assert fades[0] == "–" and all(re.fullmatch(r"-?\d+", f) for f in fades[1:4]) and fades[4] == NOT_ALIGNED
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert all(len(t["x"]) == 4 for t in traces if t["mode"] == "lines+markers")  # the brow is left out of the lines
+    apart = [t for t in traces if t["mode"] == "markers"]
+    assert len(apart) == 1 and len(apart[0]["x"]) == 1 and "not aligned" in apart[0]["name"]
+    assert any("left out of the lines: 2026-11-26 10:00" in c.value for c in at.caption)
+    _no_cli_wording(at)
+    at.button(key="prepare_pdf").click().run()
+    pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    first_page = " ".join(pages[0].split())
+    assert "could not be aligned on the skin around the area" in first_page
+    assert "ΔE00 before →" not in first_page and "Δa* before →" not in first_page and "fade %" not in first_page
+    fade = at.dataframe[0].value["fade %"].iloc[3]
+    assert f"aligned with the first visit (2026-02-03 11:00) is 2026-08-03 11:00: fade {fade} %" in first_page
+    rest = " ".join(" ".join(pages[1:]).split())
+    assert "blend" in rest and "verdict" not in rest and "2026-11-26 10:00" in rest and NOT_ALIGNED in rest
+    assert "left out of the lines: 2026-11-26 10:00 (not aligned)" in rest
