@@ -467,14 +467,18 @@ LOOSE_BOX_GROWTH = 0.25
 
 
 PLACEMENT_NAMES = ("earlier visit's photo", "this photo")
+#: Visits after the first tried for the box, the latest first (each an alignment, ~1 s on 12 MP photos).
+LATER_VISITS_TRIED = 2
 
 
 def _placement(earlier, baseline, baseline_registration, calibration, chart, digest):
     """Where an earlier visit's area lies on this photo: ``(placement, visit number)``, or
     ``(None, None)`` without an earlier visit.
 
-    The visits are tried the latest first (:func:`earlier_areas`), down to the first: one photo saved
-    on the wrong area (a visit that cannot be aligned) does not keep the next right one from its box.
+    The visits are tried the latest first (:func:`earlier_areas`), at most ``LATER_VISITS_TRIED`` of
+    those after the first, then the first: one photo saved on the wrong area (a visit that cannot be
+    aligned) does not keep the next right one from its box, and a photo of another scene does not
+    wait for an alignment with every visit of a long series.
     Each try aligns the two photos on the skin around the area and verifies the alignment
     (:func:`skinscan.pipeline.align_photos`, cards masked out and their scales compared), as the
     comparison and the timeline do; for the first visit the comparison's own alignment is used,
@@ -483,7 +487,8 @@ def _placement(earlier, baseline, baseline_registration, calibration, chart, dig
     this photo, chart and this photo's card, so a rerun aligns nothing again.
     """
     placement = number = None
-    for number, path, box in earlier:
+    tried = earlier[:-1][:LATER_VISITS_TRIED] + earlier[-1:]  # the first visit's comparison is there already
+    for number, path, box in tried:
         placement = _place_from(path, box, baseline, baseline_registration, calibration, chart, digest)
         if placement.box is not None:
             break

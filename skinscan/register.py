@@ -377,7 +377,8 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_bod
 
     Parameters
     ----------
-    baseline_rgb, followup_rgb : numpy.ndarray, shape (H, W, 3), float 0..1
+    baseline_rgb, followup_rgb : numpy.ndarray, shape (H, W, 3)
+        float sRGB in 0..1, or the photos' integer pixels (:func:`read_view`).
     area_box : tuple (x, y, w, h)
         The treated area's box in the baseline.
     baseline_body, followup_body : numpy.ndarray of bool, optional

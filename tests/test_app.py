@@ -698,3 +698,19 @@ def test_the_placement_follows_the_card_given_by_hand(data_folder, monkeypatch):
     at.run()
     assert not at.exception and any("Capture quality: **good**" in m.value for m in at.markdown)  # the card read
     assert cards == [False, True]  # placed again, with the card given
+
+
+def test_refusals_are_worded_for_the_app():
+    """Issue 9 follow-up: the visit page showed the CLI's advice ("--landmarks", "confidence 0.00",
+    "retake it") to practitioners."""
+    from app_pages.common import alignment_refusal, refusal_reason
+    from skinscan import register
+
+    refused = register.Registration(False, "features", None, 3, float("nan"), "too few skin features agree", 0.12)
+    advice = register.alignment_advice(refused)
+    assert "--landmarks" in advice and "confidence" in advice  # the CLI's line, as compare raises it
+    for given in (refused, advice, register.AlignmentError(advice, refused), refused.to_dict()):
+        assert refusal_reason(given) == "too few skin features agree"
+    assert refusal_reason("the box is outside the photo (--roi)") == "the box is outside the photo"
+    assert alignment_refusal(refused) == ("Could not place the previous visit's area on this photo: too few skin "
+                                          "features agree. Draw the box yourself.")
