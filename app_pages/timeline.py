@@ -527,11 +527,8 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     except InputError as error:
         st.error(plain(f"Not saved: {refusal_reason(error)}."))
         return
-    records = measurement_records(comparison.followup, None, comparison, chart)
-    for record in records:
-        if record["kind"] == "comparison":
-            record["result"]["baseline_file"] = before_photo["file"]  # what it was compared with (comparison_status)
-    store.update_photo(after_photo["id"], measurements=records)
+    store.update_photo(after_photo["id"], measurements=measurement_records(
+        comparison.followup, None, comparison, chart, baseline_file=before_photo["file"]))
     st.session_state.pop("timeline_pictures", None)
     st.session_state["timeline_message"] = "The after visit was re-measured over the area the landmarks map."
 

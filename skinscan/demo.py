@@ -38,15 +38,22 @@ def area_outline(analysis, tolerance_px=1.5):
     ]
 
 
-def measurement_records(analysis, roi, comparison=None, chart="classic24"):
+def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
-    the results, as JSON-ready dicts."""
+    the results, as JSON-ready dicts.
+
+    ``baseline_file`` (the stored file of the photo the comparison was made against) is kept with the
+    comparison when given: the timeline then shows the comparison only while that photo is the area's
+    first visit (without it, it infers that from the order things were saved in).
+    """
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
                                                "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:
         data = comparison.to_dict()
         data.pop("baseline", None)
         data.pop("followup", None)
+        if baseline_file is not None:
+            data["baseline_file"] = str(baseline_file)
         records.append({"kind": "comparison", "result": data})
     return records
 

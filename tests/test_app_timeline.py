@@ -196,15 +196,24 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
 def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):
     area_id = demo["areas"][TATTOO]["id"]
     with Store(data_folder) as store:
-        last = store.visits(area_id)[-1]["photos"][0]
-        measurements = [{"kind": m["kind"], "result": m["result"]} for m in last["measurements"]]
-        for measurement in measurements:
-            if measurement["kind"] == "comparison":
-                measurement["result"]["warnings"] = ["not both photos have a colour card: the changes include light"]
-        store.update_photo(last["id"], measurements=measurements)
+        visits = store.visits(area_id)
+        first_file = visits[0]["photos"][0]["file"]
+        # The last visit's comparison says it was made against the first visit's photo; the second's, against
+        # another photo (saved later all the same: the recorded baseline decides, not the saving order).
+        for visit, baseline_file, warnings in ((visits[-1], first_file, ["not both photos have a colour card: "
+                                                                         "the changes include light"]),
+                                               (visits[1], "another-photo.jpg", [])):
+            photo = visit["photos"][0]
+            measurements = [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]]
+            for measurement in measurements:
+                if measurement["kind"] == "comparison":
+                    measurement["result"].update(warnings=warnings, baseline_file=baseline_file)
+            store.update_photo(photo["id"], measurements=measurements)
     at = _timeline(area_id)
     assert [m for m in at.metric if m.label == "fade %"]
     assert any("not both photos have a colour card" in w.value for w in at.warning)
+    fades = list(at.dataframe[0].value["fade %"])
+    assert fades[1] == NOT_COMPARED and re.fullmatch(r"\d+", fades[2]) and re.fullmatch(r"\d+", fades[3])
 
 
 def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monkeypatch):
@@ -229,7 +238,9 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     assert not at.exception
     with Store(data_folder) as store:
         saved = {m["kind"]: m["result"] for m in store.visits(area_id)[-1]["photos"][0]["measurements"]}
+        first_file = store.visits(area_id)[0]["photos"][0]["file"]
     assert saved["comparison"]["registration"]["method"] == "landmarks"
+    assert saved["comparison"]["baseline_file"] == first_file  # what it was compared with, for comparison_status
     expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
     assert saved["comparison"]["fade_percent"] == pytest.approx(expected, abs=6)
     assert at.dataframe[0].value["fade %"].iloc[-1] == f"{saved['comparison']['fade_percent']:.0f}"
