@@ -17,7 +17,9 @@ from skinscan.report import (
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
-from app_pages.common import area_choice, drawn_shapes, open_store, plain, show_definitions
+from app_pages.common import (
+    alignment_refusal, area_choice, drawn_shapes, open_store, plain, refusal_reason, show_definitions,
+)
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
 #: a visit whose saved comparison with it was verified.
@@ -349,20 +351,10 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
         except InputError as error:
-            cache[key] = {"error": refusal_text(error)}
+            cache[key] = {"error": alignment_refusal(error, "match these two photos on the skin around the area",
+                                                     "If both show this area, give 3–4 matching points."),
+                          "reason": refusal_reason(error)}
     return cache[key]
-
-
-def refusal_text(error):
-    """Why two stored photos could not be compared, in the app's words: no command-line flag, no raw
-    confidence score, nothing about retaking a photo of a past visit (this wording is the timeline's; the
-    New visit page words its own)."""
-    if isinstance(error, register.AlignmentError):
-        registration = error.registration
-        why = registration.message if registration is not None and registration.message else ""
-        return ("the two photos could not be matched on the skin around the area" + (f" ({why})" if why else "")
-                + ". If both show this area, give 3–4 matching points")
-    return str(error)
 
 
 def _pair_section(store, visits, rows):
@@ -405,7 +397,7 @@ def _fill_pair(store, visits, pair):
     with pair["slot"]:
         numbers = pair_comparison(store, pair)
         if "error" in numbers:
-            st.warning(f"No before → after change: {plain(numbers['error'])}.")
+            st.warning(plain(f"No before → after change. {numbers['error']}"))
             _landmarks(store, visits, before_photo, after_photo)
             return
         comparison = numbers["comparison"]
@@ -533,7 +525,7 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
         comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,
                              landmarks=points, **area)
     except InputError as error:
-        st.error(f"Not saved: {error}")
+        st.error(plain(f"Not saved: {refusal_reason(error)}."))
         return
     records = measurement_records(comparison.followup, None, comparison, chart)
     for record in records:
@@ -562,7 +554,7 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
             numbers = {} if pair is None else pair_comparison(store, pair)
             prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
                                             comparison=numbers.get("comparison"), show_fade=fade_first,
-                                            pair_refusal=numbers.get("error"))
+                                            pair_refusal=numbers.get("reason") or numbers.get("error"))
             store.log_report(area["id"])
     if pdf_key in prepared:
         left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",
