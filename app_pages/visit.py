@@ -57,23 +57,25 @@ def visit_page():
             st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
             photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
                            "left_out": f"cannot be measured: {error}"})
-    _save_section(store, area, chart, photos, target, {v["id"] for v in visits})
+    _save_section(store, area, chart, photos, target, visits)
 
 
 # --- saving ------------------------------------------------------------------------------------------
 
 
-def _visit_form(signature, visit_ids):
-    """This visit form's state: a token and, once saved, the visit's id.
+def _visit_form(signature, visits):
+    """This visit form's state: a token and, once saved, the visit's id and its photos' ids.
 
     The form is the area and the photos in it: after a save, changing either starts a new form (a new
     token); the same photos again stay saved, however often "Save visit" is clicked, as long as the
-    record still has the visit they were saved to (``visit_ids``: the area's visits now); once that
-    visit is deleted (on the timeline) the form starts anew.
+    record (``visits``: the area's visits now) still has the visit and at least one of the photos
+    saved; once they are deleted (on the timeline) the form starts anew.
     """
     form = st.session_state.get("visit_form")
     saved = None if form is None else form["saved"]
-    deleted = saved is not None and saved["visit_id"] is not None and saved["visit_id"] not in visit_ids
+    stored = {v["id"]: {p["id"] for p in v["photos"]} for v in visits}
+    deleted = saved is not None and saved["visit_id"] is not None and (
+        saved["visit_id"] not in stored or not stored[saved["visit_id"]] & set(saved["photo_ids"]))
     if form is None or deleted or (saved is not None and form["signature"] != signature):
         form = {"token": uuid.uuid4().hex, "signature": signature, "saved": None}
         st.session_state.visit_form = form
@@ -81,11 +83,11 @@ def _visit_form(signature, visit_ids):
     return form
 
 
-def _save_section(store, area, chart, photos, target, visit_ids):
+def _save_section(store, area, chart, photos, target, visits):
     st.divider()
     ready = [p for p in photos if p["item"] is not None and p["left_out"] is None]
     left_out = [p for p in photos if p not in ready]
-    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)), visit_ids)
+    form = _visit_form((area["id"], target, tuple(p["hash"] for p in photos)), visits)
     if form["saved"] is not None:
         st.success(form["saved"]["message"])
         st.button("Saved", disabled=True, key="saved_visit", icon="✅")
@@ -113,12 +115,12 @@ def _save_section(store, area, chart, photos, target, visit_ids):
         return
     records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart))
                for p in ready]
-    saved = []
+    saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):
             # No Streamlit call between here and the final state: a rerun (a second click) can only
             # interrupt before the save starts or after the form is marked saved.
-            form["saved"] = {"visit_id": None, "message": "Saving…"}
+            form["saved"] = {"visit_id": None, "photo_ids": [], "message": "Saving…"}
             if target is None:
                 visit_id = store.save_visit(
                     area["id"], datetime.combine(taken_day, taken_time),
@@ -126,16 +128,19 @@ def _save_section(store, area, chart, photos, target, visit_ids):
                     notes=notes, treatment=treatment,
                 )
                 saved = ready
+                photo_ids = [p["id"] for v in store.visits(area["id"]) if v["id"] == visit_id for p in v["photos"]]
             else:
                 visit_id = target
                 for p, m in records:
-                    store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"], measurements=m)
+                    photo_ids.append(store.add_photo_to_visit(target, p["item"]["data"], consent=p["item"]["consent"],
+                                                              measurements=m))
                     saved.append(p)
-            form["saved"] = {"visit_id": visit_id, "message": plain(_saved_message(area, target, saved, left_out))}
+            form["saved"] = {"visit_id": visit_id, "photo_ids": photo_ids,
+                             "message": plain(_saved_message(area, target, saved, left_out))}
     except BaseException as error:  # noqa: BLE001 - the form's state must not say "Saving…" after a failure
         if form["saved"] is not None and form["saved"]["visit_id"] is None:
             # Photos already added to a saved visit stay added: the form says so and will not add them again.
-            form["saved"] = None if not saved else {"visit_id": target, "message": plain(
+            form["saved"] = None if not saved else {"visit_id": target, "photo_ids": photo_ids, "message": plain(
                 _saved_message(area, target, saved, left_out) + f" Then stopped: {error}")}
         if not isinstance(error, InputError):
             raise

@@ -572,6 +572,11 @@ def test_add_a_photo_to_a_saved_visit(data_folder):
     assert len(after) == len(before)
     assert len(after[-1]["photos"]) == len(before[-1]["photos"]) + 1
     assert [m["kind"] for m in after[-1]["photos"][-1]["measurements"]] == ["analysis", "comparison"]
+    # The added photo deleted (as on the timeline): it is no longer said to be added, and can be again.
+    with Store(data_folder) as store:
+        store.delete_photo(after[-1]["photos"][-1]["id"])
+    at.run()
+    assert not at.exception and not at.success and not at.button(key="save_visit").disabled
 
 
 def test_the_same_photo_uploaded_twice_is_saved_once(data_folder):
