@@ -280,14 +280,21 @@ def alignment_refusal(refusal, could_not="place the previous visit's area on thi
     return f"Could not {could_not}: {refusal_reason(refusal)}. {then}".strip()
 
 
-def baseline_of(store, visits):
-    """The area's first visit's photo bytes and box, to compare new photos with."""
+def baseline_photo(visits):
+    """The photo new photos are compared with: the first one, in the area's first visits, measured in a
+    box (its stored record, with its ``file``), and that box; None when there is none yet."""
     for visit in visits:
         for photo in visit["photos"]:
             for measurement in photo["measurements"]:
                 if measurement["kind"] == "analysis" and measurement["result"].get("roi"):
-                    return store.photo_path(photo["file"]).read_bytes(), tuple(measurement["result"]["roi"])
+                    return photo, tuple(measurement["result"]["roi"])
     return None
+
+
+def baseline_of(store, visits):
+    """The area's first visit's photo bytes and box, to compare new photos with (:func:`baseline_photo`)."""
+    found = baseline_photo(visits)
+    return None if found is None else (store.photo_path(found[0]["file"]).read_bytes(), found[1])
 
 
 DISPLAY_LONG_SIDE = 1280

@@ -19,8 +19,8 @@ from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS
 
 from app_pages.common import (
-    alignment_refusal, area_choice, baseline_of, display_overlay, draw_box, drawn_outline_mask, drawn_shapes,
-    open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers, state_key, to_uint8,
+    alignment_refusal, area_choice, baseline_of, baseline_photo, display_overlay, draw_box, drawn_outline_mask,
+    drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers, state_key, to_uint8,
     verdict_badge,
 )
 
@@ -113,7 +113,11 @@ def _save_section(store, area, chart, photos, target, visits):
     label = "Save visit" if target is None else "Add to the visit"
     if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
         return
-    records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart))
+    # A comparison keeps the stored file it was made against: the timeline shows it only while that photo
+    # is the area's first (a photo dated earlier, saved later, becomes the first).
+    first = baseline_photo(visits)
+    records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart,
+                                       baseline_file=first[0]["file"] if first and p["item"]["comparison"] else None))
                for p in ready]
     saved, photo_ids = [], []
     try:

@@ -150,6 +150,10 @@ def test_a_visit_from_upload_to_save(data_folder):
         assert new["photos"][0]["consent"] == "clinical+marketing"
         assert new["photos"][0]["measurements"][0]["result"]["roi"] == [x, y, w, h]
         assert [m["kind"] for m in new["photos"][0]["measurements"]] == ["analysis", "comparison"]
+        # The comparison names the stored photo it was made against: the area's first (the timeline shows it
+        # only while that photo is first).
+        first = min(visits, key=lambda v: v["taken"])["photos"][0]["file"]
+        assert new["photos"][0]["measurements"][1]["result"]["baseline_file"] == first
         # The outline of the area measured is kept, in photo pixels, inside the box it was found in.
         outline = new["photos"][0]["measurements"][0]["result"]["outline"]
         points = [point for polygon in outline for point in polygon]
