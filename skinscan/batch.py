@@ -608,11 +608,12 @@ def run_batch(items, out, client=None, store=None, progress=None):
             todo.append(item)
     if progress is None:
         progress = Progress(len(items), skipped=len(saved))
+    baseline_files = {}  # stored file names of the series' first photos (import_photo)
     if store is not None:  # measured by an earlier run that did not import them
         for item in items:
             data = saved.get(item.key)
             if data is not None and data.get("imported") is None:
-                data["imported"] = import_photo(store, item, data["outcome"])
+                data["imported"] = import_photo(store, item, data["outcome"], baseline_files)
                 _write_json(json_path(out, item), data)
     if client is not None and todo and callable(client) and not hasattr(client, "submit"):
         client = client()
@@ -621,7 +622,7 @@ def run_batch(items, out, client=None, store=None, progress=None):
         data = {"photo": item.key, "input_hash": digests[item.key], "row": result_row(item, outcome),
                 "outcome": outcome}
         if store is not None:
-            data["imported"] = import_photo(store, item, outcome)
+            data["imported"] = import_photo(store, item, outcome, baseline_files)
         _write_json(json_path(out, item), data)
         saved[item.key] = data
         if progress:
@@ -638,9 +639,14 @@ def run_batch(items, out, client=None, store=None, progress=None):
 IMPORT_NOTE = "imported by skinscan batch"
 
 
-def import_photo(store, item, outcome):
+def import_photo(store, item, outcome, baseline_files=None):
     """Save a measured photo into the record: its client and area (made when missing), on the visit of
     that day (made when missing), with the measurement records the app saves.
+
+    A comparison keeps the stored file of the photo it was made against (``baseline_file``, the
+    series' first photo, :func:`store.stored_file_name`): the timeline then shows it only while that
+    photo is the area's first visit (an area with earlier visits keeps them first). ``baseline_files``
+    caches those names per baseline photo across a run.
 
     The date is the manifest's, else the photo's EXIF date, else the file's modification time. A photo
     without client and area, or that could not be read, is not imported.
@@ -675,6 +681,18 @@ def import_photo(store, item, outcome):
     day = str(taken)[:10]
     visit_id = next((v["id"] for v in store.visits(area_id) if str(v["taken"])[:10] == day), None)
     records = outcome.get("records") or []
+    if item.baseline is not None and any(record["kind"] == "comparison" for record in records):
+        from .store import stored_file_name
+
+        baseline_files = {} if baseline_files is None else baseline_files
+        if item.baseline.key not in baseline_files:
+            try:
+                baseline_files[item.baseline.key] = stored_file_name(Path(item.baseline.photo).read_bytes())
+            except (OSError, InputError):
+                baseline_files[item.baseline.key] = None
+        records = [{**record, "result": {**record["result"], "baseline_file": baseline_files[item.baseline.key]}}
+                   if record["kind"] == "comparison" and baseline_files[item.baseline.key] else record
+                   for record in records]
     try:
         if visit_id is None:
             visit_id = store.save_visit(area_id, taken, [{"data": data, "measurements": records}], notes=IMPORT_NOTE)

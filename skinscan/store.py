@@ -198,6 +198,29 @@ def path_part(name, fallback):
     return kept[:60].strip(" .") or fallback
 
 
+def _content_name(clean, extension):
+    """The stored file's name: ``<sha256 of its content>.<extension>``."""
+    return f"{hashlib.sha256(clean).hexdigest()}.{extension}"
+
+
+def stored_file_name(data, photo=None):
+    """The name the store gives a photo file once saved (the same bytes are stored once, under this name).
+
+    Parameters
+    ----------
+    data : bytes
+        The photo file as the user gave it.
+    photo : Photo, optional
+        ``data`` already read by :func:`load_photo`.
+
+    Returns
+    -------
+    str
+        ``<sha256 of the file without its metadata (:func:`strip_photo`)>.<jpg|png>``.
+    """
+    return _content_name(*strip_photo(data, photo))
+
+
 def strip_photo(data, photo=None):
     """A copy of a photo file with every piece of metadata removed (EXIF, GPS, XMP, IPTC, comments).
 
@@ -620,7 +643,7 @@ class Store:
         """
         loaded = photo if photo is not None else load_photo(data)  # each photo is decoded once, here
         clean, extension = strip_photo(data, loaded)
-        name = f"{hashlib.sha256(clean).hexdigest()}.{extension}"
+        name = _content_name(clean, extension)
         path = self._staging_folder() / name
         with open(path, "wb") as handle:
             handle.write(clean)

@@ -243,6 +243,8 @@ def test_import_an_archive_into_the_record(tmp_path, capsys):
             ["analysis"], ["analysis", "comparison"]]
         first = visits[0]["photos"][0]["measurements"][0]["result"]
         assert first["roi"] == TRUTH["brow_year0.jpg"]["roi"] and first["outline"]
+        # The comparison names the stored photo it was made against (the timeline checks it is still first).
+        assert visits[1]["photos"][0]["measurements"][1]["result"]["baseline_file"] == visits[0]["photos"][0]["file"]
         assert store.check() == []
 
 
