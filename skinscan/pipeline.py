@@ -847,7 +847,7 @@ def compare(
     reference_f = None
     if reference_roi is not None:
         reference_f = mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi"),
-                                  shape_f)
+                                 shape_f)
         if reference_f is None:
             raise InputError("the reference patch falls outside the follow-up photo")
     search_box = mapped_box(registration, area_box, shape_f)
