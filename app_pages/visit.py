@@ -351,7 +351,8 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     suggestion (an earlier visit's area placed on this photo, or None) follows the placement: when it
     changes (another area chosen, the card given by hand) while the box still is the suggestion the
     page last put there, the box becomes the new suggestion, or empty when there is none; a box the
-    practitioner drew or typed stays. ``note`` says where a suggested box comes from; it is shown while
+    practitioner drew or typed stays. Inputs Streamlit dropped while hidden (the outline chosen for a
+    while) get the suggestion back; inputs emptied by hand stay empty. ``note`` says where a suggested box comes from; it is shown while
     the box is the suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
@@ -373,6 +374,11 @@ def _box_inputs(photo, digest, suggested=None, note=None):
             for key, value in zip(keys, suggested or (None,) * 4):
                 st.session_state[key] = value
         st.session_state[suggested_key] = suggested
+    elif suggested is not None and not any(key in st.session_state for key in keys):
+        # Streamlit drops the inputs of a hidden widget (the outline chosen for a while): the suggestion
+        # comes back. Four inputs emptied by hand are still in Session State (None) and stay empty.
+        for key, value in zip(keys, suggested):
+            st.session_state[key] = value
     if suggested is not None and note and tuple(st.session_state.get(key) for key in keys) == tuple(suggested):
         st.caption(note)
     columns = st.columns(5)

@@ -361,6 +361,15 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert not any(word in refusals[0] for word in ("--", "confidence", "retake"))
     at.selectbox(key="visit_area").select_index(1).run()  # back to the scar: its placement again
     assert _typed_box(at, data) == placed and any("visit 3's area lies" in c.value for c in at.caption)
+    # To the outline and back to the box: Streamlit dropped the hidden box inputs; the suggestion comes back.
+    at.radio(key=_key(data, "mode")).set_value("outline").run()
+    at.radio(key=_key(data, "mode")).set_value("box").run()
+    assert not at.exception
+    assert _typed_box(at, data) == placed and any("visit 3's area lies" in c.value for c in at.caption)
+    for name in ("x", "y", "w", "h"):  # emptied by hand: stays empty
+        at.session_state[_key(data, name)] = None
+    at.run()
+    assert _typed_box(at, data) == (None, None, None, None)
 
 
 def test_save_twice_saves_once(data_folder):
