@@ -280,6 +280,14 @@ def alignment_refusal(refusal, could_not="place the previous visit's area on thi
     return f"Could not {could_not}: {refusal_reason(refusal)}. {then}".strip()
 
 
+def visits_named(numbers):
+    """Visit numbers in words, in order: "visit 5", "visits 5 and 6", "visits 5, 6 and 7"."""
+    names = [str(n) for n in sorted(numbers)]
+    if len(names) == 1:
+        return f"visit {names[0]}"
+    return f"visits {', '.join(names[:-1])} and {names[-1]}"
+
+
 def baseline_photo(visits):
     """The photo new photos are compared with: the first one, in the area's first visits, measured in a
     box (its stored record, with its ``file``), and that box; None when there is none yet."""

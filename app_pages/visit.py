@@ -21,7 +21,7 @@ from skinscan.store import TREATMENT_FIELDS
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, display_overlay, draw_box, drawn_outline_mask,
     drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers, state_key, to_uint8,
-    verdict_badge,
+    verdict_badge, visits_named,
 )
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
@@ -244,7 +244,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
         box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
     else:
-        placement, number = _placement(previous, baseline, baseline_registration, calibration, chart, digest)
+        placement, number, unaligned = _placement(previous, baseline, baseline_registration, calibration, chart,
+                                                  digest)
         if placement is not None and placement.box is None:
             if not_compared is not None and baseline_registration is not None \
                     and placement.refusal == baseline_registration.message:
@@ -261,7 +262,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         if placement is not None and placement.box is not None:
             note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
                     "photos on the skin around it, verified"
-                    + ("" if number == previous[0][0] else "; the later visits could not be aligned with it")
+                    + (f"; {visits_named(unaligned)} could not be aligned" if unaligned else "")
                     + "): check it, drag or type to change it.")
         box, whole = _box_inputs(photo, digest, None if placement is None else placement.box, note)
         if box is None:
@@ -487,8 +488,8 @@ LATER_VISITS_TRIED = 2
 
 
 def _placement(earlier, baseline, baseline_registration, calibration, chart, digest):
-    """Where an earlier visit's area lies on this photo: ``(placement, visit number)``, or
-    ``(None, None)`` without an earlier visit.
+    """Where an earlier visit's area lies on this photo: ``(placement, visit number, numbers of the visits
+    tried that could not be aligned)``, or ``(None, None, [])`` without an earlier visit.
 
     The visits are tried the latest first (:func:`earlier_areas`), at most ``LATER_VISITS_TRIED`` of
     those after the first, then the first: one photo saved on the wrong area (a visit that cannot be
@@ -502,12 +503,14 @@ def _placement(earlier, baseline, baseline_registration, calibration, chart, dig
     this photo, chart and this photo's card, so a rerun aligns nothing again.
     """
     placement = number = None
+    unaligned = []
     tried = earlier[:-1][:LATER_VISITS_TRIED] + earlier[-1:]  # the first visit's comparison is there already
     for number, path, box in tried:
         placement = _place_from(path, box, baseline, baseline_registration, calibration, chart, digest)
         if placement.box is not None:
             break
-    return placement, number
+        unaligned.append(number)
+    return placement, number, unaligned
 
 
 def _place_from(path, box, baseline, baseline_registration, calibration, chart, digest):

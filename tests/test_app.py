@@ -657,6 +657,14 @@ def test_a_photo_of_another_scene_is_refused_and_gets_no_box(data_folder):
     assert not any("previous visit's area lies" in c.value for c in at.caption)
 
 
+def test_the_visits_not_aligned_are_named():
+    from app_pages.common import visits_named
+
+    assert visits_named([5]) == "visit 5"
+    assert visits_named([6, 5]) == "visits 5 and 6"
+    assert visits_named([7, 5, 6]) == "visits 5, 6 and 7"
+
+
 def _saved_visits(data_folder, area_id, names):
     """Visits saved straight into the record, one photo each measured in its box of truth.json."""
     with Store(data_folder) as store:
@@ -679,7 +687,8 @@ def test_a_wrong_photo_saved_on_an_area_does_not_block_the_next_right_one(data_f
     at.file_uploader(key="uploads").upload("tattoo3.jpg", data, "image/jpeg").run()
     assert not at.exception
     assert not any("Could not place" in w.value for w in at.warning)
-    assert any("visit 4's area lies" in c.value and "later visits could not be aligned" in c.value for c in at.caption)
+    # Only the visits tried are named (at most LATER_VISITS_TRIED after the first), not "the later visits".
+    assert any("visit 4's area lies" in c.value and "; visit 5 could not be aligned)" in c.value for c in at.caption)
     x, y, w, h = _typed_box(at, data)
     tx, ty, tw, th = TRUTH["tattoo_session3.jpg"]["roi"]
     assert abs((x + w / 2) - (tx + tw / 2)) < 0.25 * tw and abs((y + h / 2) - (ty + th / 2)) < 0.25 * th
