@@ -236,7 +236,7 @@ def area_choice(store, key):
 
 _CLI_ADVICE = re.compile(r"^could not align the follow-up on the skin around the area \((?P<reason>.*); "
                          r"confidence [0-9.]+\): retake it.*$")
-_CLI_FLAG = re.compile(r"\s*\(--[a-z-]+\)|\s*--[a-z-]+\b")
+_CLI_FLAG = re.compile(r"\s*\(--[a-z-]+[^()]*\)")  # "(--roi)", "(--landmarks …)"; a flag in a sentence stays
 
 
 def refusal_reason(refusal):
@@ -252,8 +252,10 @@ def refusal_reason(refusal):
     Returns
     -------
     str
-        The reason alone: without the CLI's advice (``--landmarks`` and other flags), the raw
-        confidence, or "retake it" (an app user draws the box instead); plain text, no final full stop.
+        The reason alone: without the CLI's alignment advice (the raw confidence, "retake it", and
+        ``--landmarks``: an app user draws the box instead) and without a parenthesised flag such as
+        "(--roi)"; a flag that is part of a sentence ("--corners takes eight numbers…") stays, as the
+        rest of the text does; plain text, no final full stop.
     """
     registration = getattr(refusal, "registration", None)
     if registration is not None and getattr(registration, "message", ""):

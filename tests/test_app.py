@@ -739,5 +739,11 @@ def test_refusals_are_worded_for_the_app():
     for given in (refused, advice, register.AlignmentError(advice, refused), refused.to_dict()):
         assert refusal_reason(given) == "too few skin features agree"
     assert refusal_reason("the box is outside the photo (--roi)") == "the box is outside the photo"
+    assert refusal_reason("too little untreated skin to compare with: choose a reference patch (--reference-roi)") \
+        == "too little untreated skin to compare with: choose a reference patch"
+    # A flag inside a sentence is its subject: removing it left "takes eight numbers…".
+    for kept in ("--corners takes eight numbers X1,Y1,...,X4,Y4, got 3", "the box --reference-roi ran off the photo",
+                 "--landmarks takes 3 or 4 baseline points then as many follow-up points (12 or 16 numbers)"):
+        assert refusal_reason(kept) == kept
     assert alignment_refusal(refused) == ("Could not place the previous visit's area on this photo: too few skin "
                                           "features agree. Draw the box yourself.")
