@@ -353,8 +353,8 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     changes (another area chosen, the card given by hand) while the box still is the suggestion the
     page last put there, the box becomes the new suggestion, or empty when there is none; a box the
     practitioner drew or typed stays. Inputs Streamlit dropped while hidden (the outline chosen for a
-    while) get the suggestion back; inputs emptied by hand stay empty. ``note`` says where a suggested box comes from; it is shown while
-    the box is the suggestion. Returns ``(box or None, whole box treated)``.
+    while) get the suggestion back; inputs emptied by hand stay empty. ``note`` says where a suggested
+    box comes from; it is shown while the box is the suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
                 "(x, y from the top-left corner)")
