@@ -8,12 +8,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
+from skinscan import InputError, calibrate, color, compare, load_photo, register, visuals
 from skinscan.demo import measurement_records
-from skinscan.metrics import redness_persists
 from skinscan.pipeline import align_photos
 from skinscan.report import (
-    NOT_ALIGNED, NOT_COMPARED, area_report, shows_fade_by_default, trend_caption, trend_rows,
+    NOT_ALIGNED, NOT_COMPARED, apart_legend, area_report, late_redness, late_redness_alert, shows_fade_by_default,
+    trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -91,10 +91,7 @@ def _status_notes(rows):
         st.caption(f"{NOT_COMPARED}: the visit was measured against another first visit than visit 1 "
                    f"({first['taken']}); choose the pair below to compare them now.")
     if later and ALIGNED not in statuses:
-        if statuses == {NOT_COMPARED}:
-            reason = "it was saved after the later visits, which were compared with another first visit"
-        else:
-            reason = "no later visit could be aligned with it"
+        reason = unaligned_first_visit_reason(later)
         st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
                    "area (or has the wrong date), delete it or correct its date: every change is measured "
                    "from the first visit.")
@@ -186,10 +183,9 @@ def visit_rows(visits):
 
 
 def _trend(rows, fade_first):
-    late_red = [r for r in rows if redness_persists(r["days"] * 24, r["delta_a"], r["delta_a_uncertainty"])]
+    late_red = late_redness(rows)
     if late_red:
-        st.error(f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
-                 f"(Δa* {late_red[-1]['delta_a']:+.1f} on day {late_red[-1]['days']:.0f}): consider referring the client.")
+        st.error(late_redness_alert(late_red))
     aligned, apart = trend_rows(rows)
     days = [r["days"] for r in aligned]
     figure = go.Figure()
@@ -202,7 +198,7 @@ def _trend(rows, fade_first):
     if apart:
         figure.add_scatter(x=[r["days"] for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
                            marker=dict(symbol="x-open", size=10, color="#7f8c8d"),
-                           name=f"ΔE00 of visits {NOT_ALIGNED} with visit 1 (other skin?)")
+                           name=apart_legend(apart))
     figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure)
     if apart:
@@ -353,7 +349,8 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
         except InputError as error:
             cache[key] = {"error": alignment_refusal(error, "match these two photos on the skin around the area",
                                                      "If both show this area, give 3–4 matching points."),
-                          "reason": refusal_reason(error)}
+                          "reason": refusal_reason(error),
+                          "alignment_refused": isinstance(error, register.AlignmentError)}
     return cache[key]
 
 
@@ -551,7 +548,8 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
             numbers = {} if pair is None else pair_comparison(store, pair)
             prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
                                             comparison=numbers.get("comparison"), show_fade=fade_first,
-                                            pair_refusal=numbers.get("reason") or numbers.get("error"))
+                                            pair_refusal=numbers.get("reason") or numbers.get("error"),
+                                            pair_alignment_refused=numbers.get("alignment_refused", False))
             store.log_report(area["id"])
     if pdf_key in prepared:
         left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",

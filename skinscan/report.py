@@ -22,10 +22,8 @@ from reportlab.platypus import (  # noqa: E402
     Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle,
 )
 
-# Streams written binary (Flate only), not also ASCII85-encoded: without reportlab's optional C accelerator
-# (the rl_accel package) the pure-Python encoder took 1.2 of 1.8 s of a two-photo report here, and binary
-# streams are 20 % smaller. PDF readers take either.
-rl_config.useA85 = 0
+from skinscan import constants  # noqa: E402
+from skinscan.metrics import redness_persists  # noqa: E402
 
 # PDF's standard Helvetica has no Greek: Δ would print as a box. DejaVu Sans ships with matplotlib.
 _FONT_FOLDER = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -103,11 +101,89 @@ def _taken_text(row):
     return taken[:16].replace("T", " ")
 
 
+def apart_statuses(apart):
+    """How the visits plotted apart (see :func:`trend_rows`) stand with the first visit, in words.
+
+    Returns
+    -------
+    str
+        ``"not aligned"`` (:data:`NOT_ALIGNED`: the photo could not be matched, it may show other skin),
+        ``"not compared"`` (:data:`NOT_COMPARED`: measured against another first visit) or
+        ``"not aligned or not compared"`` when both are present; a row without ``status`` counts as
+        not aligned.
+    """
+    statuses = {row.get("status") or NOT_ALIGNED for row in apart}
+    return " or ".join(status for status in (NOT_ALIGNED, NOT_COMPARED) if status in statuses)
+
+
+def apart_legend(apart):
+    """The trend chart's legend entry for the ΔE00 marks of the visits plotted apart: "other skin?" only
+    when one of them could not be aligned (a visit merely not compared is no sign of other skin)."""
+    doubt = " (other skin?)" if NOT_ALIGNED in apart_statuses(apart).split(" or ") else ""
+    return f"ΔE00 of visits {apart_statuses(apart)} with visit 1{doubt}"
+
+
 def trend_caption(apart):
     """The sentence under a trend chart that names the visits plotted apart (see :func:`trend_rows`)."""
     visits = ", ".join(f"{_taken_text(row)} ({row.get('status') or NOT_ALIGNED})" for row in apart)
-    return (f"✕ Visits not aligned with the first visit, left out of the lines: {visits}. Only their own ΔE00 "
-            "is marked; it may be of other skin.")
+    statuses = apart_statuses(apart)
+    doubt = "; it may be of other skin" if NOT_ALIGNED in statuses.split(" or ") else ""
+    return (f"✕ Visits {statuses} with the first visit, left out of the lines: {visits}. Only their own ΔE00 "
+            f"is marked{doubt}.")
+
+
+def unaligned_first_visit_reason(later):
+    """Why the first visit may not belong to the area, when no later visit is aligned with it: which
+    statuses the later visits have, in words for the warning under the timeline's table.
+
+    Parameters
+    ----------
+    later : sequence of dict
+        The rows after the first (:func:`area_report`), none of them aligned with it.
+
+    Returns
+    -------
+    str
+        A clause: the later visits were all compared with another first visit (:data:`NOT_COMPARED`: the
+        first visit was saved after them), none could be aligned (:data:`NOT_ALIGNED`), or how many are
+        each when both are present.
+    """
+    statuses = [row.get("status") or NOT_ALIGNED for row in later]
+    if set(statuses) == {NOT_COMPARED}:
+        return "it was saved after the later visits, which were compared with another first visit"
+    if set(statuses) == {NOT_ALIGNED}:
+        return "no later visit could be aligned with it"
+    return (f"no later visit is aligned with it: {statuses.count(NOT_ALIGNED)} {NOT_ALIGNED} (could not be "
+            f"matched with it), {statuses.count(NOT_COMPARED)} {NOT_COMPARED} (compared with another first visit)")
+
+
+def late_redness(rows):
+    """The last visit aligned with the first one whose redness persists past the expected window, or None.
+
+    Only the first visit and those aligned with it count (:func:`trend_rows`): a visit not aligned or not
+    compared with the first may be of other skin, and its days since the first visit mean nothing for
+    this area's healing. The test is :func:`skinscan.metrics.redness_persists` on ``days`` × 24 hours,
+    ``delta_a`` and ``delta_a_uncertainty`` (0 when absent).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report`.
+
+    Returns
+    -------
+    dict or None
+        The row, to name its day and Δa* in the alert "consider referring the client".
+    """
+    late = [row for row in trend_rows(rows)[0]
+            if redness_persists(row["days"] * 24, row["delta_a"], row.get("delta_a_uncertainty") or 0.0)]
+    return late[-1] if late else None
+
+
+def late_redness_alert(row):
+    """The alert for :func:`late_redness`'s row: its Δa* and day, and the advice to refer the client."""
+    return (f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
+            f"(Δa* {row['delta_a']:+.1f} on day {row['days']:.0f}): consider referring the client.")
 
 
 def _trend_png(rows, show_fade=False):
@@ -120,7 +196,7 @@ def _trend_png(rows, show_fade=False):
     axis.plot(days, [row["delta_e00"] for row in rows], "s-", color="#34495e", label="ΔE00 (contrast)")
     if apart:
         axis.plot([row["days"] for row in apart], [row["delta_e00"] for row in apart], "x", color="#7f8c8d",
-                  markersize=8, label="ΔE00, not aligned")
+                  markersize=8, label=f"ΔE00, {apart_statuses(apart)}")
     axis.axhline(2.0, color="#7f8c8d", linestyle=":", linewidth=1, label="2.0 (acceptability)")
     axis.set_xlabel("days since first visit")
     axis.grid(alpha=0.3)
@@ -195,12 +271,13 @@ def _styles():
     return styles
 
 
-def _pair_refused(rows, pair_refusal, show_fade):
+def _pair_refused(rows, pair_refusal, show_fade, alignment_refused):
     """Page 1 when the before/after photos were not compared: why, and the latest visit that was."""
     styles = _styles()
     reason = f" ({pair_refusal})" if pair_refusal else ""
-    story = [Paragraph(plain(f"These two photos could not be aligned on the skin around the area{reason}, so this "
-                             "report gives no before → after change for them."), styles["Normal"])]
+    failed = "could not be aligned on the skin around the area" if alignment_refused else "could not be compared"
+    story = [Paragraph(plain(f"These two photos {failed}{reason}, so this report gives no before → after change "
+                             "for them."), styles["Normal"])]
     aligned = [row for row in rows[1:] if row.get("aligned", True) and row.get("fade_percent") is not None]
     if aligned:
         latest = aligned[-1]
@@ -213,7 +290,7 @@ def _pair_refused(rows, pair_refusal, show_fade):
 
 
 def area_report(client_name, area_name, rows, pictures=(), before_after=None, comparison=None,
-                practice_name=None, show_fade=None, pair_refusal=None):
+                practice_name=None, show_fade=None, pair_refusal=None, pair_alignment_refused=False):
     """Build the PDF a client can take home.
 
     Page 1: the practice's name, before and after side by side with the area outlined, the numbers of
@@ -236,7 +313,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         The pair chosen by the practitioner (colour-corrected, area outlined) with their table rows.
     comparison : dict, optional
         The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...). Without it page 1
-        gives no before → after change: it says the photos could not be aligned (``pair_refusal`` says
+        gives no before → after change: it says the photos could not be compared (``pair_refusal`` says
         why) and names the latest visit aligned with the first.
     practice_name : str, optional
         Default: the ``SKINSCAN_PRACTICE_NAME`` environment variable.
@@ -244,6 +321,10 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         Lead with fade % (and chart it); default: :func:`shows_fade_by_default` of the area.
     pair_refusal : str, optional
         Why the before/after photos could not be compared, in plain words.
+    pair_alignment_refused : bool
+        The comparison was refused because the photos could not be aligned on the skin (a
+        :class:`skinscan.register.AlignmentError`): page 1 says "could not be aligned on the skin around
+        the area" instead of "could not be compared".
 
     Returns
     -------
@@ -273,7 +354,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         story += [KeepTogether([photos, Paragraph("Colour-corrected on the card in each photo; the area measured is "
                                                   "outlined in green.", styles["Small"])]), Spacer(1, 3 * mm)]
         if comparison is None:
-            story += _pair_refused(rows, pair_refusal, show_fade)
+            story += _pair_refused(rows, pair_refusal, show_fade, pair_alignment_refused)
         else:
             story.append(_grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade), header=False))
         story.append(PageBreak())
@@ -305,5 +386,14 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     story += [Spacer(1, 4 * mm), Paragraph("Definitions", styles["Heading3"])]
     story += [Paragraph(f"<b>{plain(name)}</b>: {plain(text)}", styles["Normal"]) for name, text in DEFINITIONS]
     buffer = io.BytesIO()
-    SimpleDocTemplate(buffer, pagesize=A4, title=f"skinscan report — {area_name}").build(story)
+    # Streams written binary (Flate only), not also ASCII85-encoded: without reportlab's optional C
+    # accelerator (the rl_accel package) the pure-Python encoder took 1.2 of 1.8 s of a two-photo report
+    # here, and binary streams are 20 % smaller. PDF readers take either. Set for this build only:
+    # reportlab's setting is global, and other PDFs made in this process keep theirs.
+    use_a85 = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        SimpleDocTemplate(buffer, pagesize=A4, title=f"skinscan report — {area_name}").build(story)
+    finally:
+        rl_config.useA85 = use_a85
     return buffer.getvalue()

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from skimage.color import deltaE_ciede2000
 from streamlit.testing.v1 import AppTest
 
-from skinscan import register, visuals
+from skinscan import register, report, visuals
 from skinscan.report import NOT_ALIGNED, NOT_COMPARED, area_report
 from skinscan.store import Store
 
@@ -343,3 +343,69 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     rest = " ".join(" ".join(pages[1:]).split())
     assert "blend" in rest and "verdict" not in rest and "2026-11-26 10:00" in rest and NOT_ALIGNED in rest
     assert "left out of the lines: 2026-11-26 10:00 (not aligned)" in rest
+
+
+def _row(taken, days, delta_a, status=None):
+    """A table row as :func:`area_report` takes it; ``status`` NOT_ALIGNED / NOT_COMPARED leaves it apart."""
+    row = {"taken": taken, "days": days, "delta_l": -4.0, "delta_a": delta_a, "delta_b": 1.0, "delta_e00": 6.0,
+           "pigmentation": "hyper", "quality": "good", "ita_deg": 40.0, "ita_category": "light",
+           "fade_percent": None if status else 10.0, "redness_resolution_percent": None, "aligned": status is None}
+    return {**row, "status": status} if status else row
+
+
+def test_late_redness_counts_only_visits_aligned_with_the_first():
+    """A visit of other skin (not aligned / not compared) 5 days on with Δa* 8 raises no referral alert."""
+    first, healed = _row("2026-10-05T10:00", 0.0, 6.0), _row("2026-10-08T10:00", 3.0, 1.0)
+    for status in (NOT_ALIGNED, NOT_COMPARED):
+        assert report.late_redness([first, healed, _row("2026-10-10T10:00", 5.0, 8.0, status)]) is None
+    still_red = _row("2026-10-10T10:00", 5.0, 8.0)
+    assert report.late_redness([first, healed, still_red]) is still_red
+    assert report.late_redness_alert(still_red) == ("Redness persists beyond 48 hours (Δa* +8.0 on day 5): "
+                                                    "consider referring the client.")
+
+
+@pytest.fixture(scope="module")
+def refused_pair_pdf():
+    """A report whose before/after pair was refused for a reason other than alignment, its second visit not
+    compared with the first, built with reportlab's ASCII85 setting on as a caller may have left it."""
+    from reportlab import rl_config
+
+    rows = [_row("2026-10-05T10:00", 0.0, 3.0), _row("2026-10-08T10:00", 3.0, 1.0, NOT_COMPARED),
+            _row("2026-11-05T10:00", 31.0, 1.0)]
+    picture = np.full((40, 60, 3), 128, np.uint8)
+    before_after = (("before", picture, rows[0]), ("after", picture, rows[2]))
+    saved, rl_config.useA85 = rl_config.useA85, 1
+    try:
+        pdf = area_report("client", "brow", rows, before_after=before_after, practice_name="",
+                          pair_refusal="the treated area falls (partly) outside the follow-up photo")
+        return pdf, rl_config.useA85
+    finally:
+        rl_config.useA85 = saved
+
+
+def test_a_pair_refused_for_another_reason_is_not_called_unaligned(refused_pair_pdf):
+    pdf, _ = refused_pair_pdf
+    first_page = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "These two photos could not be compared (the treated area falls (partly) outside the follow-up photo)" \
+        in first_page and "aligned on the skin" not in first_page
+
+
+def test_the_pdf_streams_are_binary_without_changing_reportlabs_setting(refused_pair_pdf):
+    pdf, setting_after = refused_pair_pdf
+    assert b"ASCII85" not in pdf and setting_after == 1
+
+
+def test_visits_not_compared_are_labelled_neutrally(refused_pair_pdf):
+    apart = [_row("2026-10-08T10:00", 3.0, 1.0, NOT_COMPARED)]
+    assert report.apart_legend(apart) == "ΔE00 of visits not compared with visit 1"
+    assert report.trend_caption(apart) == ("✕ Visits not compared with the first visit, left out of the lines: "
+                                           "2026-10-08 10:00 (not compared). Only their own ΔE00 is marked.")
+    text = " ".join(_pdf_text(refused_pair_pdf[0]).split())
+    assert "Visits not compared with the first visit, left out of the lines: 2026-10-08 10:00" in text
+    assert "other skin" not in text.split("Definitions")[0]
+    both = apart + [_row("2026-10-09T10:00", 4.0, 1.0, NOT_ALIGNED)]
+    assert report.apart_legend(both) == "ΔE00 of visits not aligned or not compared with visit 1 (other skin?)"
+    assert report.unaligned_first_visit_reason(both) == (
+        "no later visit is aligned with it: 1 not aligned (could not be matched with it), 1 not compared "
+        "(compared with another first visit)")
+    assert report.unaligned_first_visit_reason(apart).startswith("it was saved after the later visits")
