@@ -500,7 +500,7 @@ def _placement(earlier, baseline, baseline_registration, calibration, chart, dig
     comparison and the timeline do; for the first visit the comparison's own alignment is used,
     accepted or refused. The placement (:class:`skinscan.pipeline.AreaPlacement`) is the first one
     placed, else the last refusal (the first visit's). Each try is cached per earlier photo, area,
-    this photo, chart and this photo's card, so a rerun aligns nothing again.
+    this photo, chart and this photo's card, so a rerun aligns (and reads) nothing again.
     """
     placement = number = None
     unaligned = []
@@ -520,8 +520,10 @@ def _place_from(path, box, baseline, baseline_registration, calibration, chart, 
     known = baseline_registration if baseline is not None and (photo_key(baseline[0]), baseline[1]) == (
         earlier_key, box) else None
     placements = st.session_state.setdefault("placements", {})
+    # The key holds what the first visit's comparison is keyed on too (its photo, box, this photo, chart,
+    # card): a cached placement from it stays right.
     key = (earlier_key, box, digest, chart, _card_key(calibration))
-    if known is None and key in placements:
+    if key in placements:
         return placements[key]
     try:
         data = path.read_bytes()
@@ -537,8 +539,7 @@ def _place_from(path, box, baseline, baseline_registration, calibration, chart, 
         placement = pipeline.place_area(registration, box, before.photo.shape, photo.shape, PLACEMENT_NAMES)
     except (InputError, OSError) as error:
         placement = pipeline.AreaPlacement(None, refusal_reason(error), ())
-    if known is None:
-        placements[key] = placement
+    placements[key] = placement
     return placement
 
 

@@ -112,23 +112,27 @@ def apart_statuses(apart):
         ``"not aligned or not compared"`` when both are present; a row without ``status`` counts as
         not aligned.
     """
-    statuses = {row.get("status") or NOT_ALIGNED for row in apart}
+    statuses = _statuses(apart)
     return " or ".join(status for status in (NOT_ALIGNED, NOT_COMPARED) if status in statuses)
+
+
+def _statuses(rows):
+    """The statuses of some rows, a row without ``status`` counting as :data:`NOT_ALIGNED`."""
+    return {row.get("status") or NOT_ALIGNED for row in rows}
 
 
 def apart_legend(apart):
     """The trend chart's legend entry for the ΔE00 marks of the visits plotted apart: "other skin?" only
     when one of them could not be aligned (a visit merely not compared is no sign of other skin)."""
-    doubt = " (other skin?)" if NOT_ALIGNED in apart_statuses(apart).split(" or ") else ""
+    doubt = " (other skin?)" if NOT_ALIGNED in _statuses(apart) else ""
     return f"ΔE00 of visits {apart_statuses(apart)} with visit 1{doubt}"
 
 
 def trend_caption(apart):
     """The sentence under a trend chart that names the visits plotted apart (see :func:`trend_rows`)."""
     visits = ", ".join(f"{_taken_text(row)} ({row.get('status') or NOT_ALIGNED})" for row in apart)
-    statuses = apart_statuses(apart)
-    doubt = "; it may be of other skin" if NOT_ALIGNED in statuses.split(" or ") else ""
-    return (f"✕ Visits {statuses} with the first visit, left out of the lines: {visits}. Only their own ΔE00 "
+    doubt = "; it may be of other skin" if NOT_ALIGNED in _statuses(apart) else ""
+    return (f"✕ Visits {apart_statuses(apart)} with the first visit, left out of the lines: {visits}. Only their own ΔE00 "
             f"is marked{doubt}.")
 
 
