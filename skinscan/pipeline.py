@@ -483,8 +483,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     elif reference_mask is not None:
         reference = segment.reference_mapped(reference_mask[crop][::step, ::step], treated, skin_only, lab)
         if reference is None:
-            warnings.append("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
-                            "this photo's own skin around the area was used")
+            warnings.append(OWN_REFERENCE_WARNING)
     if reference is None:
         reference = segment.reference_ring(treated, skin_only, lab)
 
@@ -493,29 +492,104 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         lab[treated_valid], linear[treated_valid], camera[treated_valid], px_per_mm,
         area_pixels=int(treated_full.sum()), sample_step=step,
     )
-    reference_measurement = metrics.measure_region(
-        lab[reference], linear[reference], camera[reference], sample_step=step
-    )
-    warnings.extend(segment.reference_warnings(reference_measurement, treated_measurement))
-    edge = segment.edge_width_px(lab, treated, reference)
-    leave_one_out = calibration.leave_one_out
     excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)
     if excluded_fraction > 0.3:
         warnings.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
+    return _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings)
+
+
+#: Said when a follow-up's reference had to be its own ring (the baseline's reference skin is not skin
+#: in it), and when, in a comparison, the baseline was then measured on that same skin.
+OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
+                         "this photo's own skin around the area was used")
+SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
+                                "this photo's own skin around the area was used, and the same skin in the baseline")
+
+
+def _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings):
+    """The Analysis of a measured area against the reference skin ``reference`` (working-grid mask);
+    ``warnings`` are the analysis's own, the reference's are added."""
+    step = work.step
+    treated = treated_full[::step, ::step]
+    reference_measurement = metrics.measure_region(
+        work.lab[reference], work.linear[reference], work.camera[reference], sample_step=step
+    )
+    edge = segment.edge_width_px(work.lab, treated, reference)
     return Analysis(
         calibration=calibration,
-        crop=crop,
+        crop=work.crop,
         treated_mask=treated_full,
-        reference_mask=_to_full_resolution(reference, step, crop_shape),
+        reference_mask=_to_full_resolution(reference, step, work.crop_shape),
         sample_step=step,
         work=work,
         edge_width_px=None if edge is None else edge * step,
         treated=treated_measurement,
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
-        uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, leave_one_out),
-        warnings=tuple(warnings),
+        uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, calibration.leave_one_out),
+        warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement)),
     )
+
+
+def _with_reference(analysis, reference, replace_warnings=None):
+    """``analysis`` measured against another reference skin (working-grid mask); its reference warnings
+    are redone, and any warning that is a key of ``replace_warnings`` replaced by its value."""
+    replace_warnings = replace_warnings or {}
+    stale = set(segment.reference_warnings(analysis.reference, analysis.treated))
+    warnings = [replace_warnings.get(warning, warning) for warning in analysis.warnings if warning not in stale]
+    return _measured_against(analysis.calibration, analysis.work, analysis.treated_mask, analysis.treated,
+                             reference, warnings)
+
+
+def _on_grid(analysis, full_mask):
+    """A photo-sized mask on an analysis's working grid."""
+    return full_mask[analysis.crop][:: analysis.sample_step, :: analysis.sample_step]
+
+
+def shared_reference(baseline, followup, registration):
+    """Both visits measured against the same skin when the follow-up's reference had to be its own ring:
+    the part of it that is untreated skin in the baseline too.
+
+    Parameters
+    ----------
+    baseline, followup : Analysis
+        The follow-up measured over the baseline's area mapped by ``registration``, against its own
+        ring (the baseline's reference mapped into it was not skin there: hidden, out of frame, or
+        skin the baseline's skin map took in and the follow-up's does not).
+    registration : register.Registration
+
+    Returns
+    -------
+    (Analysis, Analysis)
+        The two analyses re-measured on the shared skin, or unchanged when too little is shared.
+
+    Notes
+    -----
+    A visit's contrast is ΔE00 between its area and its reference skin, so a fade computed on two
+    different patches of skin reports their difference in light (one lit, one shaded side of a limb)
+    as fade. The follow-up's reference R_f is mapped back into the baseline (inverse registration,
+    nearest neighbour); of it, the pixels that are the baseline's reference or untreated, measurable,
+    plausibly skin-coloured pixels (:func:`skin.plausible_skin`) form the baseline's reference R_b; the
+    follow-up keeps the pixels of R_f where R_b lands. Used when R_b holds at least
+    MAPPED_REFERENCE_FRACTION of the mapped R_f and both hold MIN_REFERENCE_PIXELS.
+    """
+    base_work = baseline.work
+    base_treated = _on_grid(baseline, baseline.full_mask("treated"))
+    candidates = (_on_grid(baseline, baseline.full_mask("reference"))
+                  | (skin.plausible_skin(base_work.lab) & base_work.valid & ~base_treated))
+    back = register.warp_mask(followup.reference_mask, registration.inverse(), baseline.calibration.photo.shape,
+                              offset=followup.work.offset)
+    mapped = _on_grid(baseline, back)
+    reference_b = mapped & candidates
+    if reference_b.sum() < max(segment.MIN_REFERENCE_PIXELS, segment.MAPPED_REFERENCE_FRACTION * mapped.sum()):
+        return baseline, followup
+    forward = register.warp_mask(_to_full_resolution(reference_b, baseline.sample_step, base_work.crop_shape),
+                                 registration, followup.calibration.photo.shape, offset=base_work.offset)
+    reference_f = _on_grid(followup, followup.full_mask("reference") & forward)
+    if reference_f.sum() < segment.MIN_REFERENCE_PIXELS:
+        return baseline, followup
+    return (_with_reference(baseline, reference_b),
+            _with_reference(followup, reference_f, {OWN_REFERENCE_WARNING: SHARED_OWN_REFERENCE_WARNING}))
 
 
 @dataclass(frozen=True)
@@ -875,6 +949,9 @@ def compare(
                           reference_mask=reference_mask_f,
                           on_work=(lambda work: pending_area.append(pool.submit(own_area, work))) if measure_spread else None)
         own_pixels = pending_area[0].result() if pending_area else None
+    if OWN_REFERENCE_WARNING in follow.warnings:
+        # The follow-up's reference is its own ring, not the baseline's: measure the baseline there too.
+        base, follow = shared_reference(base, follow, registration)
 
     warnings = []
     area_change = None

@@ -173,6 +173,11 @@ class Registration:
         """Local area magnification of the mapping at a baseline point (follow-up px² per baseline px²)."""
         return _area_scale(self.homography, point)
 
+    def inverse(self):
+        """This registration the other way round: follow-up pixels -> baseline pixels."""
+        return Registration(self.ok, self.method, np.linalg.inv(self.homography), self.inliers, self.residual_px,
+                            self.message, self.confidence, self.model, self.checks)
+
     def refused(self, message):
         """This registration, refused with ``message``."""
         return Registration(False, self.method, self.homography, self.inliers, self.residual_px, message,
