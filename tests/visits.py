@@ -13,7 +13,7 @@ import numpy as np
 
 from scene import (
     Camera, CardPlacement, Lesion, add_hair, add_lesions, add_pores, draw_card, lab_to_linear, lesion_alpha,
-    linear_to_lab, loose_box, pose, region_truth, render_scene, view,
+    linear_to_lab, loose_box, pose, region_truth, render_scene, skin_background, view,
 )
 from skinscan import color
 
@@ -209,3 +209,48 @@ def limb_pair(kind, seed=0, fade=0.4):
     de_f = float(color.delta_e_ciede2000(*truth[1]))
     return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b),
                     100 * (1 - de_f / de_b))
+
+
+# --- reference skin hidden at follow-up: a sleeve over the shaded side --------------------------------
+
+
+def hidden_reference_pair(seed=0, sleeve="below_right", light_falloff=0.5):
+    """An unchanged tattoo on a body lit from the left, photographed twice under the same light; at
+    the follow-up a sleeve hides part of the skin around the area.
+
+    sleeve : "below_right" (the skin below and right of the area: most of the baseline's reference
+        ring still shows) or "all_but_left" (all but a band of skin left of the area: too little of
+        the baseline's ring shows, the follow-up falls back to its own).
+    The light falls off linearly from left to right across the area's surroundings (to
+    ``1 - light_falloff`` over 4 radii): the skin left of the area is lighter than the skin right of
+    it. Returns a LimbPair (true fade 0: the same tattoo under the same light).
+    """
+    rng = np.random.default_rng(1200 + seed)
+    skin, ink = (66.0, 12.0, 17.0), (34.0, 3.0, -2.0)
+    lesion = Lesion(centre=(0.5, 0.5), radii=(0.06, 0.045), lab=ink, softness=0.2, mottle=0.0, seed=seed)
+    body = render_scene(*LIMB_BODY, background_lab=skin, card=None, seed=seed)
+    add_lesions(body, [lesion])
+    linear = add_pores(body.linear, density=0.006, depth=0.2, seed=seed)
+    linear = add_hair(linear, count=25, seed=seed)
+    cx, cy = LIMB_BODY[0] / 2, LIMB_BODY[1] / 2
+    radius_x, radius_y = lesion.radii[0] * LIMB_BODY[0], lesion.radii[1] * LIMB_BODY[0]
+    columns = (np.arange(LIMB_BODY[0], dtype=np.float32) - (cx - 2 * radius_x)) / (4 * radius_x)
+    light = 1 - light_falloff * np.clip(columns, 0, 1)
+    linear = (linear * light[None, :, None]).astype(np.float32)
+    # The sleeve, in body coordinates, just beyond the area's edge.
+    ys, xs = np.mgrid[0 : LIMB_BODY[1], 0 : LIMB_BODY[0]]
+    hidden = (ys > cy + 1.15 * radius_y) | (xs > cx + 1.15 * radius_x)
+    if sleeve == "all_but_left":
+        hidden |= ys < cy - 1.15 * radius_y
+    fabric = add_pores(skin_background(*LIMB_BODY, (30.0, 2.0, -18.0), seed=seed + 5, texture=0.1),
+                       density=0.01, depth=0.3, seed=seed + 6)
+    covered = np.where(hidden[..., None], fabric, linear).astype(np.float32)
+    to_photo = np.array([[1, 0, LIMB_PHOTO[0] / 2 - cx], [0, 1, LIMB_PHOTO[1] / 2 - cy], [0, 0, 1]], float)
+    pose_b = to_photo @ pose(rotation_deg=rng.uniform(-5, 5), centre=(cx, cy))
+    pose_f = to_photo @ pose(rotation_deg=rng.uniform(-10, 10), scale=float(rng.uniform(0.9, 1.1)), centre=(cx, cy),
+                             shift=(rng.uniform(-30, 30), rng.uniform(-20, 20)))
+    photos = [Camera(cct=5200, white_balance=0.7, seed=seed + 10 * index).capture(view(scene, body_pose, LIMB_PHOTO))
+              for index, (scene, body_pose) in enumerate(((linear, pose_b), (covered, pose_f)))]
+    lesion_b = cv2.warpPerspective((lesion_alpha(*LIMB_BODY, lesion) >= 0.5).astype(np.uint8), pose_b, LIMB_PHOTO,
+                                   flags=cv2.INTER_NEAREST).astype(bool)
+    return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b), 0.0)
