@@ -4,6 +4,10 @@ Run: ``.venv/bin/python bench/eval_real_pairs.py``. For every pair judged by eye
 unchanged tattoo seen again: should align, |fade| <= 15 %, the mapped box on the follow-up's tattoo
 box), ``different`` (should be refused), ``same_changed`` (should align). Prints one line per pair
 and the totals the issue asks for.
+
+``--reverse``: the same pairs the other way round (the follow-up as the baseline, with the first
+tattoo box of that photo): as many pairs again that the method was not tuned on. The first box of a
+photo may frame the tattoo differently (or another part of it) than its partner's.
 """
 
 import json
@@ -61,6 +65,8 @@ def evaluate(pair):
 
 def main():
     pairs = json.loads((REAL / "pairs.json").read_text())["pairs"]
+    if "--reverse" in sys.argv[1:]:
+        pairs = [{**pair, "baseline": pair["followup"], "followup": pair["baseline"]} for pair in pairs]
     results = [evaluate(pair) for pair in pairs]
     for r in results:
         fade = r["fade"] if not isinstance(r["fade"], float) else f"{r['fade']:+.1f} %"
