@@ -356,14 +356,19 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     changes (another area chosen, the card given by hand) while the box still is the suggestion the
     page last put there, the box becomes the new suggestion, or empty when there is none; a box the
     practitioner drew or typed stays. Inputs Streamlit dropped while hidden (the outline chosen for a
-    while) get the suggestion back; inputs emptied by hand stay empty. ``note`` says where a suggested
-    box comes from; it is shown while the box is the suggestion. Returns ``(box or None, whole box treated)``.
+    while) get back the box they held (kept outside the widgets), else the suggestion; inputs emptied by
+    hand stay empty. ``note`` says where a suggested box comes from; it is shown while the box is the
+    suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
                 "(x, y from the top-left corner)")
     keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
     rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect")
     drawn_key, suggested_key = state_key(digest, "box_drawn"), state_key(digest, "box_suggested")
+    kept_key = state_key(digest, "box_kept")  # not a widget's key: Streamlit keeps it while the inputs are hidden
+    if kept_key in st.session_state and not any(key in st.session_state for key in keys):
+        for key, value in zip(keys, st.session_state[kept_key]):
+            st.session_state[key] = value
     typed = tuple(st.session_state.get(key) for key in keys)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
@@ -379,8 +384,8 @@ def _box_inputs(photo, digest, suggested=None, note=None):
                 st.session_state[key] = value
         st.session_state[suggested_key] = suggested
     elif suggested is not None and not any(key in st.session_state for key in keys):
-        # Streamlit drops the inputs of a hidden widget (the outline chosen for a while): the suggestion
-        # comes back. Four inputs emptied by hand are still in Session State (None) and stay empty.
+        # Inputs never shown with a box of their own (none kept): the suggestion. Four inputs emptied by
+        # hand are still in Session State (None) and stay empty.
         for key, value in zip(keys, suggested):
             st.session_state[key] = value
     if suggested is not None and note and tuple(st.session_state.get(key) for key in keys) == tuple(suggested):
@@ -392,6 +397,7 @@ def _box_inputs(photo, digest, suggested=None, note=None):
         _number(columns[2], "width", keys[2], 2, width), _number(columns[3], "height", keys[3], 2, height),
     ]
     whole = columns[4].checkbox("whole box is treated", key=state_key(digest, "whole"))
+    st.session_state[kept_key] = tuple(values)
     if None in values:
         return None, whole
     return tuple(values), whole

@@ -134,6 +134,10 @@ def test_a_visit_from_upload_to_save(data_folder):
     for name, value in (("x", x), ("y", y), ("w", w), ("h", h)):
         at.number_input(key=_key(data, name)).set_value(value).run()
     assert not at.exception
+    # To the outline and back: the typed box stays (the suggested box, placed from visit 1, came back).
+    at.radio(key=_key(data, "mode")).set_value("outline").run()
+    at.radio(key=_key(data, "mode")).set_value("box").run()
+    assert _typed_box(at, data) == (x, y, w, h)
     assert any("good" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert "Δa* (redness)" in labels
