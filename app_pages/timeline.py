@@ -12,8 +12,8 @@ from skinscan import InputError, calibrate, color, compare, load_photo, register
 from skinscan.demo import measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
-    NOT_ALIGNED, NOT_COMPARED, NOTHING_TRIED, OTHER_FIRST_VISIT, apart_legend, area_report, late_redness, late_redness_alert, shows_fade_by_default,
-    trend_caption, trend_rows, unaligned_first_visit_reason,
+    NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, late_redness,
+    late_redness_alert, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -88,10 +88,9 @@ def _status_notes(rows):
         st.caption(f"{NOT_ALIGNED}: the photo could not be matched with visit 1's on the skin around the area, "
                    "so no change is given; choose it as After below to give matching points.")
     if NOT_COMPARED in statuses:
-        why = "; ".join(f"{row['taken']}: {row['status_reason'] or 'no comparison saved'}"
-                        for row in later if row["status"] == NOT_COMPARED)
-        st.caption(plain(f"{NOT_COMPARED}: no comparison with visit 1 ({first['taken']}) is saved for the visit, so "
-                         f"no change is given ({why}); choose the pair below to compare them now."))
+        why = "; ".join(f"{row['taken']}: {row['status_reason']}" for row in later if row["status"] == NOT_COMPARED)
+        st.caption(plain(f"{NOT_COMPARED}: no comparison with visit 1 ({first['taken']}) holds, so no change is "
+                         f"given ({why}); choose the pair below to compare them now."))
     if later and ALIGNED not in statuses:
         reason = unaligned_first_visit_reason(later)
         st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
@@ -133,17 +132,18 @@ def comparison_status(photo, results, baseline_photo):
         with it: made against another first visit, never tried, or failed for another reason).
     why : str or None
         For ``NOT_ALIGNED`` and ``NOT_COMPARED``, in words (:data:`skinscan.report.OTHER_FIRST_VISIT`,
-        :data:`skinscan.report.NOTHING_TRIED`, or the saved reason of the failure); else None.
+        :data:`skinscan.report.NONE_SAVED`, or the saved reason of the failure, as the app words it:
+        :func:`app_pages.common.refusal_reason`); else None.
     """
     if photo["id"] == baseline_photo["id"]:
         return BASELINE, None
     comparison = results.get("comparison")
     if not comparison:
         # Nothing was tried: no first visit measured in a box when it was saved, the first photo of a
-        # `batch --import` series, or its comparison raised. Photos saved before failed comparisons were
-        # recorded (2026-11-26) read so too, even when their alignment was refused: "not compared" is true
-        # of them, and neither status shows change numbers.
-        return NOT_COMPARED, NOTHING_TRIED
+        # `batch --import` series into an area with earlier visits. Photos saved before failed comparisons
+        # were recorded (2026-11-26) read so too, even when their alignment was refused: "not compared" is
+        # true of them, and neither status shows change numbers.
+        return NOT_COMPARED, NONE_SAVED
     if comparison.get("baseline_file"):
         against_baseline = comparison["baseline_file"] == baseline_photo["file"]
     else:
@@ -154,10 +154,9 @@ def comparison_status(photo, results, baseline_photo):
     if registration.get("ok", True) and comparison.get("aligned", True):
         return ALIGNED, None
     saved_reason = registration.get("message") or comparison.get("error")
-    why = refusal_reason(saved_reason) if saved_reason else None
     if comparison.get("alignment_refused", registration.get("ok") is False):
-        return NOT_ALIGNED, why
-    return NOT_COMPARED, why
+        return NOT_ALIGNED, refusal_reason(saved_reason or "")
+    return NOT_COMPARED, refusal_reason(saved_reason) if saved_reason else "its comparison failed"
 
 
 def visit_rows(visits):

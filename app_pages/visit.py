@@ -117,10 +117,13 @@ def _save_section(store, area, chart, photos, target, visits):
     # stored file it was made against: the timeline shows it only while that photo is the area's first (a
     # photo dated earlier, saved later, becomes the first).
     first = baseline_photo(visits)
-    records = [(p, measurement_records(
-        p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart,
-        baseline_file=first[0]["file"] if first and (p["item"]["comparison"] or p["item"]["comparison_error"]) else None,
-        comparison_error=p["item"]["comparison_error"])) for p in ready]
+    records = []
+    for p in ready:
+        item = p["item"]
+        tried = first is not None and (item["comparison"] is not None or item["comparison_error"] is not None)
+        records.append((p, measurement_records(item["analysis"], item["roi"], item["comparison"], chart,
+                                               baseline_file=first[0]["file"] if tried else None,
+                                               comparison_error=item["comparison_error"])))
     saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):

@@ -57,9 +57,10 @@ DEFINITIONS = (
 NOT_ALIGNED = "not aligned"
 NOT_COMPARED = "not compared"
 #: Why a visit is :data:`NOT_COMPARED` (its row's ``status_reason``), besides the saved reason a comparison
-#: failed: it was compared with another first visit, or no comparison was tried when it was saved.
+#: failed: it was compared with another first visit, or no comparison is saved with it (none was tried: or
+#: it was saved before failed comparisons were recorded, 2026-11-26).
 OTHER_FIRST_VISIT = "compared with another first visit"
-NOTHING_TRIED = "no comparison was tried when it was saved"
+NONE_SAVED = "no comparison was saved with it"
 
 #: Environment variable holding the practice's name, printed at the top of every report.
 PRACTICE_NAME_SETTING = "SKINSCAN_PRACTICE_NAME"

@@ -382,7 +382,7 @@ def test_a_visit_not_compared_is_not_called_unaligned(demo, data_folder, monkeyp
     fades = list(at.dataframe[0].value["fade %"])
     assert fades[1] == fades[3] == NOT_COMPARED and re.fullmatch(r"\d+", fades[2])
     notes = " ".join(re.sub(r"\\(.)", r"\1", c.value) for c in at.caption)
-    assert f"{report.NOTHING_TRIED}" in notes and outside in notes and "other skin" not in notes
+    assert report.NONE_SAVED in notes and outside in notes and "other skin" not in notes
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     assert [t["name"] for t in traces if t["mode"] == "markers"] == ["ΔE00 of visits not compared with visit 1"]
     refusals = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning if w.value.startswith("No before")]
@@ -456,5 +456,5 @@ def test_visits_not_compared_are_labelled_neutrally(refused_pair_pdf):
         "no later visit is aligned with it: 1 not aligned (could not be matched with it), 1 not compared "
         "(no comparison with it saved)")
     assert report.unaligned_first_visit_reason(apart).startswith("it was saved after the later visits")
-    never = [{**apart[0], "status_reason": report.NOTHING_TRIED}]
+    never = [{**apart[0], "status_reason": report.NONE_SAVED}]
     assert report.unaligned_first_visit_reason(never) == "no later visit was compared with it"
