@@ -499,7 +499,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
 
 
 #: Said when a follow-up's reference had to be its own ring (the baseline's reference skin is not skin
-#: in it), and when, in a comparison, the baseline was then measured on that same skin.
+#: in it); the second, when a comparison then measured the baseline on that same skin too.
 OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                          "this photo's own skin around the area was used")
 SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
@@ -599,6 +599,10 @@ class Comparison:
     Attributes
     ----------
     baseline, followup : Analysis
+        Both measured against the same skin: the follow-up against the baseline's reference mapped
+        into it, or, when that is not skin there, both against the follow-up's own ring and the same
+        skin in the baseline (:func:`shared_reference`; the baseline's numbers then differ from those
+        of the baseline measured alone).
     registration : register.Registration
     area_change_percent : float or None
         Spread: 100 · (A_followup / A_baseline − 1), the follow-up's own found area mapped into baseline
