@@ -12,8 +12,8 @@ from skinscan import InputError, calibrate, color, compare, load_photo, register
 from skinscan.demo import measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
-    NOT_ALIGNED, NOT_COMPARED, apart_legend, area_report, late_redness, late_redness_alert, shows_fade_by_default,
-    trend_caption, trend_rows, unaligned_first_visit_reason,
+    NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, late_redness,
+    late_redness_alert, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -88,8 +88,9 @@ def _status_notes(rows):
         st.caption(f"{NOT_ALIGNED}: the photo could not be matched with visit 1's on the skin around the area, "
                    "so no change is given; choose it as After below to give matching points.")
     if NOT_COMPARED in statuses:
-        st.caption(f"{NOT_COMPARED}: the visit was measured against another first visit than visit 1 "
-                   f"({first['taken']}); choose the pair below to compare them now.")
+        why = "; ".join(f"{row['taken']}: {row['status_reason']}" for row in later if row["status"] == NOT_COMPARED)
+        st.caption(plain(f"{NOT_COMPARED}: no comparison with visit 1 ({first['taken']}) holds, so no change is "
+                         f"given ({why}); choose the pair below to compare them now."))
     if later and ALIGNED not in statuses:
         reason = unaligned_first_visit_reason(later)
         st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
@@ -113,42 +114,57 @@ def _saved_order(photo, kind):
 
 
 def comparison_status(photo, results, baseline_photo):
-    """Whether a visit's saved comparison holds against the visit now first in the timeline.
+    """Whether a visit's saved comparison holds against the visit now first in the timeline, and why not.
 
     A saved comparison was made against the area's first visit *when it was saved*; a visit saved or
     re-dated since may be first now. The comparison counts only when it was made against ``baseline_photo``:
     its ``baseline_file`` says so when the record has it; else it was saved no earlier than the baseline's
-    analysis (a baseline saved later cannot have been compared with).
+    analysis (a baseline saved later cannot have been compared with). A comparison that was tried and
+    failed is saved too (:func:`skinscan.demo.measurement_records`, ``aligned: false``): "not aligned" only
+    when the alignment was refused (the photos could not be matched on the skin: perhaps other skin);
+    any other failure (the area falls outside the follow-up photo, …) is "not compared".
 
     Returns
     -------
-    str
+    status : str
         ``BASELINE`` (this is the first visit's photo), ``ALIGNED`` (a verified comparison with it),
-        ``NOT_ALIGNED`` (compared with it, or saved after it without a comparison: alignment failed),
-        ``NOT_COMPARED`` (its comparison, or its saving, predates the first visit now shown).
+        ``NOT_ALIGNED`` (compared with it and the alignment was refused), ``NOT_COMPARED`` (no comparison
+        with it: made against another first visit, never tried, or failed for another reason).
+    why : str or None
+        For ``NOT_ALIGNED`` and ``NOT_COMPARED``, in words (:data:`skinscan.report.OTHER_FIRST_VISIT`,
+        :data:`skinscan.report.NONE_SAVED`, or the saved reason of the failure, as the app words it:
+        :func:`app_pages.common.refusal_reason`); else None.
     """
     if photo["id"] == baseline_photo["id"]:
-        return BASELINE
+        return BASELINE, None
     comparison = results.get("comparison")
-    if comparison and comparison.get("baseline_file"):
+    if not comparison:
+        # Nothing was tried: no first visit measured in a box when it was saved, the first photo of a
+        # `batch --import` series into an area with earlier visits. Photos saved before failed comparisons
+        # were recorded (2026-11-26) read so too, even when their alignment was refused: "not compared" is
+        # true of them, and neither status shows change numbers.
+        return NOT_COMPARED, NONE_SAVED
+    if comparison.get("baseline_file"):
         against_baseline = comparison["baseline_file"] == baseline_photo["file"]
     else:
-        own = _saved_order(photo, "comparison" if comparison else "analysis")
-        against_baseline = own >= _saved_order(baseline_photo, "analysis")
+        against_baseline = _saved_order(photo, "comparison") >= _saved_order(baseline_photo, "analysis")
     if not against_baseline:
-        return NOT_COMPARED
-    if not comparison:
-        return NOT_ALIGNED
+        return NOT_COMPARED, OTHER_FIRST_VISIT
     registration = comparison.get("registration") or {}
-    return ALIGNED if registration.get("ok", True) and comparison.get("aligned", True) else NOT_ALIGNED
+    if registration.get("ok", True) and comparison.get("aligned", True):
+        return ALIGNED, None
+    saved_reason = registration.get("message") or comparison.get("error")
+    if comparison.get("alignment_refused", registration.get("ok") is False):
+        return NOT_ALIGNED, refusal_reason(saved_reason or "")
+    return NOT_COMPARED, refusal_reason(saved_reason) if saved_reason else "its comparison failed"
 
 
 def visit_rows(visits):
     """One row per measured visit, from the record (nothing is re-measured): its own numbers, and the
     comparison with the area's first visit as saved.
 
-    ``status`` is :func:`comparison_status`; ``aligned`` is True for the first visit and the visits
-    aligned with it. The change numbers of the others are None (never those of another baseline).
+    ``status`` and ``status_reason`` are :func:`comparison_status`'s; ``aligned`` is True for the first
+    visit and the visits aligned with it. The change numbers of the others are None (never those of another baseline).
     """
     rows = []
     first_taken = datetime.fromisoformat(visits[0]["taken"])
@@ -159,7 +175,7 @@ def visit_rows(visits):
             continue
         baseline_photo = baseline_photo or photo
         analysis = results["analysis"]
-        status = comparison_status(photo, results, baseline_photo)
+        status, why = comparison_status(photo, results, baseline_photo)
         aligned = status in (BASELINE, ALIGNED)
         comparison = (results.get("comparison") or {}) if status == ALIGNED else {}
         taken = datetime.fromisoformat(visit["taken"])
@@ -177,7 +193,7 @@ def visit_rows(visits):
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
-            "aligned": aligned, "status": status,
+            "aligned": aligned, "status": status, "status_reason": why,
         })
     return rows
 
@@ -347,11 +363,20 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
         except InputError as error:
-            cache[key] = {"error": alignment_refusal(error, "match these two photos on the skin around the area",
-                                                     "If both show this area, give 3–4 matching points."),
-                          "reason": refusal_reason(error),
-                          "alignment_refused": isinstance(error, register.AlignmentError)}
+            refused = isinstance(error, register.AlignmentError)
+            cache[key] = {"error": _pair_refusal(error, refused), "reason": refusal_reason(error),
+                          "alignment_refused": refused}
     return cache[key]
+
+
+def _pair_refusal(error, alignment_refused):
+    """Why two photos gave no before → after change, worded by the error's kind: matching points are the
+    advice only when the alignment was refused; any other failure (the area falls outside the after photo,
+    …) is said as it is."""
+    if alignment_refused:
+        return alignment_refusal(error, "match these two photos on the skin around the area",
+                                 "If both show this area, give 3–4 matching points.")
+    return alignment_refusal(error, "compare these two photos", "")
 
 
 def _pair_section(store, visits, rows):
@@ -395,7 +420,9 @@ def _fill_pair(store, visits, pair):
         numbers = pair_comparison(store, pair)
         if "error" in numbers:
             st.warning(plain(f"No before → after change. {numbers['error']}"))
-            _landmarks(store, visits, before_photo, after_photo)
+            if numbers["alignment_refused"] or st.toggle("The alignment looks wrong: give landmarks",
+                                                         key="landmarks_wanted"):
+                _landmarks(store, visits, before_photo, after_photo)
             return
         comparison = numbers["comparison"]
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")

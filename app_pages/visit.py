@@ -113,12 +113,17 @@ def _save_section(store, area, chart, photos, target, visits):
     label = "Save visit" if target is None else "Add to the visit"
     if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
         return
-    # A comparison keeps the stored file it was made against: the timeline shows it only while that photo
-    # is the area's first (a photo dated earlier, saved later, becomes the first).
+    # A comparison (or a failed try: the timeline then says "not aligned" or "not compared") keeps the
+    # stored file it was made against: the timeline shows it only while that photo is the area's first (a
+    # photo dated earlier, saved later, becomes the first).
     first = baseline_photo(visits)
-    records = [(p, measurement_records(p["item"]["analysis"], p["item"]["roi"], p["item"]["comparison"], chart,
-                                       baseline_file=first[0]["file"] if first and p["item"]["comparison"] else None))
-               for p in ready]
+    records = []
+    for p in ready:
+        item = p["item"]
+        tried = first is not None and (item["comparison"] is not None or item["comparison_error"] is not None)
+        records.append((p, measurement_records(item["analysis"], item["roi"], item["comparison"], chart,
+                                               baseline_file=first[0]["file"] if tried else None,
+                                               comparison_error=item["comparison_error"])))
     saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):
@@ -228,7 +233,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     if calibration.found:
         st.image(card_module.draw_reading(photo.rgb, calibration.reading), caption="Colour card as read (patch numbers)",
                  width=480)
-    comparison, baseline_registration, not_compared = _comparison(baseline, data, chart, calibration)
+    comparison, baseline_registration, not_compared, comparison_error = _comparison(baseline, data, chart, calibration)
     outline_mode = st.radio(
         "Mark the treated area with", ("box", "outline"), horizontal=True, key=state_key(digest, "mode"),
         format_func={"box": "a loose box (the area is found inside it)",
@@ -296,7 +301,8 @@ def _measure_upload(name, data, chart, baseline, previous):
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
-    entry["item"] = {"data": data, "analysis": analysis, "roi": box, "comparison": comparison, "consent": consent}
+    entry["item"] = {"data": data, "analysis": analysis, "roi": box, "comparison": comparison,
+                     "comparison_error": comparison_error, "consent": consent}
     doubts = []
     if not corrected:
         doubts.append("no colour card was read: its colours are not corrected and not comparable between visits")
@@ -353,14 +359,19 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     changes (another area chosen, the card given by hand) while the box still is the suggestion the
     page last put there, the box becomes the new suggestion, or empty when there is none; a box the
     practitioner drew or typed stays. Inputs Streamlit dropped while hidden (the outline chosen for a
-    while) get the suggestion back; inputs emptied by hand stay empty. ``note`` says where a suggested
-    box comes from; it is shown while the box is the suggestion. Returns ``(box or None, whole box treated)``.
+    while) get back the box they held (kept outside the widgets), else the suggestion; inputs emptied by
+    hand stay empty. ``note`` says where a suggested box comes from; it is shown while the box is the
+    suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
                 "(x, y from the top-left corner)")
     keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
     rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect")
     drawn_key, suggested_key = state_key(digest, "box_drawn"), state_key(digest, "box_suggested")
+    kept_key = state_key(digest, "box_kept")  # not a widget's key: Streamlit keeps it while the inputs are hidden
+    if kept_key in st.session_state and not any(key in st.session_state for key in keys):
+        for key, value in zip(keys, st.session_state[kept_key]):
+            st.session_state[key] = value
     typed = tuple(st.session_state.get(key) for key in keys)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
@@ -376,8 +387,8 @@ def _box_inputs(photo, digest, suggested=None, note=None):
                 st.session_state[key] = value
         st.session_state[suggested_key] = suggested
     elif suggested is not None and not any(key in st.session_state for key in keys):
-        # Streamlit drops the inputs of a hidden widget (the outline chosen for a while): the suggestion
-        # comes back. Four inputs emptied by hand are still in Session State (None) and stay empty.
+        # Inputs never shown with a box of their own (none kept): the suggestion. Four inputs emptied by
+        # hand are still in Session State (None) and stay empty.
         for key, value in zip(keys, suggested):
             st.session_state[key] = value
     if suggested is not None and note and tuple(st.session_state.get(key) for key in keys) == tuple(suggested):
@@ -389,6 +400,7 @@ def _box_inputs(photo, digest, suggested=None, note=None):
         _number(columns[2], "width", keys[2], 2, width), _number(columns[3], "height", keys[3], 2, height),
     ]
     whole = columns[4].checkbox("whole box is treated", key=state_key(digest, "whole"))
+    st.session_state[kept_key] = tuple(values)
     if None in values:
         return None, whole
     return tuple(values), whole
@@ -412,13 +424,15 @@ def _reference_inputs(photo, digest):
 def _comparison(baseline, data, chart, calibration):
     """This photo measured over the first visit's area, and the registration it stands on.
 
-    Returns ``(comparison, registration, not_compared)``: ``(None, None, None)`` without a first visit;
-    when it cannot be compared, the comparison is None, the registration the refused alignment (None
-    when the failure was not the alignment's) and ``not_compared`` why (the refused registration or
-    the error's message; the caller says it once, :func:`app_pages.common.alignment_refusal`).
+    Returns ``(comparison, registration, not_compared, error)``: ``(None, None, None, None)`` without a
+    first visit; when it cannot be compared, the comparison is None, the registration the refused
+    alignment (None when the failure was not the alignment's), ``not_compared`` why (the refused
+    registration or the error's message; the caller says it once,
+    :func:`app_pages.common.alignment_refusal`) and ``error`` the error raised (kept in the record:
+    :func:`skinscan.demo.measurement_records`).
     """
     if baseline is None:
-        return None, None, None
+        return None, None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
     key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, _card_key(calibration))
     if key not in comparisons:
@@ -427,13 +441,16 @@ def _comparison(baseline, data, chart, calibration):
                 comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
                                            baseline_calibration=session_calibration(baseline[0], chart),
                                            followup_calibration=calibration)
-        except InputError as error:  # the message and the refused registration, not the traceback's photos
-            comparisons[key] = (str(error), getattr(error, "registration", None))
+        except register.AlignmentError as error:  # a copy without the traceback (and its frames' photos)
+            comparisons[key] = register.AlignmentError(str(error), error.registration)
+        except InputError as error:
+            comparisons[key] = InputError(str(error))
     result = comparisons[key]
-    if isinstance(result, tuple):
-        message, registration = result
-        return None, registration, registration if registration is not None and registration.message else message
-    return result, result.registration, None
+    if isinstance(result, InputError):
+        registration = getattr(result, "registration", None)
+        why = registration if registration is not None and registration.message else str(result)
+        return None, registration, why, result
+    return result, result.registration, None, None
 
 
 def _card_key(calibration):

@@ -244,8 +244,9 @@ def measure_item(item):
     dict
         ``{"kind": "analysis" | "comparison" | "calibration" | None, "error": str | None,
         "result": the command's ``to_dict()`` (``skinscan analyze|compare|calibrate --json``) or None,
-        "records": what the record store keeps for it (as the app saves it), "taken": EXIF date or
-        None, "warnings": [str], "seconds": float}``.
+        "records": what the record store keeps for it (as the app saves it; a comparison with the first
+        photo that was tried and failed is kept as such, :func:`skinscan.demo.measurement_records`),
+        "taken": EXIF date or None, "warnings": [str], "seconds": float}``.
     """
     from . import pipeline
     from .demo import measurement_records
@@ -255,7 +256,7 @@ def measure_item(item):
     reset_random_state()
     outcome = {"kind": None, "error": None, "result": None, "records": [], "taken": None, "warnings": []}
     try:
-        analysis = comparison = None
+        analysis = comparison = comparison_error = None
         if item.baseline is not None:
             base = item.baseline
             try:
@@ -266,6 +267,7 @@ def measure_item(item):
                 analysis = comparison.followup
             except InputError as error:  # e.g. the views differ: measure the photo on its own
                 outcome["warnings"].append(f"not compared with {base.key}: {error}")
+                comparison_error = error  # the record says it was tried, and why it failed
         if analysis is None and item.measurable_area:
             analysis = pipeline.analyze(
                 item.photo, roi=item.roi, mask=load_mask(item.mask) if item.mask else None,
@@ -276,7 +278,8 @@ def measure_item(item):
                            records=measurement_records(analysis, None, comparison, item.chart))
         elif analysis is not None:
             outcome.update(kind="analysis", result=analysis.to_dict(),
-                           records=measurement_records(analysis, item.roi, None, item.chart))
+                           records=measurement_records(analysis, item.roi, None, item.chart,
+                                                       comparison_error=comparison_error))
         else:
             calibration = pipeline.calibrate(item.photo, chart=item.chart)
             outcome.update(kind="calibration", result=calibration.to_dict())

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from . import pipeline
+from . import pipeline, register
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
 RECORD_NAME = "demo_record.json"
@@ -38,13 +38,21 @@ def area_outline(analysis, tolerance_px=1.5):
     ]
 
 
-def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None):
+def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
     the results, as JSON-ready dicts.
 
     ``baseline_file`` (the stored file of the photo the comparison was made against) is kept with the
     comparison when given: the timeline then shows the comparison only while that photo is the area's
     first visit (without it, it infers that from the order things were saved in).
+
+    ``comparison_error`` (the :class:`skinscan.errors.InputError` a comparison with the first visit
+    raised, when one was tried and failed) is kept as a comparison record without numbers:
+    ``{"aligned": False, "alignment_refused": bool, "registration": {...} (when the error carries the
+    refused registration), "error": one-line reason, "baseline_file": ...}``. ``alignment_refused`` is
+    True for a :class:`skinscan.register.AlignmentError` (the photos could not be matched on the skin:
+    perhaps other skin), False for any other reason (e.g. the area falls outside the follow-up photo), so
+    the timeline can say "not aligned" or "not compared" truthfully. Ignored when ``comparison`` is given.
     """
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
                                                "outline": area_outline(analysis), **analysis.to_dict()}}]
@@ -52,9 +60,17 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
         data = comparison.to_dict()
         data.pop("baseline", None)
         data.pop("followup", None)
-        if baseline_file is not None:
-            data["baseline_file"] = str(baseline_file)
-        records.append({"kind": "comparison", "result": data})
+    elif comparison_error is not None:
+        registration = getattr(comparison_error, "registration", None)
+        data = {"aligned": False, "alignment_refused": isinstance(comparison_error, register.AlignmentError),
+                "error": " ".join(str(comparison_error).split())}
+        if registration is not None:
+            data["registration"] = registration.to_dict()
+    else:
+        return records
+    if baseline_file is not None:
+        data["baseline_file"] = str(baseline_file)
+    records.append({"kind": "comparison", "result": data})
     return records
 
 

@@ -46,13 +46,21 @@ DEFINITIONS = (
     ("ITA°", "individual typology angle atan2(L* − 50, b*) of the surrounding skin, with its skin-tone category"),
     ("not aligned", "the photo could not be matched with the first visit's on the skin around the area: no change "
                     "is given for it, and it may show other skin"),
-    ("not compared", "the visit was measured against another first visit than the one shown first here"),
+    ("not compared", "no comparison with the first visit shown here is saved for the visit: it was compared with "
+                     "another first visit, none was tried, or it failed for a reason other than alignment (such as "
+                     "the area falling outside the photo); no change is given for it"),
 )
 
 #: A visit's ``status`` (its row in :func:`area_report`) when its photo could not be matched with the first
-#: visit's, and when its saved comparison was made against another first visit: no change numbers then.
+#: visit's, and when no comparison with it is saved (made against another first visit, never tried, or failed
+#: for another reason than the alignment): no change numbers then.
 NOT_ALIGNED = "not aligned"
 NOT_COMPARED = "not compared"
+#: Why a visit is :data:`NOT_COMPARED` (its row's ``status_reason``), besides the saved reason a comparison
+#: failed: it was compared with another first visit, or no comparison is saved with it (none was tried: or
+#: it was saved before failed comparisons were recorded, 2026-11-26).
+OTHER_FIRST_VISIT = "compared with another first visit"
+NONE_SAVED = "no comparison was saved with it"
 
 #: Environment variable holding the practice's name, printed at the top of every report.
 PRACTICE_NAME_SETTING = "SKINSCAN_PRACTICE_NAME"
@@ -108,7 +116,7 @@ def apart_statuses(apart):
     -------
     str
         ``"not aligned"`` (:data:`NOT_ALIGNED`: the photo could not be matched, it may show other skin),
-        ``"not compared"`` (:data:`NOT_COMPARED`: measured against another first visit) or
+        ``"not compared"`` (:data:`NOT_COMPARED`: no comparison with the first visit is saved) or
         ``"not aligned or not compared"`` when both are present; a row without ``status`` counts as
         not aligned.
     """
@@ -143,22 +151,25 @@ def unaligned_first_visit_reason(later):
     Parameters
     ----------
     later : sequence of dict
-        The rows after the first (:func:`area_report`), none of them aligned with it.
+        The rows after the first (:func:`area_report`), none of them aligned with it; a
+        :data:`NOT_COMPARED` row's ``status_reason`` says why (missing: :data:`OTHER_FIRST_VISIT`).
 
     Returns
     -------
     str
-        A clause: the later visits were all compared with another first visit (:data:`NOT_COMPARED`: the
-        first visit was saved after them), none could be aligned (:data:`NOT_ALIGNED`), or how many are
-        each when both are present.
+        A clause: the later visits were all compared with another first visit (the first visit was saved
+        after them), none was compared with it (:data:`NOT_COMPARED` for other reasons too), none could be
+        aligned (:data:`NOT_ALIGNED`), or how many are each when both are present.
     """
     statuses = [row.get("status") or NOT_ALIGNED for row in later]
     if set(statuses) == {NOT_COMPARED}:
-        return "it was saved after the later visits, which were compared with another first visit"
+        if all(row.get("status_reason", OTHER_FIRST_VISIT) == OTHER_FIRST_VISIT for row in later):
+            return "it was saved after the later visits, which were compared with another first visit"
+        return "no later visit was compared with it"
     if set(statuses) == {NOT_ALIGNED}:
         return "no later visit could be aligned with it"
     return (f"no later visit is aligned with it: {statuses.count(NOT_ALIGNED)} {NOT_ALIGNED} (could not be "
-            f"matched with it), {statuses.count(NOT_COMPARED)} {NOT_COMPARED} (compared with another first visit)")
+            f"matched with it), {statuses.count(NOT_COMPARED)} {NOT_COMPARED} (no comparison with it saved)")
 
 
 def late_redness(rows):

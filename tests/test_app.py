@@ -134,6 +134,10 @@ def test_a_visit_from_upload_to_save(data_folder):
     for name, value in (("x", x), ("y", y), ("w", w), ("h", h)):
         at.number_input(key=_key(data, name)).set_value(value).run()
     assert not at.exception
+    # To the outline and back: the typed box stays (the suggested box, placed from visit 1, came back).
+    at.radio(key=_key(data, "mode")).set_value("outline").run()
+    at.radio(key=_key(data, "mode")).set_value("box").run()
+    assert _typed_box(at, data) == (x, y, w, h)
     assert any("good" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert "Δa* (redness)" in labels
@@ -416,9 +420,22 @@ def test_a_photo_that_cannot_be_measured_is_named_and_confirmed(data_folder):
         assert [len(v["photos"]) for v in store.visits(area_id)] == [1]
 
 
-def test_a_photo_without_a_card_is_said_and_confirmed(data_folder):
-    """Issue 11: a photo with no card was saved like a good one, under a "Colour-corrected" caption."""
+def test_a_photo_without_a_card_is_said_and_confirmed(data_folder, monkeypatch):
+    """Issue 11: a photo with no card was saved like a good one, under a "Colour-corrected" caption.
+    Issue 9: its comparison with the area's first visit (a brow: other skin) is refused, as the real
+    matcher refuses it (faked here: ~1.5 s less); the record says so (the timeline then says "not
+    aligned", not "not compared"), with no numbers."""
+    import skinscan
+    from skinscan import register
+
+    refused = register.Registration(False, "features", None, 3, float("nan"), "the photos share too few skin features")
+
+    def refuse(*args, **kwargs):
+        raise register.AlignmentError(register.alignment_advice(refused), refused)
+
+    monkeypatch.setattr(skinscan, "compare", refuse)
     client_id, area_id = _new_area(data_folder, area="cheek")
+    _saved_visits(data_folder, area_id, ["brow_year0.jpg"])
     at = _visit_page_on(_start(), client_id, area_id)
     photo = np.asarray(Image.open(SAMPLES / "needling_day1.jpg").convert("RGB"))[:, 400:]  # the card cut off
     data = _png(np.ascontiguousarray(photo))
@@ -432,7 +449,13 @@ def test_a_photo_without_a_card_is_said_and_confirmed(data_folder):
     assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
     at.checkbox(key=_key(data, "accept")).check().run()
     at.button(key="save_visit").click().run()
-    assert not at.exception and _visit_count(data_folder, area_id) == 1
+    assert not at.exception and _visit_count(data_folder, area_id) == 2
+    with Store(data_folder) as store:
+        new, first = store.visits(area_id)  # the brow was saved with a later date
+    saved = {m["kind"]: m["result"] for m in new["photos"][0]["measurements"]}["comparison"]
+    assert saved["aligned"] is False and saved["alignment_refused"] is True and "fade_percent" not in saved
+    assert saved["registration"]["ok"] is False and saved["error"] and "\n" not in saved["error"]
+    assert saved["baseline_file"] == first["photos"][0]["file"]
 
 
 def test_definitions_show_as_written():

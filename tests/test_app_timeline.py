@@ -216,13 +216,30 @@ def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):
     assert fades[1] == NOT_COMPARED and re.fullmatch(r"\d+", fades[2]) and re.fullmatch(r"\d+", fades[3])
 
 
+def _failed_comparison(store, area_id, visit_index, error, registration=None):
+    """A visit's comparison replaced by the record the New visit page saves when the comparison with the
+    first visit fails (skinscan.demo.measurement_records with ``comparison_error``); its analysis kept."""
+    visits = store.visits(area_id)
+    photo = visits[visit_index]["photos"][0]
+    store.update_photo(photo["id"], measurements=_analysis_and_failure(
+        photo, error, visits[0]["photos"][0]["file"], registration))
+
+
+def _analysis_and_failure(photo, error, baseline_file, registration=None):
+    """A stored photo's analysis record and a failed comparison's (refused when ``registration`` is given)."""
+    failure = {"aligned": False, "alignment_refused": registration is not None, "error": error,
+               "baseline_file": baseline_file}
+    if registration is not None:
+        failure["registration"] = registration.to_dict()
+    return [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"] if m["kind"] == "analysis"] \
+        + [{"kind": "comparison", "result": failure}]
+
+
 def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monkeypatch):
     area_id = demo["areas"][TATTOO]["id"]
-    with Store(data_folder) as store:
-        last = store.visits(area_id)[-1]["photos"][0]
-        analysis_only = [{"kind": m["kind"], "result": m["result"]} for m in last["measurements"] if m["kind"] == "analysis"]
-        store.update_photo(last["id"], measurements=analysis_only)  # saved when alignment failed
     failed = register.Registration(False, "features", None, 0, float("nan"), "too few matches")
+    with Store(data_folder) as store:  # saved when alignment failed: the refusal is in the record
+        _failed_comparison(store, area_id, -1, register.alignment_advice(failed), failed)
     monkeypatch.setattr(register, "match", lambda *a, **k: failed)
     at = _timeline(area_id)
     shown = at.dataframe[0].value
@@ -289,14 +306,16 @@ def refused_alignment(monkeypatch):
 
 def _brow_photo_on_the_tattoo(data_folder, demo, taken):
     """The demo's second brow photo saved as a visit of the tattoo area, as the New visit page saves a
-    photo that could not be compared (its analysis only). Returns the tattoo area's id."""
+    photo whose alignment with the first visit was refused (its analysis and the refusal). Returns the
+    tattoo area's id."""
     area_id = demo["areas"][TATTOO]["id"]
+    refused = register.Registration(False, "features", None, 3, float("nan"), "the photos share too few skin features")
     with Store(data_folder) as store:
         brow = store.visits(demo["areas"][BROW]["id"])[1]["photos"][0]
+        first_file = store.visits(area_id)[0]["photos"][0]["file"]
         store.save_visit(area_id, taken, [{
             "data": store.photo_path(brow["file"]).read_bytes(),
-            "measurements": [{"kind": m["kind"], "result": m["result"]} for m in brow["measurements"]
-                             if m["kind"] == "analysis"],
+            "measurements": _analysis_and_failure(brow, register.alignment_advice(refused), first_file, refused),
         }])
     return area_id
 
@@ -343,6 +362,34 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     rest = " ".join(" ".join(pages[1:]).split())
     assert "blend" in rest and "verdict" not in rest and "2026-11-26 10:00" in rest and NOT_ALIGNED in rest
     assert "left out of the lines: 2026-11-26 10:00 (not aligned)" in rest
+
+
+def test_a_visit_not_compared_is_not_called_unaligned(demo, data_folder, monkeypatch):
+    """A photo saved after the first visit with no comparison (none was tried) and one whose comparison
+    failed for another reason than the alignment were both called "not aligned (other skin?)"; they were
+    not compared. The pair compared now, failing so, says why instead of asking for matching points."""
+    area_id = demo["areas"][TATTOO]["id"]
+    outside = "the treated area falls (partly) outside the follow-up photo"
+    with Store(data_folder) as store:
+        second = store.visits(area_id)[1]["photos"][0]
+        store.update_photo(second["id"], measurements=[{"kind": m["kind"], "result": m["result"]}
+                                                       for m in second["measurements"] if m["kind"] == "analysis"])
+        _failed_comparison(store, area_id, -1, outside)
+    far = register.Registration(True, "features", np.array([[1.0, 0, 1e5], [0, 1, 1e5], [0, 0, 1]]), 40, 0.5,
+                                confidence=0.9)
+    monkeypatch.setattr(register, "match", lambda *a, **k: far)  # verified, but the area lands off the photo
+    at = _timeline(area_id)
+    fades = list(at.dataframe[0].value["fade %"])
+    assert fades[1] == fades[3] == NOT_COMPARED and re.fullmatch(r"\d+", fades[2])
+    notes = " ".join(re.sub(r"\\(.)", r"\1", c.value) for c in at.caption)
+    assert report.NONE_SAVED in notes and outside in notes and "other skin" not in notes
+    traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
+    assert [t["name"] for t in traces if t["mode"] == "markers"] == ["ΔE00 of visits not compared with visit 1"]
+    refusals = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning if w.value.startswith("No before")]
+    assert refusals == [f"No before → after change. Could not compare these two photos: {outside}."]
+    assert "landmarks_typed" not in [t.key for t in at.text_input]
+    assert at.toggle(key="landmarks_wanted").value is False  # offered, not forced: the alignment was verified
+    _no_cli_wording(at)
 
 
 def _row(taken, days, delta_a, status=None):
@@ -407,5 +454,7 @@ def test_visits_not_compared_are_labelled_neutrally(refused_pair_pdf):
     assert report.apart_legend(both) == "ΔE00 of visits not aligned or not compared with visit 1 (other skin?)"
     assert report.unaligned_first_visit_reason(both) == (
         "no later visit is aligned with it: 1 not aligned (could not be matched with it), 1 not compared "
-        "(compared with another first visit)")
+        "(no comparison with it saved)")
     assert report.unaligned_first_visit_reason(apart).startswith("it was saved after the later visits")
+    never = [{**apart[0], "status_reason": report.NONE_SAVED}]
+    assert report.unaligned_first_visit_reason(never) == "no later visit was compared with it"

@@ -248,6 +248,35 @@ def test_import_an_archive_into_the_record(tmp_path, capsys):
         assert store.check() == []
 
 
+def test_a_comparison_that_failed_is_recorded_as_tried(tmp_path, monkeypatch):
+    """Issue 9: a photo whose comparison with its series' first photo failed was imported with its analysis
+    only, and the timeline called it "not aligned (other skin?)"; the record now says it was tried, why it
+    failed and whether the alignment was refused (here it was not: the area fell outside the photo)."""
+    from skinscan import pipeline
+    from skinscan.batch import BatchItem, import_photo, measure_item
+    from skinscan.store import stored_file_name
+
+    outside = "the treated area falls (partly) outside the follow-up photo"
+
+    def fail(*args, **kwargs):
+        raise InputError(outside)
+
+    monkeypatch.setattr(pipeline, "compare", fail)
+    first, second = (BatchItem(photo=str(SAMPLES / name), key=name, roi=tuple(TRUTH[name]["roi"]), chart="mini24",
+                               client="Anna", area="left brow") for name in ("brow_year0.jpg", "brow_year1.jpg"))
+    item = replace(second, baseline=first)
+    outcome = measure_item(item)
+    assert outcome["kind"] == "analysis" and outcome["error"] is None
+    assert outcome["warnings"] == [f"not compared with brow_year0.jpg: {outside}"]
+    with Store(tmp_path / "data") as store:
+        ids = import_photo(store, item, outcome)
+        [photo] = store.visit(ids["visit_id"])["photos"]
+    saved = {m["kind"]: m["result"] for m in photo["measurements"]}
+    assert saved["analysis"]["roi"] == TRUTH["brow_year1.jpg"]["roi"]
+    assert saved["comparison"] == {"aligned": False, "alignment_refused": False, "error": outside,
+                                   "baseline_file": stored_file_name((SAMPLES / "brow_year0.jpg").read_bytes())}
+
+
 def test_cli_batch_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "bad.csv").write_text("photo,colour\nx.jpg,red\n")
     (tmp_path / "date.csv").write_text("photo,date\nx.jpg,yesterday\n")
