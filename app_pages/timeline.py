@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from skinscan import InputError, calibrate, color, compare, load_photo, register, visuals
-from skinscan.demo import measurement_records
+from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, late_redness,
@@ -356,9 +356,7 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
             with st.spinner("Aligning the two visits on the skin…"):
                 comparison = compare(data_before, data_after, chart=before.get("chart") or "classic24",
                                      landmarks=landmarks, **area)
-            result = comparison.to_dict()
-            result.pop("baseline", None)
-            result.pop("followup", None)
+            result = comparison_record(comparison)
             cache[key] = {"comparison": result, "homography": comparison.registration.homography,
                           "before_delta_e00": comparison.baseline.contrast.delta_e00,
                           "after_delta_e00": comparison.followup.contrast.delta_e00}
@@ -400,7 +398,10 @@ def _pair_section(store, visits, rows):
     landmarks = st.session_state.get("landmarks", {}).get((before_photo["file"], after_photo["file"]))
     stored = None
     if landmarks is None and before_id == ids[0] and _row(rows, after_id)["status"] == ALIGNED:
-        stored = {"comparison": after_results["comparison"], "before_delta_e00": _row(rows, before_id)["delta_e00"],
+        saved = after_results["comparison"]
+        # The baseline's contrast the fade was computed from (records before 2026-11-26: the first visit's own).
+        before_delta_e00 = (saved.get("baseline_contrast") or {}).get("delta_e00", _row(rows, before_id)["delta_e00"])
+        stored = {"comparison": saved, "before_delta_e00": before_delta_e00,
                   "after_delta_e00": _row(rows, after_id)["delta_e00"]}
     return {"before": (labels[before_id], before_picture, _row(rows, before_id)),
             "after": (labels[after_id], after_picture, _row(rows, after_id)),

@@ -38,6 +38,19 @@ def area_outline(analysis, tolerance_px=1.5):
     ]
 
 
+def comparison_record(comparison):
+    """A comparison as the record keeps it: ``compare --json`` without the two photos' analyses (each
+    photo's own record holds its analysis), plus ``baseline_contrast``: the baseline's contrast that
+    ``fade_percent`` and ``redness_resolution_percent`` were computed from. It differs from the first
+    visit's own record when the baseline was measured again on the skin it shares with the follow-up
+    (:func:`skinscan.pipeline.shared_reference`); a "before -> after" shown next to the fade reads it.
+    """
+    data = comparison.to_dict()
+    data["baseline_contrast"] = data.pop("baseline")["contrast"]
+    data.pop("followup", None)
+    return data
+
+
 def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
     the results, as JSON-ready dicts.
@@ -57,9 +70,7 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
                                                "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:
-        data = comparison.to_dict()
-        data.pop("baseline", None)
-        data.pop("followup", None)
+        data = comparison_record(comparison)
     elif comparison_error is not None:
         registration = getattr(comparison_error, "registration", None)
         data = {"aligned": False, "alignment_refused": isinstance(comparison_error, register.AlignmentError),

@@ -261,8 +261,11 @@ def _grid(cells, header=True):
 
 
 def _pair_numbers(comparison, before_row, after_row, show_fade):
-    """The before/after numbers with one-line definitions, fade % first for tattoo areas."""
+    """The before/after numbers with one-line definitions, fade % first for tattoo areas. "Before" is
+    the baseline's contrast the fade was computed from (``baseline_contrast``) when the comparison
+    keeps it, else the before visit's own row."""
     comparison = comparison or {}
+    before_row = {**before_row, **(comparison.get("baseline_contrast") or {})}
     lines = [
         ("fade %", _shown(comparison.get("fade_percent"), "{:.0f} %"),
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),

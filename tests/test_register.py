@@ -13,7 +13,8 @@ import cv2
 import numpy as np
 import pytest
 
-from skinscan import InputError, color, compare, constants, load_photo, register
+from skinscan import InputError, analyze, color, compare, constants, load_photo, register, report
+from skinscan.demo import measurement_records
 from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING, align_photos, place_area
 from visits import hidden_reference_pair, limb_pair
 
@@ -129,14 +130,22 @@ def _true_landmarks(pair):
     return corners, cv2.perspectiveTransform(corners[None], pair.true_homography)[0]
 
 
+@pytest.fixture(scope="module")
+def hidden_reference_comparisons():
+    """(pair, comparison) for two rendered pairs whose reference ring is hidden by a sleeve at follow-up,
+    aligned by the true landmarks."""
+    pairs = [hidden_reference_pair(seed, sleeve="all_but_left") for seed in (0, 1)]
+    return [(pair, compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=_true_landmarks(pair)))
+            for pair in pairs]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
-def test_hidden_reference_ring_is_measured_on_the_same_skin_in_both_visits(seed):
+def test_hidden_reference_ring_is_measured_on_the_same_skin_in_both_visits(hidden_reference_comparisons, seed):
     """A sleeve hides all but the lit skin left of an unchanged tattoo at the follow-up: the follow-up
     falls back to its own ring, and the baseline is measured on that same skin. Fade stays within 3 %
     of the truth (0); when the baseline kept its whole ring, half of it on the shaded side, the same
     pairs read -9 % and -14 %."""
-    pair = hidden_reference_pair(seed, sleeve="all_but_left")
-    comparison = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=_true_landmarks(pair))
+    pair, comparison = hidden_reference_comparisons[seed]
     assert SHARED_OWN_REFERENCE_WARNING in comparison.followup.warnings
     assert abs(comparison.fade_percent - pair.true_fade_percent) <= 3.0
     # The same skin under the same light reads the same in both photos.
@@ -195,6 +204,22 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     size, way = re.search(r"reads (\d+\.\d) L\* (lighter|darker) at the follow-up", warning).groups()
     said = float(size) if way == "lighter" else -float(size)
     assert said == pytest.approx(comparison.followup.reference.lab[0] - comparison.baseline.reference.lab[0], abs=0.051)
+
+
+def test_saved_comparison_keeps_the_before_numbers_its_fade_came_from(hidden_reference_comparisons):
+    """The first visit measured alone (its own whole ring) reads another ΔE00 than the baseline measured on
+    the shared skin; the saved comparison keeps the latter, and the PDF's "before -> after" shows it."""
+    pair, comparison = hidden_reference_comparisons[0]
+    analysis_record, comparison_record = measurement_records(comparison.followup, None, comparison)
+    kept = comparison_record["result"]
+    before, after = kept["baseline_contrast"]["delta_e00"], analysis_record["result"]["contrast"]["delta_e00"]
+    assert kept["fade_percent"] == pytest.approx(100 * (1 - after / before), abs=0.01)
+    own_first_visit = analyze(pair.baseline, roi=pair.roi)
+    assert abs(own_first_visit.contrast.delta_e00 - before) > 1.0  # the two differ: the test can tell them apart
+    shown = report._pair_numbers(kept, {"delta_e00": own_first_visit.contrast.delta_e00, "delta_a": 0.0},
+                                 {"delta_e00": after, "delta_a": 0.0}, True)
+    before_after, = [row[1] for row in shown if row[0] == "ΔE00 before → after"]
+    assert before_after == f"{before:.1f} → {after:.1f}"
 
 
 def test_real_reference_on_the_shaded_side_is_shared():
