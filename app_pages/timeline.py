@@ -12,8 +12,9 @@ from skinscan import InputError, calibrate, color, compare, load_photo, register
 from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
-    NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, late_redness,
-    late_redness_alert, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
+    NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
+    late_redness, late_redness_alert, other_skin_caption, shows_fade_by_default, trend_caption, trend_rows,
+    unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -164,7 +165,10 @@ def visit_rows(visits):
     comparison with the area's first visit as saved.
 
     ``status`` and ``status_reason`` are :func:`comparison_status`'s; ``aligned`` is True for the first
-    visit and the visits aligned with it. The change numbers of the others are None (never those of another baseline).
+    visit and the visits aligned with it; ``other_skin`` marks an aligned visit whose comparison measured
+    the first visit again on other skin (the record's ``baseline_on_other_skin``;
+    report.contrast_line_rows). The change numbers of the others are None (never those of another
+    baseline).
     """
     rows = []
     first_taken = datetime.fromisoformat(visits[0]["taken"])
@@ -178,6 +182,9 @@ def visit_rows(visits):
         status, why = comparison_status(photo, results, baseline_photo)
         aligned = status in (BASELINE, ALIGNED)
         comparison = (results.get("comparison") or {}) if status == ALIGNED else {}
+        # Aligned, but the first visit was measured again on other skin (its own reference was hidden
+        # here: pipeline.shared_reference): this visit's own ΔE00 and Δa* are not on the first's skin.
+        other_skin = bool(comparison.get("baseline_on_other_skin"))
         taken = datetime.fromisoformat(visit["taken"])
         rows.append({
             "visit_id": visit["id"], "photo_id": photo["id"], "file": photo["file"],
@@ -193,7 +200,7 @@ def visit_rows(visits):
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
-            "aligned": aligned, "status": status, "status_reason": why,
+            "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
         })
     return rows
 
@@ -204,9 +211,11 @@ def _trend(rows, fade_first):
         st.error(late_redness_alert(late_red))
     aligned, apart = trend_rows(rows)
     days = [r["days"] for r in aligned]
+    same_skin = contrast_line_rows(aligned)
+    same_days = [r["days"] for r in same_skin]
     figure = go.Figure()
-    figure.add_scatter(x=days, y=[r["delta_a"] for r in aligned], name="Δa* (redness)", mode="lines+markers")
-    figure.add_scatter(x=days, y=[r["delta_e00"] for r in aligned], name="ΔE00 (contrast)", mode="lines+markers")
+    figure.add_scatter(x=same_days, y=[r["delta_a"] for r in same_skin], name="Δa* (redness)", mode="lines+markers")
+    figure.add_scatter(x=same_days, y=[r["delta_e00"] for r in same_skin], name="ΔE00 (contrast)", mode="lines+markers")
     figure.add_scatter(x=days, y=[r["fade_percent"] for r in aligned], name="fade %", mode="lines+markers",
                        visible=True if fade_first else "legendonly")
     figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift (°)", mode="lines+markers",
@@ -219,6 +228,8 @@ def _trend(rows, fade_first):
     st.plotly_chart(figure)
     if apart:
         st.caption(trend_caption(apart))
+    if other_skin_caption(rows):
+        st.caption(other_skin_caption(rows))
 
 
 # --- pictures --------------------------------------------------------------------------------------

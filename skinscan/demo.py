@@ -43,11 +43,13 @@ def comparison_record(comparison):
     photo's own record holds its analysis), plus ``baseline_contrast``: the baseline's contrast that
     ``fade_percent`` and ``redness_resolution_percent`` were computed from. It differs from the first
     visit's own record when the baseline was measured again on the skin it shares with the follow-up
-    (:func:`skinscan.pipeline.shared_reference`); a "before -> after" shown next to the fade reads it.
+    (:func:`skinscan.pipeline.shared_reference`; ``baseline_on_other_skin`` is then True); a "before ->
+    after" shown next to the fade reads it, with ``followup_contrast`` (the follow-up's, as compared).
     """
     data = comparison.to_dict()
     data["baseline_contrast"] = data.pop("baseline")["contrast"]
-    data.pop("followup", None)
+    data["baseline_on_other_skin"] = pipeline.SHARED_OWN_REFERENCE_WARNING in comparison.followup.warnings
+    data["followup_contrast"] = data.pop("followup")["contrast"]
     return data
 
 

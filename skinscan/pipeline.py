@@ -493,9 +493,10 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         area_pixels=int(treated_full.sum()), sample_step=step,
     )
     excluded_fraction = 1.0 - treated_valid.sum() / max(treated.sum(), 1)
+    excluded = []
     if excluded_fraction > 0.3:
-        warnings.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
-    return _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings)
+        excluded.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
+    return _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings, excluded)
 
 
 #: Said when a follow-up's reference had to be its own ring (the baseline's reference skin is not skin
@@ -506,9 +507,9 @@ SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in th
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
 
 
-def _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings):
+def _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings, later_warnings=()):
     """The Analysis of a measured area against the reference skin ``reference`` (working-grid mask);
-    ``warnings`` are the analysis's own, the reference's are added."""
+    its warnings are ``warnings``, the reference's, then ``later_warnings``."""
     step = work.step
     treated = treated_full[::step, ::step]
     reference_measurement = metrics.measure_region(
@@ -527,7 +528,7 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
         uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, calibration.leave_one_out),
-        warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement)),
+        warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement), *later_warnings),
     )
 
 
@@ -571,7 +572,8 @@ def shared_reference(baseline, followup, registration):
     nearest neighbour); of it, the pixels that are the baseline's reference or untreated, measurable,
     plausibly skin-coloured pixels (:func:`skin.plausible_skin`) form the baseline's reference R_b; the
     follow-up keeps the pixels of R_f where R_b lands. Used when R_b holds at least
-    MAPPED_REFERENCE_FRACTION of the mapped R_f and both hold MIN_REFERENCE_PIXELS.
+    MAPPED_REFERENCE_FRACTION of the mapped R_f and both hold MIN_REFERENCE_PIXELS; R_b loses its
+    outliers as every reference does (:func:`segment.without_outliers`).
     """
     base_work = baseline.work
     base_treated = _on_grid(baseline, baseline.full_mask("treated"))
@@ -583,6 +585,7 @@ def shared_reference(baseline, followup, registration):
     reference_b = mapped & candidates
     if reference_b.sum() < max(segment.MIN_REFERENCE_PIXELS, segment.MAPPED_REFERENCE_FRACTION * mapped.sum()):
         return baseline, followup
+    reference_b = segment.without_outliers(reference_b, base_work.lab)
     forward = register.warp_mask(_to_full_resolution(reference_b, baseline.sample_step, base_work.crop_shape),
                                  registration, followup.calibration.photo.shape, offset=base_work.offset)
     reference_f = _on_grid(followup, followup.full_mask("reference") & forward)

@@ -104,6 +104,26 @@ def trend_rows(rows):
     return aligned, [row for row in rows if not row.get("aligned", True)]
 
 
+def contrast_line_rows(rows):
+    """Of the rows a trend line may join (:func:`trend_rows`), those whose own ΔE00 and Δa* may be joined
+    to the first visit's: not those flagged ``other_skin`` (aligned, but the skin the first visit was
+    measured against was hidden, so the comparison measured both on other skin: their fade % is on
+    shared skin, their own ΔE00 and Δa* are against other skin than the first visit's)."""
+    return [row for row in rows if not row.get("other_skin")]
+
+
+def other_skin_caption(rows):
+    """The sentence under a trend chart naming the visits left out of its ΔE00 and Δa* lines (see
+    :func:`contrast_line_rows`); empty when there are none."""
+    other = [row for row in rows if row.get("other_skin")]
+    if not other:
+        return ""
+    visits = ", ".join(_taken_text(row) for row in other)
+    return (f"Visits measured against other skin around the area than the first (the first visit's was hidden): "
+            f"{visits}. Their ΔE00 and Δa* are left out of the lines; their fade % compares the same skin in both "
+            f"photos.")
+
+
 def _taken_text(row):
     taken = row["taken"] if isinstance(row["taken"], str) else row["taken"].isoformat()
     return taken[:16].replace("T", " ")
@@ -207,8 +227,10 @@ def _trend_png(rows, show_fade=False):
     rows, apart = trend_rows(rows)
     days = [row["days"] for row in rows]
     figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
-    axis.plot(days, [row["delta_a"] for row in rows], "o-", color="#c0392b", label="Δa* (redness)")
-    axis.plot(days, [row["delta_e00"] for row in rows], "s-", color="#34495e", label="ΔE00 (contrast)")
+    same_skin = contrast_line_rows(rows)
+    same_days = [row["days"] for row in same_skin]
+    axis.plot(same_days, [row["delta_a"] for row in same_skin], "o-", color="#c0392b", label="Δa* (redness)")
+    axis.plot(same_days, [row["delta_e00"] for row in same_skin], "s-", color="#34495e", label="ΔE00 (contrast)")
     if apart:
         axis.plot([row["days"] for row in apart], [row["delta_e00"] for row in apart], "x", color="#7f8c8d",
                   markersize=8, label=f"ΔE00, {apart_statuses(apart)}")
@@ -263,9 +285,10 @@ def _grid(cells, header=True):
 def _pair_numbers(comparison, before_row, after_row, show_fade):
     """The before/after numbers with one-line definitions, fade % first for tattoo areas. "Before" is
     the baseline's contrast the fade was computed from (``baseline_contrast``) when the comparison
-    keeps it, else the before visit's own row."""
+    keeps it, else the before visit's own row; "after" likewise (``followup_contrast``)."""
     comparison = comparison or {}
     before_row = {**before_row, **(comparison.get("baseline_contrast") or {})}
+    after_row = {**after_row, **(comparison.get("followup_contrast") or {})}
     lines = [
         ("fade %", _shown(comparison.get("fade_percent"), "{:.0f} %"),
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
@@ -398,6 +421,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         apart = trend_rows(rows)[1]
         if apart:
             story.append(Paragraph(plain(trend_caption(apart)), styles["Small"]))
+        if other_skin_caption(rows):
+            story.append(Paragraph(plain(other_skin_caption(rows)), styles["Small"]))
     if pictures and before_after is None:
         cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]

@@ -528,7 +528,7 @@ def reference_ring(treated, valid, lab):
         ring = (distance > gap) & (distance <= gap + widening * band) & valid
         if ring.sum() >= enough:
             break
-    return _without_outliers(ring, lab)
+    return without_outliers(ring, lab)
 
 
 def reference_warnings(reference, treated):
@@ -558,7 +558,7 @@ def reference_warnings(reference, treated):
 def reference_from_box(box, treated, valid, lab):
     """The reference skin from a chosen patch of untreated skin (x, y, w, h in crop pixels)."""
     region = box_mask(box, lab.shape) & valid & ~treated
-    return _without_outliers(region, lab)
+    return without_outliers(region, lab)
 
 
 def reference_mapped(mapped, treated, valid, lab):
@@ -586,10 +586,13 @@ def reference_mapped(mapped, treated, valid, lab):
     region = mapped & valid & ~treated
     if region.sum() < max(MIN_REFERENCE_PIXELS, MAPPED_REFERENCE_FRACTION * mapped.sum()):
         return None
-    return _without_outliers(region, lab)
+    return without_outliers(region, lab)
 
 
-def _without_outliers(region, lab):
+def without_outliers(region, lab):
+    """``region`` without the pixels more than REFERENCE_OUTLIER_DE76 from its median colour (after light
+    smoothing): other lesions, moles, a shadow. Raises InputError when fewer than MIN_REFERENCE_PIXELS
+    are left to start with; uneven skin keeps the half of it nearest its median."""
     if region.sum() < MIN_REFERENCE_PIXELS:
         raise InputError(
             "too little untreated skin to compare with: choose a reference patch (--reference-roi)"

@@ -216,10 +216,37 @@ def test_saved_comparison_keeps_the_before_numbers_its_fade_came_from(hidden_ref
     assert kept["fade_percent"] == pytest.approx(100 * (1 - after / before), abs=0.01)
     own_first_visit = analyze(pair.baseline, roi=pair.roi)
     assert abs(own_first_visit.contrast.delta_e00 - before) > 1.0  # the two differ: the test can tell them apart
+    # The rows passed are the visits' own records (the after visit's may have been measured against
+    # another first visit): the numbers shown are the comparison's own.
+    assert kept["followup_contrast"]["delta_e00"] == after
     shown = report._pair_numbers(kept, {"delta_e00": own_first_visit.contrast.delta_e00, "delta_a": 0.0},
-                                 {"delta_e00": after, "delta_a": 0.0}, True)
+                                 {"delta_e00": after + 5.0, "delta_a": 0.0}, True)
     before_after, = [row[1] for row in shown if row[0] == "ΔE00 before → after"]
     assert before_after == f"{before:.1f} → {after:.1f}"
+
+
+def test_the_timeline_keeps_a_visit_measured_on_other_skin_out_of_the_contrast_lines(hidden_reference_comparisons):
+    """The first visit's own ΔE00 is against its whole ring, the follow-up's against the lit skin only: the
+    timeline joins their fade % (same skin) but not their ΔE00 and Δa*, and says why."""
+    from app_pages.timeline import visit_rows
+
+    pair, comparison = hidden_reference_comparisons[0]
+    first = analyze(pair.baseline, roi=pair.roi)
+
+    def visit(number, records):
+        measurements = [{**record, "created": f"2026-10-0{number}T10:00"} for record in records]
+        return {"id": number, "taken": f"2026-10-0{number}T10:00",
+                "photos": [{"id": number, "file": f"{number}.jpg", "measurements": measurements}]}
+
+    visits = [visit(1, measurement_records(first, pair.roi)),
+              visit(2, measurement_records(comparison.followup, None, comparison, baseline_file="1.jpg"))]
+    rows = visit_rows(visits)
+    assert [row["status"] for row in rows][1:] == ["aligned"] and rows[1]["other_skin"] and not rows[0]["other_skin"]
+    assert report.contrast_line_rows(rows) == rows[:1]
+    assert "their fade % compares the same skin" in report.other_skin_caption(rows)
+    # A comparison on the first visit's own skin is joined as before.
+    same = [{**row, "other_skin": False} for row in rows]
+    assert report.contrast_line_rows(same) == same and report.other_skin_caption(same) == ""
 
 
 def test_real_reference_on_the_shaded_side_is_shared():
