@@ -16,7 +16,7 @@ import streamlit as st
 from skinscan import InputError, analyze, compare, constants, pipeline, register
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
-from skinscan.store import TREATMENT_FIELDS
+from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, display_overlay, draw_box, drawn_outline_mask,
@@ -98,7 +98,10 @@ def _save_section(store, area, chart, photos, target, visits):
     if not ready:
         st.info("Nothing to save yet: mark the treated area on a photo (or confirm the photos above).")
         return
+    for p, days in _already_saved(ready, visits):
+        st.warning(f"{plain(p['name'])}: this photo is already saved in this area on {plain(' and '.join(days))}.")
     token = form["token"]
+    confirmed = True
     if target is None:
         photo = ready[0]["item"]["analysis"].calibration.photo
         default_day = photo.taken.date() if photo.taken else datetime.now().date()
@@ -106,10 +109,10 @@ def _save_section(store, area, chart, photos, target, visits):
                                   help="From the photo's EXIF when it has one.")
         taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
         notes, treatment = _treatment_inputs(token)
-    confirmed = True
+        confirmed = _before_first_visit(datetime.combine(taken_day, taken_time), ready, visits, token)
     if left_out:
         names = ", ".join(p["name"] for p in left_out)
-        confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{token}")
+        confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{token}") and confirmed
     label = "Save visit" if target is None else "Add to the visit"
     if not st.button(label, type="primary", key="save_visit", disabled=not confirmed):
         return
@@ -157,6 +160,55 @@ def _save_section(store, area, chart, photos, target, visits):
             st.error(plain(f"Not saved: {error}"))
             return
     st.rerun()
+
+
+def _before_first_visit(taken, ready, visits, token):
+    """Say when a new visit dated ``taken`` would come before the area's first visit; returns whether it
+    may be saved (False until confirmed when a photo could not be compared with that first visit).
+
+    Saved, such a visit becomes the area's first (:meth:`skinscan.store.Store.visits` orders by the
+    stored ``taken`` text, then id; the new visit's text is compared the same way) and every later
+    visit is compared with its photo. A photo of other skin (its comparison with the current first
+    visit failed: the page's own ``comparison_error``, nothing measured again) would leave every
+    later visit "not compared", so the practitioner ticks a box before saving it.
+    """
+    if not visits or taken.isoformat() >= visits[0]["taken"]:
+        return True
+    first = visits[0]["taken"]
+    when = first[:16].replace("T", " ") if first[:10] == taken.date().isoformat() else first[:10]
+    these = "this photo becomes" if len(ready) == 1 else "these photos become"
+    st.warning(f"This date is before the area's first visit ({plain(when)}): saved, {these} the first visit "
+               "and later visits are compared with it.")
+    unmatched = [p["name"] for p in ready if p["item"]["comparison_error"] is not None]
+    if not unmatched:
+        return True
+    return st.checkbox(
+        f"Make it the first visit although {plain(', '.join(unmatched))} could not be compared with the current "
+        "first visit (later visits may then not be compared at all)", key=f"before_first_{token}")
+
+
+def _already_saved(ready, visits):
+    """The photos about to be saved that this area's record already holds: ``[(entry, [days])]``.
+
+    A photo is the same when the store would give it the same file name (the SHA-256 of the file
+    without its metadata, :func:`skinscan.store.stored_file_name`): a photo uploaded again straight
+    from the camera (with its EXIF) is found as well as one exported from the record. The name is
+    worked out once per photo and session.
+    """
+    names = st.session_state.setdefault("stored_names", {})
+    days_by_file = {}
+    for visit in visits:
+        for photo in visit["photos"]:
+            days = days_by_file.setdefault(photo["file"], [])
+            if visit["taken"][:10] not in days:
+                days.append(visit["taken"][:10])
+    found = []
+    for p in ready:
+        if p["hash"] not in names:
+            names[p["hash"]] = stored_file_name(p["item"]["data"], p["item"]["analysis"].calibration.photo)
+        if names[p["hash"]] in days_by_file:
+            found.append((p, days_by_file[names[p["hash"]]]))
+    return found
 
 
 def _saved_message(area, target, saved, left_out):

@@ -648,6 +648,7 @@ def test_a_new_photo_starts_at_the_previous_visits_area(data_folder, monkeypatch
         data = (SAMPLES / name).read_bytes()
         at.file_uploader(key="uploads").set_value((name, data, "image/jpeg")).run()
         _draw_box(at, data, box)
+        assert not any("before the area's first visit" in w.value for w in at.warning)  # dated after it
         at.button(key="save_visit").click().run()
         assert not at.exception and any("saved" in s.value for s in at.success)
     data = (SAMPLES / "scar_session3.jpg").read_bytes()
@@ -770,3 +771,43 @@ def test_refusals_are_worded_for_the_app():
         assert refusal_reason(kept) == kept
     assert alignment_refusal(refused) == ("Could not place the previous visit's area on this photo: too few skin "
                                           "features agree. Draw the box yourself.")
+
+
+def test_a_photo_dated_before_the_first_visit_is_said_and_confirmed_when_not_compared(data_folder):
+    """Browser walk: a brow photo uploaded on a tattoo area kept its EXIF date (before the area's first
+    visit); saved as is, it became visit 1 and every tattoo visit turned "not compared", unsaid."""
+    client_id, area_id = _new_area(data_folder, area="shoulder tattoo")
+    _saved_visits(data_folder, area_id, ["tattoo_session1.jpg"])  # the first visit: 2027-01-01
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year1.jpg").read_bytes()  # another body part; EXIF date 2025-06-20
+    _draw_box(at, data, TRUTH["brow_year1.jpg"]["roi"])  # drawn before the upload: one measuring run
+    at.file_uploader(key="uploads").upload("brow1.jpg", data, "image/jpeg").run()
+    assert any("Could not place" in w.value and "compare it with the first visit" in w.value for w in at.warning)
+    assert not at.exception and str(at.date_input(key="visit_date").value) == "2025-06-20"
+    assert any(_shown(w.value) == "This date is before the area's first visit (2027-01-01): saved, this photo "
+               "becomes the first visit and later visits are compared with it." for w in at.warning)
+    assert at.button(key="save_visit").disabled
+    confirm = next(c for c in at.checkbox if c.key.startswith("before_first_"))
+    assert "brow1.jpg could not be compared" in _shown(confirm.label)
+    confirm.check().run()
+    assert not at.exception and not at.button(key="save_visit").disabled
+
+
+def test_a_photo_already_saved_in_the_area_is_said_before_saving(data_folder):
+    """The same photo (as the store names it: its content without metadata) saved again on this area
+    is said before the save, which stays possible; compared with the first visit, an earlier date is
+    said and needs no confirmation."""
+    client_id, area_id = _new_area(data_folder)
+    _saved_visits(data_folder, area_id, ["brow_year0.jpg"])  # stored stripped of its EXIF, on 2027-01-01
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = (SAMPLES / "brow_year0.jpg").read_bytes()  # as the camera gave it, EXIF date 2024-06-20
+    at.file_uploader(key="uploads").upload("brow0.jpg", data, "image/jpeg").run()
+    assert not at.exception and _typed_box(at, data) == tuple(TRUTH["brow_year0.jpg"]["roi"])
+    assert any(_shown(w.value) == "brow0.jpg: this photo is already saved in this area on 2027-01-01."
+               for w in at.warning)
+    assert any("before the area's first visit (2027-01-01)" in _shown(w.value) for w in at.warning)
+    assert not any(c.key.startswith("before_first_") for c in at.checkbox)
+    at.button(key="save_visit").click().run()  # a warning, not a block
+    assert not at.exception
+    with Store(data_folder) as store:  # saved, it became the first visit, as said
+        assert [v["taken"][:10] for v in store.visits(area_id)] == ["2024-06-20", "2027-01-01"]
