@@ -448,6 +448,9 @@ def test_a_photo_without_a_card_is_said_and_confirmed(data_folder, monkeypatch):
     assert any("no colour card was read" in w.value for w in at.warning)
     assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
     at.checkbox(key=_key(data, "accept")).check().run()
+    # Dated today (no EXIF), before the brow's 2027 visit, and not compared with it: confirmed too.
+    assert at.button(key="save_visit").disabled
+    next(c for c in at.checkbox if c.key.startswith("before_first_")).check().run()
     at.button(key="save_visit").click().run()
     assert not at.exception and _visit_count(data_folder, area_id) == 2
     with Store(data_folder) as store:
