@@ -161,7 +161,8 @@ def comparison_status(photo, results, baseline_photo):
 
 
 def visit_rows(visits):
-    """One row per measured visit, from the record (nothing is re-measured): its own numbers, and the
+    """One row per measured visit, from the record (nothing is re-measured): its numbers (for a visit
+    aligned with the first, those of the first visit's area compared on it; else its own), and the
     comparison with the area's first visit as saved.
 
     ``status`` and ``status_reason`` are :func:`comparison_status`'s; ``aligned`` is True for the first
@@ -185,15 +186,18 @@ def visit_rows(visits):
         # Aligned, but the first visit was measured again on other skin (its own reference was hidden
         # here: pipeline.shared_reference): this visit's own ΔE00 and Δa* are not on the first's skin.
         other_skin = bool(comparison.get("baseline_on_other_skin"))
+        # An aligned visit shows the first visit's area as compared on it (what its fade % is computed
+        # from), not the box drawn on this photo; records before 2026-11-26 have only the latter.
+        contrast = comparison.get("followup_contrast") or analysis["contrast"]
         taken = datetime.fromisoformat(visit["taken"])
         rows.append({
             "visit_id": visit["id"], "photo_id": photo["id"], "file": photo["file"],
             "taken": visit["taken"][:16].replace("T", " "),
             "days": round((taken - first_taken).total_seconds() / 86400, 2),
-            "delta_l": analysis["contrast"]["delta_l"], "delta_a": analysis["contrast"]["delta_a"],
+            "delta_l": contrast["delta_l"], "delta_a": contrast["delta_a"],
             "delta_a_uncertainty": (analysis.get("uncertainty") or {}).get("delta_a", 0.0),
-            "delta_b": analysis["contrast"]["delta_b"], "delta_e00": analysis["contrast"]["delta_e00"],
-            "pigmentation": analysis["contrast"]["pigmentation"],
+            "delta_b": contrast["delta_b"], "delta_e00": contrast["delta_e00"],
+            "pigmentation": contrast["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
             "redness_resolution_percent": comparison.get("redness_resolution_percent"),
             "hue_shift_deg": comparison.get("hue_shift_deg"),

@@ -170,6 +170,14 @@ REDNESS_PERSISTENT_DELTA_A = 2.0
 #: the acceptability threshold of a skin colour difference (Paravina et al. 2019, above).
 REDNESS_DELTA_A = 2.0
 
+#: Hue drift (:func:`skinscan.metrics.hue_shift_degrees`) is reported only when the area's chroma C*ab
+#: at the baseline is at least this. With an a*, b* uncertainty of about 1 unit (medians over a few
+#: hundred pixels and the card's fit), the hue angle is uncertain by about 1/C radians: 19° at C* = 3,
+#: as large as the drifts it should show (a warm brown brow, h_ab 50-70°, turning salmon, 30-40°).
+#: Black and grey inks (C* about 1-3) then have no hue drift rather than a number of ±120° (the skin's
+#: hue showing through as they fade); a brow that turned grey still shows its drift from brown.
+HUE_MIN_CHROMA = 3.0
+
 #: A red area is "even" in pigmentation unless its ITA° moved by at least this much: half the width of
 #: an ITA skin-tone category (Chardon 1991, above: categories 13-18° wide). Redness alone moves ITA° a
 #: few degrees (a* does not enter ITA; the slight darkening of erythema does).

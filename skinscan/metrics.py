@@ -360,18 +360,25 @@ def percent_reduction(baseline, followup, minimum=0.5):
     return 100.0 * (1.0 - followup / baseline)
 
 
-def hue_shift_degrees(baseline_lab, followup_lab):
+def hue_shift_degrees(baseline_lab, followup_lab, min_chroma=constants.HUE_MIN_CHROMA):
     """Change of CIE hue angle h_ab (followup − baseline), wrapped to (−180, 180] degrees.
 
     A permanent-makeup brow turning ash or blue-grey shows a hue shift away from the warm browns
-    (h_ab about 50-70°); turning salmon or red, towards 30-40°. Near-neutral colours (chroma under
-    about 3) have an unstable hue: read the shift with the chroma.
+    (h_ab about 50-70°); turning salmon or red, towards 30-40°. A near-neutral colour has no stable
+    hue: None when the baseline's chroma C*ab = sqrt(a*² + b*²) is under ``min_chroma``
+    (:data:`constants.HUE_MIN_CHROMA`; black or grey ink has no hue to drift from). A follow-up that
+    turned grey keeps its shift, uncertain by about 1/C*ab radians: read it with the chroma (CIE
+    15:2004 for h_ab and C*ab).
 
     Examples
     --------
     >>> hue_shift_degrees([40, 10, 10], [40, 10, -10])
     -90.0
+    >>> hue_shift_degrees([30, 1, -1], [32, 10, -10]) is None
+    True
     """
+    if np.hypot(*np.asarray(baseline_lab, float)[1:3]) < min_chroma:
+        return None
     shift = color.hue_angle_degrees(followup_lab) - color.hue_angle_degrees(baseline_lab)
     return float((shift + 180.0) % 360.0 - 180.0) if shift != -180.0 else 180.0
 

@@ -295,7 +295,8 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
         ("redness resolved", _shown(comparison.get("redness_resolution_percent"), "{:.0f} %"),
          "how much of the redness (Δa*) is gone since the before photo"),
         ("ΔE00 before → after", f"{_shown(before_row.get('delta_e00'), '{:.1f}')} → {_shown(after_row.get('delta_e00'), '{:.1f}')}",
-         "colour difference from the surrounding skin; below 2.0 most people see none"),
+         "colour difference from the surrounding skin; about 1 is just noticeable, 2.0 is a common "
+         "acceptability threshold"),
         ("Δa* before → after", f"{_shown(before_row.get('delta_a'))} → {_shown(after_row.get('delta_a'))}",
          "redness of the area compared with the skin around it"),
     ]

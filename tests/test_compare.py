@@ -156,6 +156,17 @@ def test_hue_shift_of_a_drifting_brow(drift_to, direction):
     assert result.to_dict()["hue_shift_deg"] == pytest.approx(true_shift, abs=6)
 
 
+def test_black_ink_has_no_hue_drift():
+    """Black ink fading (chroma about 1 at the baseline): its hue angle means nothing, so no hue drift
+    is reported (before: a number of up to ±180°: noise, or the skin's hue showing through), while fade
+    is."""
+    pair = visit_pair(43, fade=0.4, lesion_lab=(30.0, 0.8, -0.6))
+    result = compare(pair.baseline, pair.followup, roi=pair.roi)
+    assert np.hypot(*result.baseline.treated.lab[1:]) < 3.0  # the scene is what the test says
+    assert result.to_dict()["hue_shift_deg"] is None
+    assert abs(result.fade_percent - pair.true_fade_percent) <= 5.0
+
+
 def test_landmarks_replace_feature_alignment():
     pair = visit_pair(3, fade=0.5)
     x, y, w, h = pair.roi

@@ -238,9 +238,12 @@ def test_the_timeline_keeps_a_visit_measured_on_other_skin_out_of_the_contrast_l
         return {"id": number, "taken": f"2026-10-0{number}T10:00",
                 "photos": [{"id": number, "file": f"{number}.jpg", "measurements": measurements}]}
 
-    visits = [visit(1, measurement_records(first, pair.roi)),
-              visit(2, measurement_records(comparison.followup, None, comparison, baseline_file="1.jpg"))]
+    second = measurement_records(comparison.followup, None, comparison, baseline_file="1.jpg")
+    second[0]["result"]["contrast"]["delta_e00"] += 7.0  # as if the practitioner's own box were elsewhere
+    visits = [visit(1, measurement_records(first, pair.roi)), visit(2, second)]
     rows = visit_rows(visits)
+    # An aligned visit's row shows the first visit's area as compared on it, which its fade comes from.
+    assert rows[1]["delta_e00"] == second[1]["result"]["followup_contrast"]["delta_e00"]
     assert [row["status"] for row in rows][1:] == ["aligned"] and rows[1]["other_skin"] and not rows[0]["other_skin"]
     assert report.contrast_line_rows(rows) == rows[:1]
     assert "their fade % compares the same skin" in report.other_skin_caption(rows)
