@@ -4,7 +4,9 @@ without saying so; photos go into a new visit or are added to a saved one.
 Every input that belongs to a photo (its box, outline, corners, choices) is keyed by the photo's
 content (:func:`app_pages.common.state_key`). A photo that cannot be measured, has no box yet, has no
 colour card read or a "retake" verdict is named before the save, and saved only when the practitioner
-says so. Each visit form saves once: after the save its button is replaced by "Saved".
+says so. A new visit dated before the area's first visit is said (saved, it becomes the first), and
+confirmed when a photo of it could not be compared with that first visit; a photo the area's record
+already holds is said. Each visit form saves once: after the save its button is replaced by "Saved".
 """
 
 import uuid
