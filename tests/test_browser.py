@@ -64,13 +64,15 @@ def _start_app(port, address, environment, stderr=subprocess.DEVNULL):
     return server, f"http://127.0.0.1:{port}"
 
 
-def _wait_until_healthy(url, seconds=60):
-    """True once the server answers its health check, False after ``seconds``."""
+def _wait_until_healthy(url, server, seconds=60):
+    """True once the server answers its health check, False after ``seconds`` or when ``server`` (the
+    process started for ``url``) has exited: then another process answers on that port (the suite runs
+    in two processes, each picking free ports)."""
     deadline = time.time() + seconds
-    while time.time() < deadline:
+    while time.time() < deadline and server.poll() is None:
         try:
             urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            return True
+            return server.poll() is None
         except OSError:
             time.sleep(0.5)
     return False
@@ -82,9 +84,13 @@ def app_url(tmp_path_factory):
     data = tmp_path_factory.mktemp("browser-data")
     environment = {**os.environ, "SKINSCAN_DATA": str(data)}
     server, url = _start_app(port, "127.0.0.1", environment)
-    if not _wait_until_healthy(url):
+    if not _wait_until_healthy(url, server):
+        # Once more on another port: another process may have taken this one between probe and bind.
         server.kill()
-        pytest.fail("streamlit did not start within 60 s")
+        server, url = _start_app(_free_port(), "127.0.0.1", environment)
+        if not _wait_until_healthy(url, server):
+            server.kill()
+            pytest.fail("streamlit did not start within 60 s")
     yield url
     server.terminate()
     server.wait(timeout=10)
@@ -241,7 +247,7 @@ def test_a_network_address_without_a_password_stops_the_server(tmp_path, browser
     environment["SKINSCAN_DATA"] = str(tmp_path / "data")
     server, url = _start_app(port, "0.0.0.0", environment, stderr=subprocess.PIPE)
     try:
-        _wait_until_healthy(url)
+        assert _wait_until_healthy(url, server)
         page = browser.new_page()
         page.goto(url)
         server.wait(timeout=60)  # the first page view runs the gate, which stops the server
