@@ -1043,6 +1043,9 @@ class TimelineVisit:
             **row,
             **numbers,
             "fade_percent": compared.get("fade_percent"),
+            # The first visit's ΔE00 this fade was computed from: the first row's, unless the first
+            # visit's reference skin was hidden in this photo and both were measured on other skin.
+            "baseline_delta_e00": (compared.get("baseline") or {}).get("contrast", {}).get("delta_e00"),
             "redness_resolution_percent": compared.get("redness_resolution_percent"),
             "hue_shift_deg": compared.get("hue_shift_deg"),
             "area_change_percent": compared.get("area_change_percent"),

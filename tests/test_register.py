@@ -252,6 +252,21 @@ def test_the_timeline_keeps_a_visit_measured_on_other_skin_out_of_the_contrast_l
     assert report.contrast_line_rows(same) == same and report.other_skin_caption(same) == ""
 
 
+def test_a_timeline_row_gives_the_first_visits_delta_e00_its_fade_came_from(hidden_reference_comparisons):
+    """The CLI's timeline rows: the first row is the first visit measured alone; a later row's fade may
+    come from the first visit measured on shared skin, whose ΔE00 the row gives."""
+    from datetime import datetime
+
+    from skinscan.pipeline import TimelineVisit
+
+    pair, comparison = hidden_reference_comparisons[0]
+    row = TimelineVisit("2", datetime(2026, 10, 2), 24.0, comparison.followup, comparison, False,
+                        comparison.registration).row()
+    assert row["baseline_delta_e00"] == round(comparison.baseline.contrast.delta_e00, 3)
+    assert row["fade_percent"] == pytest.approx(100 * (1 - row["delta_e00"] / row["baseline_delta_e00"]), abs=0.05)
+    assert abs(row["baseline_delta_e00"] - analyze(pair.baseline, roi=pair.roi).contrast.delta_e00) > 1.0
+
+
 def test_real_reference_on_the_shaded_side_is_shared():
     """24_1 -> 24_2 (no card, the same tattoo): the baseline's reference ring lies on the shaded back,
     which is out of the follow-up's skin; the follow-up's own ring is on the lit side. Measured on that
