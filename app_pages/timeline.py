@@ -446,7 +446,16 @@ def _fill_pair(store, visits, pair):
         columns[0].metric("fade %", "–" if fade is None else f"{fade:.0f}")
         columns[1].metric("redness resolved %", "–" if resolved is None else f"{resolved:.0f}")
         columns[2].metric("ΔE00 before → after", f"{numbers['before_delta_e00']:.1f} → {numbers['after_delta_e00']:.1f}")
-        columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
+        before_a = (comparison.get("baseline_contrast") or {}).get("delta_a")
+        after_a = (comparison.get("followup_contrast") or {}).get("delta_a")
+        if before_a is None or after_a is None:  # records from before 2026-11-26
+            columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
+        else:
+            # Before -> after rather than a change: a fading ink's Δa* rises towards 0 from below (less
+            # red than the skin), which a bare "+9.5" would read as redness going up.
+            columns[3].metric("Δa* before → after", f"{before_a:+.1f} → {after_a:+.1f}",
+                              help="redness of the area against the skin around it; below 0: less red than the "
+                                   "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):
             st.warning(plain(warning))
         homography = numbers.get("homography")

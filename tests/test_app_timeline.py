@@ -190,6 +190,10 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     fade = float(next(m.value for m in at.metric if m.label == "fade %"))
     expected = 100 * (1 - _true_delta_e00("tattoo_session3.jpg") / _true_delta_e00("tattoo_session2.jpg"))
     assert fade == pytest.approx(expected, abs=8)
+    # Redness before -> after, not a bare change (a fading ink's Δa* rises towards 0 from below).
+    before_after = next(m.value for m in at.metric if m.label == "Δa* before → after")
+    before, after = (float(v) for v in before_after.split(" → "))
+    assert before < after <= 0.0
     assert at.get("iframe"), "the wipe is shown"
 
 
@@ -333,7 +337,8 @@ def test_a_visit_saved_as_the_new_first_one_never_mixes_baselines(demo, data_fol
     assert list(at.dataframe[0].value["fade %"]) == ["–"] + [NOT_COMPARED] * 4
     assert any("Visit 1 (2025-06-20 09:00) is the first visit" in w.value for w in at.warning)
     # The pair (brow -> last tattoo visit) is compared now, refused, and shows no numbers at all.
-    assert not [m for m in at.metric if m.label in ("fade %", "ΔE00 before → after", "Δa* change")]
+    shown = ("fade %", "ΔE00 before → after", "Δa* change", "Δa* before → after")
+    assert not [m for m in at.metric if m.label in shown]
     assert any(w.value.startswith("No before → after change\\. Could not match these two photos") for w in at.warning)
     _no_cli_wording(at)
 
