@@ -86,8 +86,11 @@ def _status_notes(rows):
     first, later = rows[0], rows[1:]
     statuses = {row["status"] for row in later}
     if NOT_ALIGNED in statuses:
-        st.caption(f"{NOT_ALIGNED}: the photo could not be matched with visit 1's on the skin around the area, "
-                   "so no change is given; choose it as After below to give matching points.")
+        why = "; ".join(f"{row['taken']}: {row['status_reason']}" for row in later
+                        if row["status"] == NOT_ALIGNED and row.get("status_reason"))
+        st.caption(plain(f"{NOT_ALIGNED}: the photo could not be matched with visit 1's on the skin around the "
+                         f"area{f' ({why})' if why else ''}, so no change is given; choose it as After below to "
+                         "give matching points."))
     if NOT_COMPARED in statuses:
         why = "; ".join(f"{row['taken']}: {row['status_reason']}" for row in later if row["status"] == NOT_COMPARED)
         st.caption(plain(f"{NOT_COMPARED}: no comparison with visit 1 ({first['taken']}) holds, so no change is "

@@ -355,6 +355,9 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     apart = [t for t in traces if t["mode"] == "markers"]
     assert len(apart) == 1 and len(apart[0]["x"]) == 1 and "not aligned" in apart[0]["name"]
     assert any("left out of the lines: 2026-11-26 10:00" in c.value for c in at.caption)
+    # The note under the table says why, per visit, as it does for visits not compared.
+    note = next(c.value for c in at.caption if c.value.startswith(NOT_ALIGNED))
+    assert "(2026-11-26 10:00: the photos share too few skin features)" in note.replace("\\", "")
     _no_cli_wording(at)
     at.button(key="prepare_pdf").click().run()
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
