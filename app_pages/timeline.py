@@ -13,8 +13,8 @@ from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    late_redness, late_redness_alert, other_skin_caption, shows_fade_by_default, trend_caption, trend_rows,
-    unaligned_first_visit_reason,
+    late_redness, late_redness_alert, other_skin_caption, pair_contrasts, shows_fade_by_default, trend_caption,
+    trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -235,8 +235,9 @@ def _trend(rows, fade_first):
     st.plotly_chart(figure)
     if apart:
         st.caption(trend_caption(apart))
-    if other_skin_caption(rows):
-        st.caption(other_skin_caption(rows))
+    other_skin = other_skin_caption(rows)
+    if other_skin:
+        st.caption(other_skin)
 
 
 # --- pictures --------------------------------------------------------------------------------------
@@ -417,10 +418,8 @@ def _pair_section(store, visits, rows):
     stored = None
     if landmarks is None and before_id == ids[0] and _row(rows, after_id)["status"] == ALIGNED:
         saved = after_results["comparison"]
-        # The baseline's contrast the fade was computed from (records before 2026-11-26: the first visit's own).
-        before_delta_e00 = (saved.get("baseline_contrast") or {}).get("delta_e00", _row(rows, before_id)["delta_e00"])
-        stored = {"comparison": saved, "before_delta_e00": before_delta_e00,
-                  "after_delta_e00": _row(rows, after_id)["delta_e00"]}
+        before, after = pair_contrasts(saved, _row(rows, before_id), _row(rows, after_id))
+        stored = {"comparison": saved, "before_delta_e00": before["delta_e00"], "after_delta_e00": after["delta_e00"]}
     return {"before": (labels[before_id], before_picture, _row(rows, before_id)),
             "after": (labels[after_id], after_picture, _row(rows, after_id)),
             "photos": (before_photo, after_photo), "landmarks": landmarks, "stored": stored,
@@ -449,14 +448,13 @@ def _fill_pair(store, visits, pair):
         columns[0].metric("fade %", "–" if fade is None else f"{fade:.0f}")
         columns[1].metric("redness resolved %", "–" if resolved is None else f"{resolved:.0f}")
         columns[2].metric("ΔE00 before → after", f"{numbers['before_delta_e00']:.1f} → {numbers['after_delta_e00']:.1f}")
-        before_a = (comparison.get("baseline_contrast") or {}).get("delta_a")
-        after_a = (comparison.get("followup_contrast") or {}).get("delta_a")
-        if before_a is None or after_a is None:  # records from before 2026-11-26
+        if "baseline_contrast" not in comparison or "followup_contrast" not in comparison:  # records before 2026-11-26
             columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
         else:
             # Before -> after rather than a change: a fading ink's Δa* rises towards 0 from below (less
             # red than the skin), which a bare "+9.5" would read as redness going up.
-            columns[3].metric("Δa* before → after", f"{before_a:+.1f} → {after_a:+.1f}",
+            before, after = comparison["baseline_contrast"], comparison["followup_contrast"]
+            columns[3].metric("Δa* before → after", f"{before['delta_a']:+.1f} → {after['delta_a']:+.1f}",
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):

@@ -48,7 +48,7 @@ def comparison_record(comparison):
     """
     data = comparison.to_dict()
     data["baseline_contrast"] = data.pop("baseline")["contrast"]
-    data["baseline_on_other_skin"] = pipeline.SHARED_OWN_REFERENCE_WARNING in comparison.followup.warnings
+    data["baseline_on_other_skin"] = comparison.baseline.reference_source == "shared"
     data["followup_contrast"] = data.pop("followup")["contrast"]
     return data
 

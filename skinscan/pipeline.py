@@ -181,6 +181,10 @@ class Analysis:
     contrast : metrics.Contrast
     uncertainty : dict
     warnings : tuple of str
+    reference_source : str
+        Where the reference skin is: "ring" (around the area), "box" (the patch given), "mapped" (a
+        baseline's reference mapped into this follow-up), "shared" (re-measured on skin this photo shares
+        with the other visit of a comparison: :func:`shared_reference`).
     """
 
     calibration: Calibration
@@ -195,6 +199,7 @@ class Analysis:
     contrast: object
     uncertainty: dict
     warnings: tuple
+    reference_source: str = "ring"
 
     def full_mask(self, which="treated"):
         """A photo-sized boolean mask of the treated area or the reference skin."""
@@ -477,13 +482,15 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     if treated_valid.sum() < 9:
         raise InputError("the treated area has no measurable pixels (all hair, glare, clipped or card)")
     skin_only = valid & work.skin.skin if work.skin.found else valid
-    reference = None
+    reference, source = None, "ring"
     if reference_roi is not None:
-        reference = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab)
+        reference, source = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab), "box"
     elif reference_mask is not None:
         reference = segment.reference_mapped(reference_mask[crop][::step, ::step], treated, skin_only, lab)
         if reference is None:
             warnings.append(OWN_REFERENCE_WARNING)
+        else:
+            source = "mapped"
     if reference is None:
         reference = segment.reference_ring(treated, skin_only, lab)
 
@@ -496,7 +503,8 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     excluded = []
     if excluded_fraction > 0.3:
         excluded.append(f"{100 * excluded_fraction:.0f}% of the treated area is hair, glare or clipped and was not measured")
-    return _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings, excluded)
+    return _measured_against(calibration, work, treated_full, treated_measurement, reference, source, warnings,
+                             excluded)
 
 
 #: Said when a follow-up's reference had to be its own ring (the baseline's reference skin is not skin
@@ -507,9 +515,11 @@ SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in th
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
 
 
-def _measured_against(calibration, work, treated_full, treated_measurement, reference, warnings, later_warnings=()):
-    """The Analysis of a measured area against the reference skin ``reference`` (working-grid mask);
-    its warnings are ``warnings``, the reference's, then ``later_warnings``."""
+def _measured_against(calibration, work, treated_full, treated_measurement, reference, source, warnings,
+                      later_warnings=()):
+    """The Analysis of a measured area against the reference skin ``reference`` (working-grid mask, found
+    as ``source`` says: :attr:`Analysis.reference_source`); its warnings are ``warnings``, the
+    reference's, then ``later_warnings``."""
     step = work.step
     treated = treated_full[::step, ::step]
     reference_measurement = metrics.measure_region(
@@ -529,17 +539,19 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
         contrast=metrics.contrast(treated_measurement, reference_measurement),
         uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, calibration.leave_one_out),
         warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement), *later_warnings),
+        reference_source=source,
     )
 
 
-def _with_reference(analysis, reference, replace_warnings=None):
-    """``analysis`` measured against another reference skin (working-grid mask); its reference warnings
-    are redone, and any warning that is a key of ``replace_warnings`` replaced by its value."""
+def _shared(analysis, reference, replace_warnings=None):
+    """``analysis`` measured against the skin it shares with the other visit of a comparison
+    (``reference``, working-grid mask); its reference warnings are redone, and any warning that is a key
+    of ``replace_warnings`` replaced by its value."""
     replace_warnings = replace_warnings or {}
     stale = set(segment.reference_warnings(analysis.reference, analysis.treated))
     warnings = [replace_warnings.get(warning, warning) for warning in analysis.warnings if warning not in stale]
     return _measured_against(analysis.calibration, analysis.work, analysis.treated_mask, analysis.treated,
-                             reference, warnings)
+                             reference, "shared", warnings)
 
 
 def _on_grid(analysis, full_mask):
@@ -591,8 +603,8 @@ def shared_reference(baseline, followup, registration):
     reference_f = _on_grid(followup, followup.full_mask("reference") & forward)
     if reference_f.sum() < segment.MIN_REFERENCE_PIXELS:
         return baseline, followup
-    return (_with_reference(baseline, reference_b),
-            _with_reference(followup, reference_f, {OWN_REFERENCE_WARNING: SHARED_OWN_REFERENCE_WARNING}))
+    return (_shared(baseline, reference_b),
+            _shared(followup, reference_f, {OWN_REFERENCE_WARNING: SHARED_OWN_REFERENCE_WARNING}))
 
 
 @dataclass(frozen=True)
@@ -956,7 +968,7 @@ def compare(
                           reference_mask=reference_mask_f,
                           on_work=(lambda work: pending_area.append(pool.submit(own_area, work))) if measure_spread else None)
         own_pixels = pending_area[0].result() if pending_area else None
-    if OWN_REFERENCE_WARNING in follow.warnings:
+    if reference_mask_f is not None and follow.reference_source == "ring":
         # The follow-up's reference is its own ring, not the baseline's: measure the baseline there too.
         base, follow = shared_reference(base, follow, registration)
 

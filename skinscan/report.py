@@ -282,13 +282,20 @@ def _grid(cells, header=True):
     return grid
 
 
-def _pair_numbers(comparison, before_row, after_row, show_fade):
-    """The before/after numbers with one-line definitions, fade % first for tattoo areas. "Before" is
-    the baseline's contrast the fade was computed from (``baseline_contrast``) when the comparison
-    keeps it, else the before visit's own row; "after" likewise (``followup_contrast``)."""
+def pair_contrasts(comparison, before_row, after_row):
+    """The before and after numbers of a compared pair: the contrasts its fade was computed from
+    (``baseline_contrast``, ``followup_contrast``) where the saved comparison keeps them, else the two
+    visits' own rows. Returns the two rows with those keys replaced."""
     comparison = comparison or {}
-    before_row = {**before_row, **(comparison.get("baseline_contrast") or {})}
-    after_row = {**after_row, **(comparison.get("followup_contrast") or {})}
+    return ({**before_row, **(comparison.get("baseline_contrast") or {})},
+            {**after_row, **(comparison.get("followup_contrast") or {})})
+
+
+def _pair_numbers(comparison, before_row, after_row, show_fade):
+    """The before/after numbers with one-line definitions, fade % first for tattoo areas
+    (:func:`pair_contrasts`)."""
+    comparison = comparison or {}
+    before_row, after_row = pair_contrasts(comparison, before_row, after_row)
     lines = [
         ("fade %", _shown(comparison.get("fade_percent"), "{:.0f} %"),
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
@@ -422,8 +429,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         apart = trend_rows(rows)[1]
         if apart:
             story.append(Paragraph(plain(trend_caption(apart)), styles["Small"]))
-        if other_skin_caption(rows):
-            story.append(Paragraph(plain(other_skin_caption(rows)), styles["Small"]))
+        other_skin = other_skin_caption(rows)
+        if other_skin:
+            story.append(Paragraph(plain(other_skin), styles["Small"]))
     if pictures and before_after is None:
         cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]
