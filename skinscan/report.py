@@ -221,6 +221,30 @@ def late_redness_alert(row):
             f"(Δa* {row['delta_a']:+.1f} on day {row['days']:.0f}): consider referring the client.")
 
 
+REDNESS_LINE = "Δa* (redness)"
+RED_GREEN_LINE = "Δa* (red–green vs skin)"
+
+
+def delta_a_line_name(rows):
+    """The name of a trend chart's Δa* line (Δa* = a*_area − a*_skin, CIE 1976 L*a*b*).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report`, the first visit first.
+
+    Returns
+    -------
+    str
+        :data:`REDNESS_LINE` when the first visit's area is redder than its skin (Δa* > 0: a fresh
+        procedure, a wound, a red pigment), or when there is no first visit's Δa*; else
+        :data:`RED_GREEN_LINE`: for ink or a pale area less red than its skin, Δa* rising towards 0 is
+        its colour fading into the skin's, which a line called "redness" would show as redness going up.
+    """
+    first = rows[0].get("delta_a") if rows else None
+    return REDNESS_LINE if first is None or first > 0 else RED_GREEN_LINE
+
+
 def _trend_png(rows, show_fade=False):
     """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against days since the first visit; the
     visits not aligned with the first are left out of the lines, their ΔE00 marked apart (grey ✕)."""
@@ -229,7 +253,7 @@ def _trend_png(rows, show_fade=False):
     figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
     same_skin = contrast_line_rows(rows)
     same_days = [row["days"] for row in same_skin]
-    axis.plot(same_days, [row["delta_a"] for row in same_skin], "o-", color="#c0392b", label="Δa* (redness)")
+    axis.plot(same_days, [row["delta_a"] for row in same_skin], "o-", color="#c0392b", label=delta_a_line_name(rows))
     axis.plot(same_days, [row["delta_e00"] for row in same_skin], "s-", color="#34495e", label="ΔE00 (contrast)")
     if apart:
         axis.plot([row["days"] for row in apart], [row["delta_e00"] for row in apart], "x", color="#7f8c8d",

@@ -352,6 +352,8 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     assert fades[0] == "–" and all(re.fullmatch(r"-?\d+", f) for f in fades[1:4]) and fades[4] == NOT_ALIGNED
     traces = json.loads(at.get("plotly_chart")[0].proto.spec)["data"]
     assert all(len(t["x"]) == 4 for t in traces if t["mode"] == "lines+markers")  # the brow is left out of the lines
+    # The ink is less red than the skin (Δa* < 0 at the first visit): its Δa* line is not called redness.
+    assert report.RED_GREEN_LINE in [t["name"] for t in traces] and report.REDNESS_LINE not in [t["name"] for t in traces]
     apart = [t for t in traces if t["mode"] == "markers"]
     assert len(apart) == 1 and len(apart[0]["x"]) == 1 and "not aligned" in apart[0]["name"]
     assert any("left out of the lines: 2026-11-26 10:00" in c.value for c in at.caption)
