@@ -538,9 +538,15 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
         reference=reference_measurement,
         contrast=metrics.contrast(treated_measurement, reference_measurement),
         uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, calibration.leave_one_out),
-        warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement), *later_warnings),
+        warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement),
+                  *_distance_warning(reference, treated, source), *later_warnings),
         reference_source=source,
     )
+
+
+def _distance_warning(reference, treated, source):
+    """:func:`segment.reference_distance_warning`, except for a patch the user chose (``source`` "box")."""
+    return [] if source == "box" else segment.reference_distance_warning(reference, treated)
 
 
 def _shared(analysis, reference, replace_warnings=None):
@@ -548,7 +554,9 @@ def _shared(analysis, reference, replace_warnings=None):
     (``reference``, working-grid mask); its reference warnings are redone, and any warning that is a key
     of ``replace_warnings`` replaced by its value."""
     replace_warnings = replace_warnings or {}
-    stale = set(segment.reference_warnings(analysis.reference, analysis.treated))
+    step = analysis.sample_step
+    stale = set(segment.reference_warnings(analysis.reference, analysis.treated)) | set(_distance_warning(
+        analysis.reference_mask[::step, ::step], analysis.treated_mask[::step, ::step], analysis.reference_source))
     warnings = [replace_warnings.get(warning, warning) for warning in analysis.warnings if warning not in stale]
     return _measured_against(analysis.calibration, analysis.work, analysis.treated_mask, analysis.treated,
                              reference, "shared", warnings)

@@ -289,3 +289,21 @@ def test_skin_field_matches_the_full_grid_normalised_convolution(sigma):
                       for c in range(3)], axis=-1)
     error = np.abs(segment.skin_field(lab, skin, sigma) - exact).max(axis=2)
     assert error.max() <= 0.25 and error[40:-40, 60:-40].max() <= 0.08, (error.max(), error[40:-40, 60:-40].max())
+
+
+def test_reference_distance_warning_follows_the_rings_first_band():
+    """The warning's geometry: a ring within the first band (0.25 r to 0.75 r from the area) is near;
+    one at 1.5 r to 2.5 r (the band held no skin and was widened) is far."""
+    import cv2
+
+    from skinscan import segment
+
+    treated = np.zeros((400, 400), bool)
+    cv2.circle(treated.view(np.uint8), (200, 200), 40, 1, -1)
+    radius = np.sqrt(treated.sum() / np.pi)
+    distance = cv2.distanceTransform((~treated).astype(np.uint8), cv2.DIST_L2, 5)
+    near = (distance > 0.25 * radius) & (distance <= 0.75 * radius)
+    far = (distance > 1.5 * radius) & (distance <= 2.5 * radius)
+    assert segment.reference_distance_warning(near, treated) == []
+    warning = segment.reference_distance_warning(far, treated)
+    assert len(warning) == 1 and "far from the area" in warning[0] and "2.0 area radii" in warning[0]

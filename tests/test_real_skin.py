@@ -58,3 +58,17 @@ def test_ink_reads_darker_than_the_skin_inside_its_box(tattoos):
     assert darker >= 0.75, {r.name: round(r.delta_l, 1) for r in measured}
     assert min(r.inside_box for r in measured) >= 0.85
     assert all(r.reference_on_padding == 0 for r in measured)
+
+
+def test_a_reference_taken_far_from_the_area_is_flagged():
+    """10_3: a forearm sleeve over the whole box; the skin next to the ink is hidden, the ring widens onto
+    the hand and the other leg, and the analysis says so. 4_1: a chest tattoo with skin all round: no
+    such warning."""
+    from skinscan import analyze
+
+    def far_warnings(name):
+        photo, boxes = real_skin.tattoo(name)
+        return [w for w in analyze(photo, roi=boxes[0]).warnings if w.startswith("the reference skin lies far")]
+
+    assert len(far_warnings("10_3")) == 1
+    assert far_warnings("4_1") == []
