@@ -984,7 +984,9 @@ class Store:
         Photos are named ``photos/<client>/<area>/<visit date>/photo-<n>.<ext>`` (n counts the visit's
         photos from 1; a second visit on the same day gets ``<date>-2``), so every entry is unique even
         when one photo file belongs to two visits. ``record.json`` and the CSV give each photo's entry
-        name (``zip_entry``) beside its stored file name. CSV text cells that a spreadsheet would run as
+        name (``zip_entry``) beside its stored file name; a comparison's row says whether it was aligned,
+        not aligned or not compared, and why it failed (``comparison_status``, ``comparison_error``: a
+        failed comparison has no numbers). CSV text cells that a spreadsheet would run as
         a formula are escaped (:func:`csv_safe`). One audit entry records the export.
 
         Returns
@@ -1106,7 +1108,19 @@ def _insert_photo(db, visit_id, staged, consent, measurements):
 
 CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent", "kind", "procedure", "delta_l",
               "delta_a", "delta_b", "delta_e00", "pigmentation", "treated_area_mm2", "fade_percent",
-              "redness_resolution_percent", "hue_shift_deg", "quality")
+              "redness_resolution_percent", "hue_shift_deg", "quality", "comparison_status", "comparison_error")
+
+
+def _comparison_status(measurement):
+    """A comparison record's standing with its baseline, as the timeline words it: "aligned" (numbers),
+    "not aligned" (the alignment was refused), "not compared" (it failed for another reason); None for
+    an analysis."""
+    if measurement["kind"] != "comparison":
+        return None
+    result = measurement["result"]
+    if result.get("aligned", True) is not False:
+        return "aligned"
+    return "not aligned" if result.get("alignment_refused") else "not compared"
 
 
 def _csv_row(area, visit, photo, measurement):
@@ -1123,4 +1137,5 @@ def _csv_row(area, visit, photo, measurement):
         "treated_area_mm2": treated.get("area_mm2"), "fade_percent": result.get("fade_percent"),
         "redness_resolution_percent": result.get("redness_resolution_percent"),
         "hue_shift_deg": result.get("hue_shift_deg"), "quality": quality,
+        "comparison_status": _comparison_status(measurement), "comparison_error": result.get("error"),
     }

@@ -2,6 +2,7 @@
 shown as text; edit and delete; before/after chosen by the user against the rendered truth; landmarks
 when alignment fails; the PDF a client takes home; the wipe's HTML."""
 
+import csv
 import io
 import json
 import re
@@ -372,6 +373,26 @@ def test_a_visit_that_cannot_be_aligned_is_not_shown_as_progress(demo, data_fold
     rest = " ".join(" ".join(pages[1:]).split())
     assert "blend" in rest and "verdict" not in rest and "2026-11-26 10:00" in rest and NOT_ALIGNED in rest
     assert "left out of the lines: 2026-11-26 10:00 (not aligned)" in rest
+
+
+def test_the_csv_says_which_comparisons_failed_and_why(demo, data_folder):
+    """A failed comparison has no numbers: its CSV row says it was not aligned or not compared, and why,
+    instead of a row of empty cells."""
+    import zipfile
+
+    area_id = demo["areas"][TATTOO]["id"]
+    outside = "the treated area falls (partly) outside the follow-up photo"
+    refused = register.Registration(False, "features", None, 3, float("nan"), "the photos share too few skin features")
+    with Store(data_folder) as store:
+        _failed_comparison(store, area_id, -1, outside)
+        _failed_comparison(store, area_id, -2, register.alignment_advice(refused), refused)
+        archive = zipfile.ZipFile(io.BytesIO(store.export_client(demo["client"]["id"])))
+    rows = [r for r in csv.DictReader(io.StringIO(archive.read("measurements.csv").decode()))
+            if r["kind"] == "comparison" and r["area"] == demo["areas"][TATTOO]["name"]]
+    assert [r["comparison_status"] for r in rows] == ["aligned", NOT_ALIGNED, NOT_COMPARED]
+    assert rows[2]["comparison_error"] == outside and rows[2]["fade_percent"] == ""
+    assert "too few skin features" in rows[1]["comparison_error"] and rows[0]["comparison_error"] == ""
+    assert rows[0]["fade_percent"] != ""
 
 
 def test_a_visit_not_compared_is_not_called_unaligned(demo, data_folder, monkeypatch):
