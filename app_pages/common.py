@@ -341,19 +341,19 @@ def state_key(photo_hash, name):
 CANVAS_WIDTH = 640
 
 
-def _canvas_objects(photo, key, mode):
+def _canvas_objects(photo, key, mode, shown_box=None):
     """Draw on the photo (streamlit-drawable-canvas); returns (Fabric objects, canvas px per photo px).
 
-    Empty when the canvas is not available (it needs the browser front end; AppTest drives the typed
-    inputs instead).
+    ``shown_box`` (x, y, w, h photo pixels), when given, is outlined on the photo under the drawing
+    (part of the background, not a drawn object: the box the page holds, typed or suggested). Empty
+    when the canvas is not available (it needs the browser front end; AppTest drives the typed inputs
+    instead).
     """
     try:
-        from PIL import Image
         from streamlit_drawable_canvas import st_canvas
     except Exception:  # noqa: BLE001 - the component cannot register outside a running server
         return [], 1.0
-    scale = CANVAS_WIDTH / photo.width
-    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    background, scale = canvas_background(photo, shown_box)
     try:
         result = st_canvas(
             fill_color="rgba(255, 220, 0, 0.15)", stroke_width=2, stroke_color="#ffdc00",
@@ -365,9 +365,27 @@ def _canvas_objects(photo, key, mode):
     return (result.json_data or {}).get("objects", []), scale
 
 
-def drawn_shapes(photo, key, mode):
-    """Boxes ("rect") or clicked points ("point") drawn on the photo, in photo pixels: [(x, y, w, h)]."""
-    objects, scale = _canvas_objects(photo, key, mode)
+#: The outline of the box the page holds (typed or suggested) on the drawing canvas's photo.
+SHOWN_BOX_COLOUR = (0, 229, 255)
+
+
+def canvas_background(photo, shown_box=None):
+    """The photo as the drawing canvas shows it (CANVAS_WIDTH wide), ``shown_box`` (x, y, w, h photo
+    pixels) outlined in SHOWN_BOX_COLOUR; returns (PIL image, canvas px per photo px)."""
+    from PIL import Image, ImageDraw
+
+    scale = CANVAS_WIDTH / photo.width
+    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    if shown_box is not None:
+        x, y, w, h = (float(v) * scale for v in shown_box)
+        ImageDraw.Draw(background).rectangle((x, y, x + w, y + h), outline=SHOWN_BOX_COLOUR, width=2)
+    return background, scale
+
+
+def drawn_shapes(photo, key, mode, shown_box=None):
+    """Boxes ("rect") or clicked points ("point") drawn on the photo, in photo pixels: [(x, y, w, h)];
+    ``shown_box`` is outlined on the photo (:func:`_canvas_objects`)."""
+    objects, scale = _canvas_objects(photo, key, mode, shown_box)
     shapes = []
     for shape in objects:
         left, top = float(shape.get("left", 0)), float(shape.get("top", 0))

@@ -420,13 +420,15 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
                 "(x, y from the top-left corner)")
     keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
-    rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect")
     drawn_key, suggested_key = state_key(digest, "box_drawn"), state_key(digest, "box_suggested")
     kept_key = state_key(digest, "box_kept")  # not a widget's key: Streamlit keeps it while the inputs are hidden
     if kept_key in st.session_state and not any(key in st.session_state for key in keys):
         for key, value in zip(keys, st.session_state[kept_key]):
             st.session_state[key] = value
     typed = tuple(st.session_state.get(key) for key in keys)
+    # The photo shows the box held so far (typed, or the suggestion about to fill empty inputs).
+    shown = typed if None not in typed else suggested if not any(key in st.session_state for key in keys) else None
+    rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect", shown_box=shown)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
         if st.session_state.get(drawn_key) != drawn:

@@ -814,3 +814,24 @@ def test_a_photo_already_saved_in_the_area_is_said_before_saving(data_folder):
     assert not at.exception
     with Store(data_folder) as store:  # saved, it became the first visit, as said
         assert [v["taken"][:10] for v in store.visits(area_id)] == ["2024-06-20", "2027-01-01"]
+
+
+def test_the_canvas_shows_the_box_the_page_holds():
+    """The photo under the drawing canvas outlines the typed or suggested box (a walk found a suggested
+    box shown only as numbers): its edges are drawn in SHOWN_BOX_COLOUR at the canvas's scale."""
+    from app_pages.common import SHOWN_BOX_COLOUR, canvas_background
+    from skinscan import load_photo
+
+    photo = load_photo(ROOT / "sample_images" / "needling_day0.jpg")
+    box = (200, 150, 300, 240)
+    plain_photo, scale = canvas_background(photo)
+    outlined, _ = canvas_background(photo, box)
+    plain_photo, outlined = np.asarray(plain_photo), np.asarray(outlined)
+    assert outlined.shape[1] == CANVAS_WIDTH and scale == pytest.approx(CANVAS_WIDTH / photo.width)
+    changed = np.any(outlined != plain_photo, axis=2)
+    rows, columns = np.nonzero(changed)
+    x, y, w, h = (round(v * scale) for v in box)
+    assert abs(columns.min() - x) <= 1 and abs(columns.max() - (x + w)) <= 1
+    assert abs(rows.min() - y) <= 1 and abs(rows.max() - (y + h)) <= 1
+    assert (outlined[changed] == SHOWN_BOX_COLOUR).all()
+    assert not changed[y + 5 : y + h - 5, x + 5 : x + w - 5].any()  # an outline, the area itself left as it is

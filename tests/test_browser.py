@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,6 +182,35 @@ def test_a_visit_end_to_end_and_the_pdf_report(app_url, browser, tmp_path):
     assert "Demo client (sample photos)" in text and "Cheek" in text
     first_delta_a = f"{TRUTH['needling_day0.jpg']['delta_a']:+.0f}"[:2]  # the sign and first digit
     assert "Δa*" in text and first_delta_a in text
+    page.close()
+
+
+def test_the_typed_box_is_outlined_on_the_photo(app_url, browser):
+    """A box typed in pixels (or suggested) shows on the photo under the canvas, in cyan, where the
+    numbers put it (a walk found it shown only as numbers)."""
+    from PIL import Image
+
+    page = browser.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(app_url)
+    page.get_by_role("link", name="New visit").click()
+    expect(page.get_by_role("heading", name="New visit")).to_be_visible()
+    _choose(page, "Classic Mini")
+    page.locator("input[type=file]").set_input_files(str(SAMPLES / "needling_day1.jpg"))
+    expect(page.get_by_text("Capture quality")).to_be_visible()
+    x, y, w, h = 300, 250, 240, 180
+    for label, value in (("x", x), ("y", y), ("width", w), ("height", h)):
+        _set_number(page, label, value)
+    _settle(page)
+    canvas = page.locator("canvas.upper-canvas").first
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
+    rows, columns = np.nonzero(np.abs(shot - [0, 229, 255]).sum(axis=2) < 60)
+    pixel = shot.shape[1] / 960  # screenshot px per photo px (the sample photos are 960 px wide)
+    assert len(rows) > 100, "no outline"
+    assert abs(columns.min() - x * pixel) < 4 and abs(columns.max() - (x + w) * pixel) < 4
+    assert abs(rows.min() - y * pixel) < 4 and abs(rows.max() - (y + h) * pixel) < 4
     page.close()
 
 
