@@ -316,3 +316,14 @@ def test_cli_sends_the_batch_to_an_existing_scheduler(tmp_path, capsys, dask_cli
     [row] = pq.read_table(tmp_path / "out" / "results.parquet").to_pylist()
     assert row["kind"] == "calibration" and row["card_found"] is True
     assert dask_client.submit(sum, [1, 2]).result() == 3  # the cluster still serves
+
+
+def test_a_new_result_format_remeasures(serial_run, monkeypatch):
+    """A batch's cached results were measured by an older pipeline when RESULT_FORMAT moved on: their
+    input hash differs, so a re-run measures them again."""
+    from skinscan import batch
+
+    items, _ = serial_run
+    current = input_hash(items[0])
+    monkeypatch.setattr(batch, "RESULT_FORMAT", batch.RESULT_FORMAT - 1)
+    assert input_hash(items[0]) != current
