@@ -181,7 +181,9 @@ def show_numbers(analysis):
     contrast, treated, reference = analysis.contrast, analysis.treated, analysis.reference
     u = analysis.uncertainty
     columns = st.columns(5)
-    columns[0].metric("Δa* (redness)", f"{contrast.delta_a:+.1f}", help=f"± {u['delta_a']:.1f}")
+    from skinscan.report import delta_a_name  # matplotlib and reportlab: loaded once a photo is measured
+
+    columns[0].metric(delta_a_name(contrast.delta_a), f"{contrast.delta_a:+.1f}", help=f"± {u['delta_a']:.1f}")
     columns[1].metric("ΔL* (lightness)", f"{contrast.delta_l:+.1f}", help=f"± {u['delta_l']:.1f}")
     columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
     columns[3].metric("Blend", contrast.pigmentation, help=f"redness: {contrast.redness}")
@@ -199,7 +201,7 @@ def show_numbers(analysis):
             "hyper- or hypopigmentation. Consider a test patch and document the baseline carefully."
         )
     for warning in analysis.warnings:
-        st.warning(warning)
+        st.warning(plain(without_cli_flags(warning)))
     show_definitions()
 
 
@@ -268,7 +270,13 @@ def refusal_reason(refusal):
     advice = _CLI_ADVICE.match(text)
     if advice:
         text = advice.group("reason")
-    return _CLI_FLAG.sub("", text).strip().rstrip(".") or "the alignment was not verified"
+    return without_cli_flags(text).rstrip(".") or "the alignment was not verified"
+
+
+def without_cli_flags(text):
+    """``text`` without a parenthesised command-line flag such as "(--reference-roi)" (the CLI's advice;
+    the page's own controls say how); a flag that is part of a sentence stays."""
+    return _CLI_FLAG.sub("", text).strip()
 
 
 def alignment_refusal(refusal, could_not="place the previous visit's area on this photo",
@@ -329,7 +337,7 @@ def display_overlay(analysis, box):
         return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if scale < 1 else mask
 
     overlay = segment.draw_regions(corrected, shrink(analysis.full_mask("treated")), shrink(analysis.full_mask("reference")))
-    return draw_box(overlay, [round(v * scale) for v in box])
+    return draw_box(overlay, [round(v * scale) for v in box], SHOWN_BOX_COLOUR)
 
 
 def state_key(photo_hash, name):
@@ -369,17 +377,26 @@ def _canvas_objects(photo, key, mode, shown_box=None):
 SHOWN_BOX_COLOUR = (0, 229, 255)
 
 
+def box_to_outline(typed, suggested, inputs_kept):
+    """The box the canvas outlines before this run settles the inputs: the four typed numbers when all
+    are there; else the suggestion when the inputs were never set (it is about to fill them); else none
+    (inputs emptied by hand stay empty)."""
+    if None not in typed:
+        return tuple(typed)
+    return tuple(suggested) if suggested is not None and not inputs_kept else None
+
+
 def canvas_background(photo, shown_box=None):
     """The photo as the drawing canvas shows it (CANVAS_WIDTH wide), ``shown_box`` (x, y, w, h photo
     pixels) outlined in SHOWN_BOX_COLOUR; returns (PIL image, canvas px per photo px)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     scale = CANVAS_WIDTH / photo.width
-    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    background = np.asarray(Image.fromarray(to_uint8(photo.pixels)).resize(
+        (CANVAS_WIDTH, max(1, round(photo.height * scale)))))
     if shown_box is not None:
-        x, y, w, h = (float(v) * scale for v in shown_box)
-        ImageDraw.Draw(background).rectangle((x, y, x + w, y + h), outline=SHOWN_BOX_COLOUR, width=2)
-    return background, scale
+        background = draw_box(background, [round(float(v) * scale) for v in shown_box], SHOWN_BOX_COLOUR)
+    return Image.fromarray(background), scale
 
 
 def drawn_shapes(photo, key, mode, shown_box=None):

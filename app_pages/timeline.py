@@ -20,6 +20,7 @@ from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
 from app_pages.common import (
     alignment_refusal, area_choice, drawn_shapes, open_store, plain, refusal_reason, show_definitions,
+    without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -45,7 +46,7 @@ def timeline_page():
     procedures = [visit["treatment"].get("procedure") for visit in visits]
     fade_first = shows_fade_by_default(area["name"], procedures)
     if rows:
-        st.dataframe([_shown(row) for row in rows], hide_index=True,
+        st.dataframe([_shown(row, delta_a_line_name(rows)) for row in rows], hide_index=True,
                      column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")})
         _status_notes(rows)
         _trend(rows, fade_first)
@@ -68,11 +69,13 @@ COLUMNS = (
 )
 
 
-def _shown(row):
-    """A visit's numbers as the table shows them: rounded as measured, with plain headings; a visit that
-    could not be aligned with the first, or was not compared with it, says so instead of change numbers."""
+def _shown(row, delta_a_heading=COLUMNS[2][1]):
+    """A visit's numbers as the table shows them: rounded as measured, with plain headings (the Δa*
+    column's named as the chart names its line, :func:`delta_a_line_name`); a visit that could not be
+    aligned with the first, or was not compared with it, says so instead of change numbers."""
     shown = {
-        heading: ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
+        (delta_a_heading if key == "delta_a" else heading):
+            ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
         for key, heading, pattern in COLUMNS
     }
     if row["status"] in (NOT_ALIGNED, NOT_COMPARED):
@@ -458,7 +461,7 @@ def _fill_pair(store, visits, pair):
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):
-            st.warning(plain(warning))
+            st.warning(plain(without_cli_flags(warning)))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

@@ -21,9 +21,9 @@ from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
-    alignment_refusal, area_choice, baseline_of, baseline_photo, display_overlay, draw_box, drawn_outline_mask,
-    drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers, state_key, to_uint8,
-    verdict_badge, visits_named,
+    alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
+    drawn_outline_mask, drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers,
+    state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
@@ -316,7 +316,7 @@ def _measure_upload(name, data, chart, baseline, previous):
             else:
                 st.warning(plain(alignment_refusal(placement.refusal)))
         for warning in placement.warnings if placement is not None else ():
-            st.warning(f"Placing visit {number}'s area: {plain(warning)}.")
+            st.warning(f"Placing visit {number}'s area: {plain(without_cli_flags(warning))}.")
         note = None
         if placement is not None and placement.box is not None:
             note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
@@ -351,7 +351,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
                    f"Δa* change {comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a:+.1f}")
         for warning in comparison.warnings:
-            st.warning(plain(warning))
+            st.warning(plain(without_cli_flags(warning)))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
@@ -418,7 +418,7 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     suggestion. Returns ``(box or None, whole box treated)``.
     """
     st.markdown("**Treated area** — drag a loose box around it on the photo, or type it in pixels "
-                "(x, y from the top-left corner)")
+                "(x, y from the top-left corner); the box measured is outlined in cyan")
     keys = [state_key(digest, name) for name in ("x", "y", "w", "h")]
     drawn_key, suggested_key = state_key(digest, "box_drawn"), state_key(digest, "box_suggested")
     kept_key = state_key(digest, "box_kept")  # not a widget's key: Streamlit keeps it while the inputs are hidden
@@ -427,7 +427,7 @@ def _box_inputs(photo, digest, suggested=None, note=None):
             st.session_state[key] = value
     typed = tuple(st.session_state.get(key) for key in keys)
     # The photo shows the box held so far (typed, or the suggestion about to fill empty inputs).
-    shown = typed if None not in typed else suggested if not any(key in st.session_state for key in keys) else None
+    shown = box_to_outline(typed, suggested, any(key in st.session_state for key in keys))
     rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect", shown_box=shown)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
@@ -457,6 +457,13 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     ]
     whole = columns[4].checkbox("whole box is treated", key=state_key(digest, "whole"))
     st.session_state[kept_key] = tuple(values)
+    held = tuple(values) if None not in values else None
+    outlined_key = state_key(digest, "box_outlined")
+    if held != shown and st.session_state.get(outlined_key) != held:
+        # A new drawing or a new suggestion settled the box after the photo was drawn: draw it again
+        # (once per box, so that a box the canvas cannot show never loops).
+        st.session_state[outlined_key] = held
+        st.rerun()
     if None in values:
         return None, whole
     return tuple(values), whole

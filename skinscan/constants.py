@@ -178,6 +178,12 @@ REDNESS_DELTA_A = 2.0
 #: hue showing through as they fade); a brow that turned grey still shows its drift from brown.
 HUE_MIN_CHROMA = 3.0
 
+#: Δa* (area minus skin, a* units) below which an area is not called red: a baseline with less has
+#: no redness to resolve (redness resolution is not defined), and its Δa* is named a red–green
+#: difference, not redness (report.delta_a_name). About half a just-noticeable a* difference (ΔE*ab
+#: 1, Mahy, Van Eycken & Oosterlinck 1994, Color Res Appl 19:105-121).
+REDNESS_MIN_DELTA_A = 0.5
+
 #: A red area is "even" in pigmentation unless its ITA° moved by at least this much: half the width of
 #: an ITA skin-tone category (Chardon 1991, above: categories 13-18° wide). Redness alone moves ITA° a
 #: few degrees (a* does not enter ITA; the slight darkening of erythema does).

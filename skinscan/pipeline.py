@@ -663,7 +663,8 @@ class Comparison:
     @property
     def redness_resolution_percent(self):
         """100 · (1 − Δa*_followup / Δa*_baseline); None when the baseline shows no redness (Δa* < 0.5)."""
-        return metrics.percent_reduction(self.baseline.contrast.delta_a, self.followup.contrast.delta_a)
+        return metrics.percent_reduction(self.baseline.contrast.delta_a, self.followup.contrast.delta_a,
+                                         constants.REDNESS_MIN_DELTA_A)
 
     def to_dict(self):
         """The JSON of ``skinscan compare --json``."""
@@ -993,8 +994,9 @@ def compare(
                         f"visits (the skin around the area reads {abs(lightness_change):.1f} L* "
                         f"{'lighter' if lightness_change >= 0 else 'darker'} at the follow-up, ΔE00 {skin_change:.1f} "
                         "apart; shoot both with the card for numbers you can compare)")
-    if base.contrast.delta_a < 0.5:
-        warnings.append("no redness at baseline (Δa* < 0.5): redness resolution is not defined")
+    if base.contrast.delta_a < constants.REDNESS_MIN_DELTA_A:
+        warnings.append(f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness resolution is not "
+                        "defined")
     return Comparison(base, follow, registration, area_change, tuple(warnings))
 
 

@@ -34,7 +34,8 @@ pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSan
 
 DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
-                      "colour-corrected photo; Δa* is the redness measure"),
+                      "colour-corrected photo; Δa* is the redness measure (above 0 redder than the skin, below 0 "
+                      "less red: for ink, Δa* rising towards 0 is the ink fading, not redness)"),
     ("ΔE00", "CIEDE2000 colour difference between the area and its surrounding skin"),
     ("blend", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
                 "a red area is even unless its ITA° moved by 10° or more (redness is not pigment)"),
@@ -225,24 +226,24 @@ REDNESS_LINE = "Δa* (redness)"
 RED_GREEN_LINE = "Δa* (red–green vs skin)"
 
 
-def delta_a_line_name(rows):
-    """The name of a trend chart's Δa* line (Δa* = a*_area − a*_skin, CIE 1976 L*a*b*).
-
-    Parameters
-    ----------
-    rows : sequence of dict
-        As for :func:`area_report`, the first visit first.
+def delta_a_name(delta_a):
+    """How to name a Δa* (a*_area − a*_skin, CIE 1976 L*a*b*) whose area measured ``delta_a``.
 
     Returns
     -------
     str
-        :data:`REDNESS_LINE` when the first visit's area is redder than its skin (Δa* > 0: a fresh
-        procedure, a wound, a red pigment), or when there is no first visit's Δa*; else
-        :data:`RED_GREEN_LINE`: for ink or a pale area less red than its skin, Δa* rising towards 0 is
-        its colour fading into the skin's, which a line called "redness" would show as redness going up.
+        :data:`REDNESS_LINE` when the area is redder than its skin (Δa* at least
+        constants.REDNESS_MIN_DELTA_A: a fresh procedure, a wound, a red pigment) or ``delta_a`` is
+        None; else :data:`RED_GREEN_LINE`: for ink or a pale area no redder than its skin, Δa* rising
+        towards 0 is its colour fading into the skin's, which "redness" would show as redness going up.
     """
-    first = rows[0].get("delta_a") if rows else None
-    return REDNESS_LINE if first is None or first > 0 else RED_GREEN_LINE
+    return REDNESS_LINE if delta_a is None or delta_a >= constants.REDNESS_MIN_DELTA_A else RED_GREEN_LINE
+
+
+def delta_a_line_name(rows):
+    """The name of a trend chart's or table's Δa*: :func:`delta_a_name` of the first visit's (``rows``
+    as for :func:`area_report`, the first visit first)."""
+    return delta_a_name(rows[0].get("delta_a") if rows else None)
 
 
 def _trend_png(rows, show_fade=False):
@@ -329,7 +330,9 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
          "colour difference from the surrounding skin; about 1 is just noticeable, 2.0 is a common "
          "acceptability threshold"),
         ("Δa* before → after", f"{_shown(before_row.get('delta_a'))} → {_shown(after_row.get('delta_a'))}",
-         "redness of the area compared with the skin around it"),
+         "redness of the area compared with the skin around it" if delta_a_name(before_row.get("delta_a")) == REDNESS_LINE
+         else "red–green difference of the area from the skin around it: below 0 less red (ink, a pale scar); "
+              "towards 0 its colour fading into the skin's, not redness"),
     ]
     if not show_fade:
         lines = lines[1:] + lines[:1]

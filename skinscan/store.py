@@ -984,9 +984,10 @@ class Store:
         Photos are named ``photos/<client>/<area>/<visit date>/photo-<n>.<ext>`` (n counts the visit's
         photos from 1; a second visit on the same day gets ``<date>-2``), so every entry is unique even
         when one photo file belongs to two visits. ``record.json`` and the CSV give each photo's entry
-        name (``zip_entry``) beside its stored file name; a comparison's row says whether it was aligned,
-        not aligned or not compared, and why it failed (``comparison_status``, ``comparison_error``: a
-        failed comparison has no numbers). CSV text cells that a spreadsheet would run as
+        name (``zip_entry``) beside its stored file name; a comparison's row gives the follow-up's contrast
+        as compared, says whether it was aligned, not aligned or not compared with which photo, and why it
+        failed (``comparison_status``, ``comparison_error``, ``compared_with_file``: a failed comparison
+        has no numbers). CSV text cells that a spreadsheet would run as
         a formula are escaped (:func:`csv_safe`). One audit entry records the export.
 
         Returns
@@ -1108,24 +1109,29 @@ def _insert_photo(db, visit_id, staged, consent, measurements):
 
 CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent", "kind", "procedure", "delta_l",
               "delta_a", "delta_b", "delta_e00", "pigmentation", "treated_area_mm2", "fade_percent",
-              "redness_resolution_percent", "hue_shift_deg", "quality", "comparison_status", "comparison_error")
+              "redness_resolution_percent", "hue_shift_deg", "quality", "comparison_status", "comparison_error",
+              "compared_with_file")
 
 
 def _comparison_status(measurement):
-    """A comparison record's standing with its baseline, as the timeline words it: "aligned" (numbers),
-    "not aligned" (the alignment was refused), "not compared" (it failed for another reason); None for
-    an analysis."""
+    """A comparison record's standing with the photo it was compared with (``compared_with_file``, the
+    stored file, as in ``photo_file``; empty for a record saved without it): "aligned" (numbers), "not aligned" (the alignment was refused),
+    "not compared" (it failed for another reason); the timeline's words (:mod:`skinscan.report`); None
+    for an analysis."""
     if measurement["kind"] != "comparison":
         return None
     result = measurement["result"]
-    if result.get("aligned", True) is not False:
+    registration = result.get("registration") or {}
+    if result.get("aligned", True) is not False and registration.get("ok", True) is not False:
         return "aligned"
-    return "not aligned" if result.get("alignment_refused") else "not compared"
+    return "not aligned" if result.get("alignment_refused", registration.get("ok") is False) else "not compared"
 
 
 def _csv_row(area, visit, photo, measurement):
     result = measurement["result"]
-    contrast = result.get("contrast") or result.get("followup", {}).get("contrast", {})
+    # A comparison keeps the follow-up's contrast as compared (``followup_contrast``; older records kept
+    # the follow-up's whole analysis).
+    contrast = result.get("contrast") or result.get("followup_contrast") or result.get("followup", {}).get("contrast", {})
     treated = result.get("treated") or result.get("followup", {}).get("treated", {})
     quality = (result.get("quality") or result.get("followup", {}).get("quality", {})).get("verdict")
     return {
@@ -1138,4 +1144,5 @@ def _csv_row(area, visit, photo, measurement):
         "redness_resolution_percent": result.get("redness_resolution_percent"),
         "hue_shift_deg": result.get("hue_shift_deg"), "quality": quality,
         "comparison_status": _comparison_status(measurement), "comparison_error": result.get("error"),
+        "compared_with_file": result.get("baseline_file") if measurement["kind"] == "comparison" else None,
     }

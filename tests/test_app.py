@@ -353,7 +353,7 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     tx, ty, tw, th = TRUTH["scar_session1.jpg"]["roi"]
     assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
     assert any("visit 3's area lies" in c.value for c in at.caption)
-    assert any(m.label == "Δa* (redness)" for m in at.metric)
+    assert any(m.label == "Δa* (red–green vs skin)" for m in at.metric)  # the scar is less red than its skin
     # Another area chosen (the brow, another scene): its visits cannot be placed on this photo, so the
     # scar's suggested box goes, with its caption; nothing is measured or saved under the brow.
     at.selectbox(key="visit_area").select_index(3).run()
@@ -835,3 +835,21 @@ def test_the_canvas_shows_the_box_the_page_holds():
     assert abs(rows.min() - y) <= 1 and abs(rows.max() - (y + h)) <= 1
     assert (outlined[changed] == SHOWN_BOX_COLOUR).all()
     assert not changed[y + 5 : y + h - 5, x + 5 : x + w - 5].any()  # an outline, the area itself left as it is
+
+
+def test_the_canvas_outlines_the_typed_box_else_a_fresh_suggestion():
+    from app_pages.common import box_to_outline
+
+    suggested = (10, 20, 30, 40)
+    assert box_to_outline((1, 2, 3, 4), suggested, True) == (1, 2, 3, 4)
+    assert box_to_outline((None,) * 4, suggested, False) == suggested  # about to fill the empty inputs
+    assert box_to_outline((None,) * 4, suggested, True) is None  # emptied by hand: they stay empty
+    assert box_to_outline((1, None, 3, 4), None, True) is None
+
+
+def test_warnings_lose_the_command_line_flags_the_page_has_controls_for():
+    from app_pages.common import without_cli_flags
+
+    far = "it may be other skin; check it on the overlay or choose a patch of untreated skin (--reference-roi)"
+    assert without_cli_flags(far) == "it may be other skin; check it on the overlay or choose a patch of untreated skin"
+    assert without_cli_flags("--corners takes eight numbers") == "--corners takes eight numbers"

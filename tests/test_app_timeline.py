@@ -100,6 +100,9 @@ def test_the_pdf_has_before_and_after_on_page_one_with_the_practice_and_fade(dem
     fade = float(re.search(r"fade %\s*(-?\d+) %", text).group(1))
     expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
     assert fade == pytest.approx(expected, abs=6)
+    # The ink is less red than the skin: its Δa* before -> after is not called redness.
+    flat = " ".join(text.split())
+    assert "not redness" in flat and "redness of the area compared" not in flat
 
 
 def test_names_are_plain_text_in_the_page_the_pdf_and_the_csv(demo, data_folder):
@@ -393,6 +396,15 @@ def test_the_csv_says_which_comparisons_failed_and_why(demo, data_folder):
     assert rows[2]["comparison_error"] == outside and rows[2]["fade_percent"] == ""
     assert "too few skin features" in rows[1]["comparison_error"] and rows[0]["comparison_error"] == ""
     assert rows[0]["fade_percent"] != ""
+    # An aligned comparison gives the follow-up's contrast as compared, and with which photo.
+    with Store(data_folder) as store:
+        visits = store.visits(area_id)
+    compared = next(m["result"] for m in visits[1]["photos"][0]["measurements"] if m["kind"] == "comparison")
+    assert float(rows[0]["delta_e00"]) == compared["followup_contrast"]["delta_e00"]
+    first_file = visits[0]["photos"][0]["file"]
+    # The demo's comparisons were saved without naming their baseline (the timeline infers it from the
+    # order things were saved in): the cell stays empty rather than guessing.
+    assert [r["compared_with_file"] for r in rows] == ["", first_file, first_file]
 
 
 def test_a_visit_not_compared_is_not_called_unaligned(demo, data_folder, monkeypatch):

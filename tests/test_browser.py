@@ -211,6 +211,18 @@ def test_the_typed_box_is_outlined_on_the_photo(app_url, browser):
     assert len(rows) > 100, "no outline"
     assert abs(columns.min() - x * pixel) < 4 and abs(columns.max() - (x + w) * pixel) < 4
     assert abs(rows.min() - y * pixel) < 4 and abs(rows.max() - (y + h) * pixel) < 4
+    # A box dragged elsewhere replaces it: the old outline goes (the new one lies under the drawn box).
+    frame = canvas.bounding_box()
+    page.mouse.move(frame["x"] + 100 * pixel, frame["y"] + 80 * pixel)
+    page.mouse.down()
+    page.mouse.move(frame["x"] + 250 * pixel, frame["y"] + 200 * pixel, steps=10)
+    page.mouse.up()
+    expect(page.get_by_label("x", exact=True).first).to_have_value(re.compile(r"^(9\d|10\d)$"))
+    _settle(page)
+    page.wait_for_timeout(800)
+    shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
+    old_box = shot[int(y * pixel) - 3 : int((y + h) * pixel) + 4, int(x * pixel) - 3 : int((x + w) * pixel) + 4]
+    assert (np.abs(old_box - [0, 229, 255]).sum(axis=2) < 60).sum() == 0, "the old box is still outlined"
     page.close()
 
 
@@ -244,7 +256,7 @@ def test_outline_the_area_by_clicking_around_it(app_url, browser):
         page.mouse.click(frame["x"] + cx * scale, frame["y"] + cy * scale)
         page.wait_for_timeout(250)
     _settle(page)
-    expect(page.get_by_text("Δa* (redness)")).to_be_visible()
+    expect(page.get_by_text("Δa* (red–green vs skin)")).to_be_visible()  # the scar is less red than its skin
     expect(page.get_by_text("hypo", exact=True)).to_be_visible()  # a lighter scar, measured over the outline
     page.close()
 

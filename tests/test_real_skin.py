@@ -68,7 +68,7 @@ def test_a_reference_taken_far_from_the_area_is_flagged():
 
     def far_warnings(name):
         photo, boxes = real_skin.tattoo(name)
-        return [w for w in analyze(photo, roi=boxes[0]).warnings if w.startswith("the reference skin lies far")]
+        return [w for w in analyze(photo, roi=boxes[0]).warnings if w.startswith("the reference skin had to be taken far")]
 
     assert len(far_warnings("10_3")) == 1
     assert far_warnings("4_1") == []

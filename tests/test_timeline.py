@@ -41,13 +41,16 @@ def test_redness_still_present_after_48_hours_is_flagged():
 
 def test_the_delta_a_line_is_called_redness_only_when_the_area_started_redder_than_its_skin():
     """A fading ink's Δa* rises from below 0 towards 0: a line called "redness" would show redness rising."""
-    from skinscan import report
+    from skinscan import constants, report
 
     fading_ink = [{"delta_a": -6.0}, {"delta_a": -3.5}, {"delta_a": -1.0}]
     settling_redness = [{"delta_a": 9.0}, {"delta_a": 4.0}, {"delta_a": 0.5}]
     assert report.delta_a_line_name(fading_ink) == report.RED_GREEN_LINE
     assert report.delta_a_line_name(settling_redness) == report.REDNESS_LINE
     assert report.delta_a_line_name([{"delta_a": None}]) == report.REDNESS_LINE
+    # The same bound as "no redness at baseline" (redness resolution not defined): noise at 0 is not red.
+    assert report.delta_a_name(0.3) == report.RED_GREEN_LINE
+    assert report.delta_a_name(constants.REDNESS_MIN_DELTA_A) == report.REDNESS_LINE
     assert "redness" not in report.RED_GREEN_LINE
 
 
