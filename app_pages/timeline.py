@@ -13,7 +13,7 @@ from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    delta_a_line_name, late_redness, late_redness_alert, other_skin_caption, pair_contrasts, shows_fade_by_default,
+    delta_a_line_name, late_redness, late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts, shows_fade_by_default,
     trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
@@ -49,6 +49,9 @@ def timeline_page():
         st.dataframe([_shown(row, delta_a_line_name(rows)) for row in rows], hide_index=True,
                      column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")})
         _status_notes(rows)
+        without_card = no_card_caption(rows)
+        if without_card:
+            st.caption(plain(without_card))
         _trend(rows, fade_first)
     _visits_section(store, visits)
     pair = _pair_section(store, visits, rows) if len(rows) >= 2 else None
@@ -211,6 +214,7 @@ def visit_rows(visits):
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
             "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
+            "card_found": bool((analysis.get("card") or {}).get("found", True)),
         })
     return rows
 

@@ -347,9 +347,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
-        fade = comparison.fade_percent
-        st.caption(f"Against the first visit: fade {'–' if fade is None else f'{fade:.0f} %'}, "
-                   f"Δa* change {comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a:+.1f}")
+        st.caption(plain(against_first_visit(comparison)))
         for warning in comparison.warnings:
             st.warning(plain(without_cli_flags(warning)))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
@@ -403,6 +401,17 @@ def _number(container, label, key, low, high):
         st.session_state[key] = int(min(max(st.session_state[key], low), high))
     value = container.number_input(label, int(low), int(high), value=None, key=key, step=1, placeholder="–")
     return None if value is None else int(value)
+
+
+def against_first_visit(comparison):
+    """The line under a photo's numbers once compared with the area's first visit: the numbers the
+    timeline will show for it (the first visit's area placed on this photo, not the box drawn here), so
+    the two pages agree."""
+    before, after = comparison.baseline.contrast, comparison.followup.contrast
+    fade = comparison.fade_percent
+    return (f"Against the first visit, over its area placed on this photo (as the timeline shows it): "
+            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
+            f"fade {'–' if fade is None else f'{fade:.0f} %'}")
 
 
 def _box_inputs(photo, digest, suggested=None, note=None):

@@ -34,7 +34,7 @@ pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSan
 
 DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
-                      "colour-corrected photo; Δa* is the redness measure (above 0 redder than the skin, below 0 "
+                      "colour-corrected photo (as taken when it has no card); Δa* is the redness measure (above 0 redder than the skin, below 0 "
                       "less red: for ink, Δa* rising towards 0 is the ink fading, not redness)"),
     ("ΔE00", "CIEDE2000 colour difference between the area and its surrounding skin"),
     ("blend", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
@@ -123,6 +123,28 @@ def other_skin_caption(rows):
     return (f"Visits measured against other skin around the area than the first (the first visit's was hidden): "
             f"{visits}. Their ΔE00 and Δa* are left out of the lines; their fade % compares the same skin in both "
             f"photos.")
+
+
+def no_card_caption(rows):
+    """The sentence naming the visits measured without a colour card (``card_found`` False in their row;
+    a row without it counts as measured with one); empty when there are none."""
+    without = [row for row in rows if row.get("card_found", True) is False]
+    if not without:
+        return ""
+    visits = ", ".join(_taken_text(row) for row in without)
+    return (f"Measured without a colour card: {visits}. Their colours are as the camera took them, not "
+            f"corrected on a card, so any change of light between visits shows in their numbers.")
+
+
+def _photos_caption(before_row, after_row):
+    """Under page 1's before and after photos: how their colours were corrected, and which had no card."""
+    missing = [name for name, row in (("before", before_row), ("after", after_row))
+               if (row or {}).get("card_found", True) is False]
+    if not missing:
+        return "Colour-corrected on the card in each photo; the area measured is outlined in green."
+    which = " and the ".join(missing)
+    return (f"The {which} photo had no colour card: its colours are as the camera took them, so a change of light "
+            f"shows as change. The area measured is outlined in green.")
 
 
 def _taken_text(row):
@@ -427,8 +449,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             [Paragraph(f"Before: {plain(before_caption)}", styles["Small"]),
              Paragraph(f"After: {plain(after_caption)}", styles["Small"])],
         ])
-        story += [KeepTogether([photos, Paragraph("Colour-corrected on the card in each photo; the area measured is "
-                                                  "outlined in green.", styles["Small"])]), Spacer(1, 3 * mm)]
+        story += [KeepTogether([photos, Paragraph(_photos_caption(before_row, after_row), styles["Small"])]),
+                  Spacer(1, 3 * mm)]
         if comparison is None:
             story += _pair_refused(rows, pair_refusal, show_fade, pair_alignment_refused)
         else:
@@ -459,6 +481,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         other_skin = other_skin_caption(rows)
         if other_skin:
             story.append(Paragraph(plain(other_skin), styles["Small"]))
+    without_card = no_card_caption(rows)
+    if without_card:
+        story.append(Paragraph(plain(without_card), styles["Small"]))
     if pictures and before_after is None:
         cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]

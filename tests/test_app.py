@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -354,6 +355,11 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
     assert any("visit 3's area lies" in c.value for c in at.caption)
     assert any(m.label == "Δa* (red–green vs skin)" for m in at.metric)  # the scar is less red than its skin
+    # Compared with the first visit: the numbers the timeline will show, consistent with the fade.
+    against = next(c.value for c in at.caption if c.value.startswith("Against the first visit"))
+    against = re.sub(r"\\(.)", r"\1", against)
+    before, after, fade = (float(v) for v in re.search(r"ΔE00 ([\d.]+) → ([\d.]+),.*fade (-?\d+) %", against).groups())
+    assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
     # Another area chosen (the brow, another scene): its visits cannot be placed on this photo, so the
     # scar's suggested box goes, with its caption; nothing is measured or saved under the brow.
     at.selectbox(key="visit_area").select_index(3).run()

@@ -501,3 +501,27 @@ def test_visits_not_compared_are_labelled_neutrally(refused_pair_pdf):
     assert report.unaligned_first_visit_reason(apart).startswith("it was saved after the later visits")
     never = [{**apart[0], "status_reason": report.NONE_SAVED}]
     assert report.unaligned_first_visit_reason(never) == "no later visit was compared with it"
+
+
+def test_visits_without_a_card_are_named_in_the_page_and_the_pdf(demo, data_folder):
+    """A photo measured without a colour card has its colours as taken: the PDF must not call it
+    colour-corrected, and the timeline and the PDF name it (a walk found a no-card visit shown as if
+    corrected once saved)."""
+    area_id = demo["areas"][TATTOO]["id"]
+    with Store(data_folder) as store:
+        last = store.visits(area_id)[-1]
+        photo = last["photos"][0]
+        measurements = [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]]
+        for m in measurements:
+            if m["kind"] == "analysis":
+                m["result"]["card"] = {**m["result"]["card"], "found": False}
+        store.update_photo(photo["id"], measurements=measurements)
+    at = _timeline(area_id)
+    taken = last["taken"][:16].replace("T", " ")
+    notes = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]
+    assert any(n.startswith(f"Measured without a colour card: {taken}.") for n in notes), notes
+    at.button(key="prepare_pdf").click().run()
+    pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+    assert "The after photo had no colour card" in pages[0] and "Colour-corrected on the card in each" not in pages[0]
+    assert f"Measured without a colour card: {taken}." in " ".join(pages[1:])
