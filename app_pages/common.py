@@ -309,10 +309,21 @@ def baseline_photo(visits):
     return None
 
 
+def chosen_reference(analysis_result):
+    """The patch of untreated skin a saved analysis was compared with, (x, y, w, h), or None for the
+    automatic ring: later visits are compared against the same patch."""
+    chosen = analysis_result.get("reference_roi")
+    return tuple(chosen) if chosen else None
+
+
 def baseline_of(store, visits):
-    """The area's first visit's photo bytes and box, to compare new photos with (:func:`baseline_photo`)."""
+    """The area's first visit's photo bytes, box and chosen reference patch (None for the ring), to
+    compare new photos with (:func:`baseline_photo`)."""
     found = baseline_photo(visits)
-    return None if found is None else (store.photo_path(found[0]["file"]).read_bytes(), found[1])
+    if found is None:
+        return None
+    analysis = next(m["result"] for m in found[0]["measurements"] if m["kind"] == "analysis")
+    return store.photo_path(found[0]["file"]).read_bytes(), found[1], chosen_reference(analysis)
 
 
 DISPLAY_LONG_SIDE = 1280

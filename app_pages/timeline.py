@@ -19,8 +19,8 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
 from app_pages.common import (
-    alignment_refusal, area_choice, drawn_shapes, open_store, plain, refusal_reason, show_definitions,
-    without_cli_flags,
+    alignment_refusal, area_choice, chosen_reference, drawn_shapes, open_store, plain, refusal_reason,
+    show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -293,6 +293,9 @@ def _visits_section(store, visits):
                 column.image(picture, caption=f"Photo {index + 1}: " + (
                     "colour-corrected on its card, area measured outlined" if corrected
                     else "not colour-corrected (no card was read)"))
+                said = _saved_warnings(photo)
+                if said:
+                    column.caption("Said when measured: " + plain("; ".join(said)))
                 consent = column.selectbox("Consent", CONSENT_CHOICES, index=CONSENT_CHOICES.index(photo["consent"]),
                                            format_func=CONSENT_LABELS.get, key=f"consent_{photo['id']}")
                 if consent != photo["consent"]:
@@ -312,6 +315,13 @@ def _visits_section(store, visits):
                 st.session_state.visit_target = visit["id"]  # the New visit page opens on this saved visit
                 st.switch_page("app_pages/visit.py")
             _edit_visit(store, visit, number)
+
+
+def _saved_warnings(photo):
+    """The warnings a photo's saved analysis came with (its card, its reference skin, its area), in the
+    app's words (without the CLI's flags)."""
+    analyses = [m["result"] for m in photo["measurements"] if m["kind"] == "analysis"]
+    return [without_cli_flags(warning) for warning in (analyses[0].get("warnings") or [] if analyses else [])]
 
 
 def _edit_visit(store, visit, number):
@@ -348,10 +358,12 @@ def _changed(message):
 
 
 def _area_inputs(analysis):
-    """What the baseline was measured with: its box when the record has one, else its outline as a mask."""
+    """What the baseline was measured with: its box when the record has one, else its outline as a mask;
+    and the patch of untreated skin it was compared with, when one was chosen."""
+    chosen = {"reference_roi": chosen_reference(analysis)} if chosen_reference(analysis) else {}
     if analysis.get("roi"):
-        return {"roi": tuple(analysis["roi"])}, analysis.get("outline")
-    return {}, analysis.get("outline")
+        return {"roi": tuple(analysis["roi"]), **chosen}, analysis.get("outline")
+    return chosen, analysis.get("outline")
 
 
 def _outline_mask(outline, shape):
@@ -376,8 +388,8 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
         area, outline = _area_inputs(before)
         data_before = store.photo_path(before_photo["file"]).read_bytes()
         data_after = store.photo_path(after_photo["file"]).read_bytes()
-        if not area:
-            area = {"mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+        if "roi" not in area:
+            area = {**area, "mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
         try:
             with st.spinner("Aligning the two visits on the skin…"):
                 comparison = compare(data_before, data_after, chart=before.get("chart") or "classic24",
@@ -575,8 +587,8 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
     area, outline = _area_inputs(before)
     data_before = store.photo_path(before_photo["file"]).read_bytes()
-    if not area:
-        area = {"mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+    if "roi" not in area:
+        area = {**area, "mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
     chart = before.get("chart") or "classic24"
     try:
         comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,

@@ -128,7 +128,8 @@ def _save_section(store, area, chart, photos, target, visits):
         tried = first is not None and (item["comparison"] is not None or item["comparison_error"] is not None)
         records.append((p, measurement_records(item["analysis"], item["roi"], item["comparison"], chart,
                                                baseline_file=first[0]["file"] if tried else None,
-                                               comparison_error=item["comparison_error"])))
+                                               comparison_error=item["comparison_error"],
+                                               reference_roi=item.get("reference_roi"))))
     saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):
@@ -353,8 +354,8 @@ def _measure_upload(name, data, chart, baseline, previous):
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
-    entry["item"] = {"data": data, "analysis": analysis, "roi": box, "comparison": comparison,
-                     "comparison_error": comparison_error, "consent": consent}
+    entry["item"] = {"data": data, "analysis": analysis, "roi": box, "reference_roi": reference_box,
+                     "comparison": comparison, "comparison_error": comparison_error, "consent": consent}
     doubts = []
     if not corrected:
         doubts.append("no colour card was read: its colours are not corrected and not comparable between visits")
@@ -506,11 +507,11 @@ def _comparison(baseline, data, chart, calibration):
     if baseline is None:
         return None, None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
-    key = (photo_key(baseline[0]), photo_key(data), baseline[1], chart, _card_key(calibration))
+    key = (photo_key(baseline[0]), photo_key(data), baseline[1], baseline[2], chart, _card_key(calibration))
     if key not in comparisons:
         try:
             with st.spinner("Aligning with the first visit…"):
-                comparisons[key] = compare(baseline[0], data, roi=baseline[1], chart=chart,
+                comparisons[key] = compare(baseline[0], data, roi=baseline[1], reference_roi=baseline[2], chart=chart,
                                            baseline_calibration=session_calibration(baseline[0], chart),
                                            followup_calibration=calibration)
         except register.AlignmentError as error:  # a copy without the traceback (and its frames' photos)

@@ -53,7 +53,8 @@ def comparison_record(comparison):
     return data
 
 
-def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None):
+def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None,
+                        reference_roi=None):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
     the results, as JSON-ready dicts.
 
@@ -68,9 +69,13 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
     True for a :class:`skinscan.register.AlignmentError` (the photos could not be matched on the skin:
     perhaps other skin), False for any other reason (e.g. the area falls outside the follow-up photo), so
     the timeline can say "not aligned" or "not compared" truthfully. Ignored when ``comparison`` is given.
+
+    ``reference_roi`` (the patch of untreated skin the practitioner chose, when one was) is kept with the
+    analysis: later visits are compared against the same patch, mapped onto them.
     """
+    chosen = {} if reference_roi is None else {"reference_roi": [int(v) for v in reference_roi]}
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
-                                               "outline": area_outline(analysis), **analysis.to_dict()}}]
+                                               **chosen, "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:
         data = comparison_record(comparison)
     elif comparison_error is not None:

@@ -859,3 +859,28 @@ def test_warnings_lose_the_command_line_flags_the_page_has_controls_for():
     far = "it may be other skin; check it on the overlay or choose a patch of untreated skin (--reference-roi)"
     assert without_cli_flags(far) == "it may be other skin; check it on the overlay or choose a patch of untreated skin"
     assert without_cli_flags("--corners takes eight numbers") == "--corners takes eight numbers"
+
+
+def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder):
+    """The patch of untreated skin chosen at the first visit is saved with it, and a later photo is
+    compared against that patch (mapped onto it), not the automatic ring (a review found later
+    comparisons always fell back to the ring)."""
+    from skinscan import analyze
+    from skinscan.demo import measurement_records
+
+    client_id, area_id = _new_area(data_folder, area="cheek")
+    first = (SAMPLES / "needling_day0.jpg").read_bytes()
+    roi = tuple(TRUTH["needling_day0.jpg"]["roi"])
+    patch = (700, 100, 120, 80)  # skin away from the area and the card (as in test_analyze)
+    analysis = analyze(first, roi=roi, reference_roi=patch)
+    records = measurement_records(analysis, roi, reference_roi=patch)
+    assert records[0]["result"]["reference_roi"] == list(patch)
+    with Store(data_folder) as store:
+        store.save_visit(area_id, "2026-10-05T10:00:00", [{"data": first, "measurements": records}])
+    at = _visit_page_on(_start(), client_id, area_id)
+    second = (SAMPLES / "needling_day1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("day1.jpg", second, "image/jpeg").run()
+    assert not at.exception
+    comparisons = [c for c in at.session_state["comparisons"].values() if not isinstance(c, Exception)]
+    assert len(comparisons) == 1
+    assert comparisons[0].baseline.reference_source == "box" and comparisons[0].followup.reference_source == "box"

@@ -525,3 +525,33 @@ def test_visits_without_a_card_are_named_in_the_page_and_the_pdf(demo, data_fold
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
     assert "The after photo had no colour card" in pages[0] and "Colour-corrected on the card in each" not in pages[0]
     assert f"Measured without a colour card: {taken}." in " ".join(pages[1:])
+
+
+def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
+    """What the analysis warned about when the photo was measured (here: its reference skin taken far
+    from the area) is still said on the timeline, in the app's words (a walk found it lost once saved)."""
+    area_id = demo["areas"][TATTOO]["id"]
+    far = ("the reference skin had to be taken far from the area (too little skin right around it): it may be "
+           "other skin, lit or toned otherwise; check it on the overlay or choose a patch of untreated skin "
+           "(--reference-roi)")
+    with Store(data_folder) as store:
+        photo = store.visits(area_id)[-1]["photos"][0]
+        measurements = [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]]
+        for m in measurements:
+            if m["kind"] == "analysis":
+                m["result"]["warnings"] = [*m["result"].get("warnings", []), far]
+        store.update_photo(photo["id"], measurements=measurements)
+    at = _timeline(area_id)
+    said = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption if c.value.startswith("Said when measured")]
+    assert len(said) == 1 and "the reference skin had to be taken far from the area" in said[0]
+    assert "--reference-roi" not in said[0]
+
+
+def test_the_timeline_compares_with_the_first_visits_chosen_patch():
+    from app_pages.timeline import _area_inputs
+
+    saved = {"roi": [10, 20, 30, 40], "reference_roi": [100, 20, 30, 30], "outline": [[[1, 2], [3, 4], [5, 6]]]}
+    assert _area_inputs(saved) == ({"roi": (10, 20, 30, 40), "reference_roi": (100, 20, 30, 30)}, saved["outline"])
+    outlined = {"roi": None, "reference_roi": [100, 20, 30, 30], "outline": saved["outline"]}
+    assert _area_inputs(outlined) == ({"reference_roi": (100, 20, 30, 30)}, saved["outline"])
+    assert _area_inputs({"roi": [10, 20, 30, 40]}) == ({"roi": (10, 20, 30, 40)}, None)
