@@ -411,8 +411,8 @@ def against_first_visit(comparison):
     before, after = comparison.baseline.contrast, comparison.followup.contrast
     fade = comparison.fade_percent
     return (f"Against the first visit, over its area placed on this photo (as the timeline shows it): "
-            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
-            f"fade {'–' if fade is None else f'{fade:.0f} %'}")
+            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, "
+            f"Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, fade {'–' if fade is None else f'{fade:.0f} %'}")
 
 
 def _box_inputs(photo, digest, suggested=None, note=None):

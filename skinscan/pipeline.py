@@ -485,6 +485,7 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
     reference, source = None, "ring"
     if reference_roi is not None:
         reference, source = segment.reference_from_box(work.to_work(reference_roi), treated, valid, lab), "box"
+        warnings.extend(segment.patch_in_box_warning(reference_roi, area_box))
     elif reference_mask is not None:
         reference = segment.reference_mapped(reference_mask[crop][::step, ::step], treated, skin_only, lab)
         if reference is None:

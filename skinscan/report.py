@@ -34,8 +34,9 @@ pdfmetrics.registerFontFamily("DejaVuSans", normal="DejaVuSans", bold="DejaVuSan
 
 DEFINITIONS = (
     ("ΔL*, Δa*, Δb*", "treated area minus the surrounding skin, medians of CIE L*a*b* (D65) of the "
-                      "colour-corrected photo (as taken when it has no card); Δa* is the redness measure (above 0 redder than the skin, below 0 "
-                      "less red: for ink, Δa* rising towards 0 is the ink fading, not redness)"),
+                      "colour-corrected photo (as taken when it has no card); Δa* is the redness measure (above "
+                      "0 redder than the skin, below 0 less red: for ink, Δa* rising towards 0 is the ink "
+                      "fading, not redness)"),
     ("ΔE00", "CIEDE2000 colour difference between the area and its surrounding skin"),
     ("blend", "even below 2.0 ΔE00 (skin acceptability threshold), else hypo (lighter) or hyper (darker); "
                 "a red area is even unless its ITA° moved by 10° or more (redness is not pigment)"),
@@ -352,9 +353,10 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
          "colour difference from the surrounding skin; about 1 is just noticeable, 2.0 is a common "
          "acceptability threshold"),
         ("Δa* before → after", f"{_shown(before_row.get('delta_a'))} → {_shown(after_row.get('delta_a'))}",
-         "redness of the area compared with the skin around it" if delta_a_name(before_row.get("delta_a")) == REDNESS_LINE
-         else "red–green difference of the area from the skin around it: below 0 less red (ink, a pale scar); "
-              "towards 0 its colour fading into the skin's, not redness"),
+         "redness of the area compared with the skin around it"
+         if delta_a_name(before_row.get("delta_a")) == REDNESS_LINE
+         else "red–green difference of the area from the skin around it: below 0 less red (ink, a pale "
+              "scar); towards 0 its colour fading into the skin's, not redness"),
     ]
     if not show_fade:
         lines = lines[1:] + lines[:1]

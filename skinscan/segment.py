@@ -596,6 +596,35 @@ def reference_distance_warning(reference, treated):
             "(--reference-roi)"]
 
 
+#: A chosen reference patch is warned about when more than this fraction of it lies inside the box drawn
+#: around the treated area: a loose box holds treated skin beyond the area found in it.
+PATCH_IN_BOX_FRACTION = 0.5
+
+
+def patch_in_box_warning(patch, area_box):
+    """A warning when a chosen reference patch lies mostly inside the treated area's box.
+
+    Parameters
+    ----------
+    patch, area_box : tuple (x, y, w, h)
+        The same pixels (photo or crop).
+
+    Returns
+    -------
+    list of str
+        One warning when the fraction of the patch's area inside ``area_box`` exceeds
+        PATCH_IN_BOX_FRACTION, else none.
+    """
+    px, py, pw, ph = (float(v) for v in patch)
+    bx, by, bw, bh = (float(v) for v in area_box)
+    inside_w = max(0.0, min(px + pw, bx + bw) - max(px, bx))
+    inside_h = max(0.0, min(py + ph, by + bh) - max(py, by))
+    if inside_w * inside_h <= PATCH_IN_BOX_FRACTION * max(pw * ph, 1e-9):
+        return []
+    return ["the chosen reference patch lies mostly inside the treated area's box: it may hold treated skin; "
+            "choose a patch of untreated skin outside the box"]
+
+
 def reference_from_box(box, treated, valid, lab):
     """The reference skin from a chosen patch of untreated skin (x, y, w, h in crop pixels)."""
     region = box_mask(box, lab.shape) & valid & ~treated

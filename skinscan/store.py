@@ -1115,9 +1115,9 @@ CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent",
 
 def _comparison_status(measurement):
     """A comparison record's standing with the photo it was compared with (``compared_with_file``, the
-    stored file, as in ``photo_file``; empty for a record saved without it): "aligned" (numbers), "not aligned" (the alignment was refused),
-    "not compared" (it failed for another reason); the timeline's words (:mod:`skinscan.report`); None
-    for an analysis."""
+    stored file, as in ``photo_file``; empty for a record saved without it): "aligned" (numbers), "not
+    aligned" (the alignment was refused), "not compared" (it failed for another reason); the timeline's
+    words (:mod:`skinscan.report`); None for an analysis."""
     if measurement["kind"] != "comparison":
         return None
     result = measurement["result"]
@@ -1131,7 +1131,8 @@ def _csv_row(area, visit, photo, measurement):
     result = measurement["result"]
     # A comparison keeps the follow-up's contrast as compared (``followup_contrast``; older records kept
     # the follow-up's whole analysis).
-    contrast = result.get("contrast") or result.get("followup_contrast") or result.get("followup", {}).get("contrast", {})
+    contrast = (result.get("contrast") or result.get("followup_contrast")
+                or result.get("followup", {}).get("contrast", {}))
     treated = result.get("treated") or result.get("followup", {}).get("treated", {})
     quality = (result.get("quality") or result.get("followup", {}).get("quality", {})).get("verdict")
     return {

@@ -169,8 +169,12 @@ def test_reference_roi_replaces_the_ring():
     ys, xs = np.nonzero(reference)
     assert xs.min() >= 700 and xs.max() < 820 and ys.min() >= 100 and ys.max() < 180
     assert abs(analysis.contrast.delta_a - (truth[0] - truth[1])[1]) < 1.0
-    # A patch the practitioner chose is not second-guessed as far from the area.
-    assert not [w for w in analysis.warnings if "far from the area" in w]
+    # A patch the practitioner chose is not second-guessed as far from the area, nor as inside the box.
+    assert not [w for w in analysis.warnings if "far from the area" in w or "patch lies mostly inside" in w]
+    # One drawn inside the loose box may hold treated skin: said.
+    x, y, w, h = roi
+    inside = analyze(photo, roi=roi, reference_roi=(x + 2, y + 2, w // 3, h // 3))
+    assert [w for w in inside.warnings if "patch lies mostly inside the treated area's box" in w]
 
 
 def test_no_card_still_measures_with_a_warning():
