@@ -12,7 +12,7 @@ import streamlit as st
 from skinscan import calibrate
 from skinscan import segment
 from skinscan.card import to_uint8
-from skinscan.errors import InputError
+from skinscan.errors import InputError, without_cli_flags  # noqa: F401 - the pages import it from here
 from skinscan.demo import seed_demo
 from skinscan.store import Store, default_data_folder
 
@@ -238,7 +238,6 @@ def area_choice(store, key):
 
 _CLI_ADVICE = re.compile(r"^could not align the follow-up on the skin around the area \((?P<reason>.*); "
                          r"confidence [0-9.]+\): retake it.*$")
-_CLI_FLAG = re.compile(r"\s*\(--[a-z-]+[^()]*\)")  # "(--roi)", "(--landmarks …)"; a flag in a sentence stays
 
 
 def refusal_reason(refusal):
@@ -271,12 +270,6 @@ def refusal_reason(refusal):
     if advice:
         text = advice.group("reason")
     return without_cli_flags(text).rstrip(".") or "the alignment was not verified"
-
-
-def without_cli_flags(text):
-    """``text`` without a parenthesised command-line flag such as "(--reference-roi)" (the CLI's advice;
-    the page's own controls say how); a flag that is part of a sentence stays."""
-    return _CLI_FLAG.sub("", text).strip()
 
 
 def alignment_refusal(refusal, could_not="place the previous visit's area on this photo",

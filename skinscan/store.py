@@ -43,7 +43,7 @@ except ImportError:  # pragma: no cover - Windows: the pid and the lease decide 
 import numpy as np
 from PIL import Image
 
-from .errors import InputError
+from .errors import InputError, without_cli_flags
 from .io import load_photo
 
 CONSENT_CHOICES = ("clinical", "clinical+marketing")
@@ -1144,6 +1144,7 @@ def _csv_row(area, visit, photo, measurement):
         "treated_area_mm2": treated.get("area_mm2"), "fade_percent": result.get("fade_percent"),
         "redness_resolution_percent": result.get("redness_resolution_percent"),
         "hue_shift_deg": result.get("hue_shift_deg"), "quality": quality,
-        "comparison_status": _comparison_status(measurement), "comparison_error": result.get("error"),
+        "comparison_status": _comparison_status(measurement),
+        "comparison_error": without_cli_flags(result["error"]) if result.get("error") else None,
         "compared_with_file": result.get("baseline_file") if measurement["kind"] == "comparison" else None,
     }

@@ -395,6 +395,7 @@ def test_the_csv_says_which_comparisons_failed_and_why(demo, data_folder):
     assert [r["comparison_status"] for r in rows] == ["aligned", NOT_ALIGNED, NOT_COMPARED]
     assert rows[2]["comparison_error"] == outside and rows[2]["fade_percent"] == ""
     assert "too few skin features" in rows[1]["comparison_error"] and rows[0]["comparison_error"] == ""
+    assert "--landmarks" not in rows[1]["comparison_error"]  # the CLI's advice is not the practitioner's
     assert rows[0]["fade_percent"] != ""
     # An aligned comparison gives the follow-up's contrast as compared, and with which photo.
     with Store(data_folder) as store:
