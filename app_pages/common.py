@@ -303,8 +303,19 @@ def baseline_photo(visits):
 
 
 def chosen_reference(analysis_result):
-    """The patch of untreated skin a saved analysis was compared with, (x, y, w, h), or None for the
-    automatic ring: later visits are compared against the same patch."""
+    """The patch of untreated skin a saved analysis was compared with.
+
+    Parameters
+    ----------
+    analysis_result : dict
+        A stored analysis record's ``result`` (:func:`skinscan.demo.measurement_records`).
+
+    Returns
+    -------
+    tuple (x, y, w, h) or None
+        None for the automatic ring (and for records saved before patches were kept); later visits are
+        compared against the same patch, mapped onto them.
+    """
     chosen = analysis_result.get("reference_roi")
     return tuple(chosen) if chosen else None
 

@@ -296,7 +296,7 @@ def _visits_section(store, visits):
                     else "not colour-corrected (no card was read)"))
                 said = _saved_warnings(photo)
                 if said:
-                    column.caption("Said when measured: " + plain("; ".join(said)))
+                    column.caption("Noted when measured: " + plain("; ".join(said)))
                 consent = column.selectbox("Consent", CONSENT_CHOICES, index=CONSENT_CHOICES.index(photo["consent"]),
                                            format_func=CONSENT_LABELS.get, key=f"consent_{photo['id']}")
                 if consent != photo["consent"]:
@@ -319,10 +319,27 @@ def _visits_section(store, visits):
 
 
 def _saved_warnings(photo):
-    """The warnings a photo's saved analysis came with (its card, its reference skin, its area), in the
-    app's words (without the CLI's flags)."""
-    analyses = [m["result"] for m in photo["measurements"] if m["kind"] == "analysis"]
-    return [without_cli_flags(warning) for warning in (analyses[0].get("warnings") or [] if analyses else [])]
+    """The warnings a photo's saved measurements came with, each once, in the app's words (without the
+    CLI's flags).
+
+    Parameters
+    ----------
+    photo : dict
+        A stored photo with its ``measurements``.
+
+    Returns
+    -------
+    list of str
+        Its analysis's warnings (its card, its reference skin, its area), then those of its comparison
+        with the first visit (``followup_warnings``: measured over the first visit's area, which the
+        timeline's numbers come from).
+    """
+    said = []
+    for measurement in photo["measurements"]:
+        result = measurement["result"]
+        found = result.get("warnings") if measurement["kind"] == "analysis" else result.get("followup_warnings")
+        said += [without_cli_flags(w) for w in found or [] if without_cli_flags(w) not in said]
+    return said
 
 
 def _edit_visit(store, visit, number):

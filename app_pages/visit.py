@@ -349,7 +349,10 @@ def _measure_upload(name, data, chart, baseline, previous):
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
         st.caption(plain(against_first_visit(comparison)))
-        for warning in comparison.warnings:
+        # The comparison's own warnings, and those of this photo measured over the first visit's area
+        # that its own box's measurement (shown above) did not give.
+        over_first_area = [w for w in comparison.followup.warnings if w not in analysis.warnings]
+        for warning in (*comparison.warnings, *over_first_area):
             st.warning(plain(without_cli_flags(warning)))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
@@ -405,14 +408,29 @@ def _number(container, label, key, low, high):
 
 
 def against_first_visit(comparison):
-    """The line under a photo's numbers once compared with the area's first visit: the numbers the
-    timeline will show for it (the first visit's area placed on this photo, not the box drawn here), so
-    the two pages agree."""
+    """The line under a photo's numbers once compared with the area's first visit.
+
+    Parameters
+    ----------
+    comparison : skinscan.pipeline.Comparison
+
+    Returns
+    -------
+    str
+        ΔE00 and Δa* before -> after over the first visit's area placed on this photo (what the
+        timeline's row and before/after show for this visit, not the box drawn here), the fade and,
+        when the first visit showed redness, the redness resolved; and a note when the first visit was
+        measured again on the skin both photos show (its own reference skin is hidden here).
+    """
     before, after = comparison.baseline.contrast, comparison.followup.contrast
-    fade = comparison.fade_percent
-    return (f"Against the first visit, over its area placed on this photo (as the timeline shows it): "
-            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, "
-            f"Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, fade {'–' if fade is None else f'{fade:.0f} %'}")
+    fade, resolved = comparison.fade_percent, comparison.redness_resolution_percent
+    line = (f"Against the first visit, over its area placed on this photo: "
+            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
+            f"fade {'–' if fade is None else f'{fade:.0f} %'}"
+            + ("" if resolved is None else f", redness resolved {resolved:.0f} %"))
+    if comparison.baseline.reference_source == "shared":
+        line += " (the first visit measured again on the skin both photos show)"
+    return line
 
 
 def _box_inputs(photo, digest, suggested=None, note=None):
@@ -469,7 +487,7 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     st.session_state[kept_key] = tuple(values)
     held = tuple(values) if None not in values else None
     outlined_key = state_key(digest, "box_outlined")
-    if held != shown and st.session_state.get(outlined_key) != held:
+    if held != shown and st.session_state.get(outlined_key, ()) != held:
         # A new drawing or a new suggestion settled the box after the photo was drawn: draw it again
         # (once per box, so that a box the canvas cannot show never loops).
         st.session_state[outlined_key] = held

@@ -34,10 +34,11 @@ MANIFEST_COLUMNS = ("photo", "roi", "mask", "reference_roi", "chart", "client", 
 paths are relative to the manifest's folder, ``date`` is ISO 8601 (``2026-10-05`` or
 ``2026-10-05T10:30``)."""
 
-RESULT_FORMAT = 2
+RESULT_FORMAT = 3
 """Version of what a per-photo JSON holds and how it was measured; part of the input hash, so a change
 re-measures. 2: a follow-up whose baseline reference is hidden is compared on shared skin, black ink has
-no hue drift, a reference far from the area is warned about."""
+no hue drift, a reference far from the area is warned about. 3: a chosen reference patch inside the
+area's box is warned about; a patch the follow-up does not show falls back to the shared skin."""
 
 WORKER_FAILED = "worker failed"
 """How a row starts whose worker died (memory, crash): such photos are measured again on a re-run."""

@@ -45,11 +45,15 @@ def comparison_record(comparison):
     visit's own record when the baseline was measured again on the skin it shares with the follow-up
     (:func:`skinscan.pipeline.shared_reference`; ``baseline_on_other_skin`` is then True); a "before ->
     after" shown next to the fade reads it, with ``followup_contrast`` (the follow-up's, as compared).
+    ``followup_warnings``: what the follow-up's measurement over the mapped area warned about (its
+    reference skin thin, uneven or far, its card), which the photo's own analysis may not.
     """
     data = comparison.to_dict()
     data["baseline_contrast"] = data.pop("baseline")["contrast"]
     data["baseline_on_other_skin"] = comparison.baseline.reference_source == "shared"
-    data["followup_contrast"] = data.pop("followup")["contrast"]
+    followup = data.pop("followup")
+    data["followup_contrast"] = followup["contrast"]
+    data["followup_warnings"] = followup["warnings"]
     return data
 
 

@@ -687,6 +687,21 @@ class Comparison:
         }
 
 
+#: A patch chosen at the baseline is used in a follow-up when at least this fraction of it, mapped,
+#: lies inside the follow-up photo (else the follow-up is measured as without a patch, and says so).
+PATCH_INSIDE_FRACTION = 0.5
+PATCH_MISSING_WARNING = ("the reference patch chosen at the first visit is not wholly on skin in this photo: the skin "
+                         "the two photos share around the area was used instead")
+
+
+def _inside_fraction(registration, box, shape):
+    """The fraction of a baseline box's mapped bounding rectangle that lies inside a photo of ``shape``."""
+    x0, y0, x1, y1 = _mapped_bounds(registration, box)
+    inside_w = max(0, min(x1, shape[1]) - max(x0, 0))
+    inside_h = max(0, min(y1, shape[0]) - max(y0, 0))
+    return inside_w * inside_h / max((x1 - x0) * (y1 - y0), 1)
+
+
 def _mapped_bounds(registration, box):
     """Pixel bounds (x0, y0, x1, y1) in the follow-up of a baseline box's four mapped corners (unclipped)."""
     x, y, w, h = box
@@ -948,19 +963,13 @@ def compare(
     if treated_f.sum() < 0.5 * base.treated.pixels * registration.area_scale(centre):
         raise InputError("the treated area falls (partly) outside the follow-up photo")
     reference_f = None
+    patch_missing = False
     if reference_roi is not None:
-        reference_f = mapped_box(registration, validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi"),
-                                 shape_f)
-        if reference_f is None:
-            raise InputError("the reference patch falls outside the follow-up photo")
+        patch = validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi")
+        reference_f = mapped_box(registration, patch, shape_f)
+        if reference_f is None or _inside_fraction(registration, patch, shape_f) < PATCH_INSIDE_FRACTION:
+            reference_f, patch_missing = None, True
     search_box = mapped_box(registration, area_box, shape_f)
-    extra_boxes = [search_box] if search_box is not None else []
-    reference_mask_f = None
-    if reference_f is None:
-        # The same skin as the baseline's reference, where it lands in the follow-up.
-        reference_mask_f = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
-        if reference_mask_f.any():
-            extra_boxes.append(_mask_box(reference_mask_f))
 
     def own_area(work):
         """The follow-up's own area in the mapped box (its spread), or None when it no longer stands out."""
@@ -970,21 +979,43 @@ def compare(
             return None
         return found.sum() * work.step**2 if stands_out else None
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The spread is segmented on the follow-up's work region while the follow-up is measured.
-        pending_area = []
-        measure_spread = search_box is not None and not whole_roi
-        follow = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_f, extra_boxes=extra_boxes,
-                          reference_mask=reference_mask_f,
-                          on_work=(lambda work: pending_area.append(pool.submit(own_area, work))) if measure_spread else None)
-        own_pixels = pending_area[0].result() if pending_area else None
+    def measure_followup(reference_box):
+        """The follow-up over the mapped area against ``reference_box`` (the chosen patch mapped) or, when
+        None, the baseline's reference skin mapped; with the baseline's reference mask mapped (or None) and
+        the follow-up's own area in pixels (None when not measured)."""
+        extra_boxes = [search_box] if search_box is not None else []
+        reference_mask = None
+        if reference_box is None:
+            # The same skin as the baseline's reference, where it lands in the follow-up.
+            reference_mask = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
+            if reference_mask.any():
+                extra_boxes.append(_mask_box(reference_mask))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The spread is segmented on the follow-up's work region while the follow-up is measured.
+            pending_area = []
+            measure_spread = search_box is not None and not whole_roi
+            measured = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_box,
+                                extra_boxes=extra_boxes, reference_mask=reference_mask,
+                                on_work=(lambda work: pending_area.append(pool.submit(own_area, work)))
+                                if measure_spread else None)
+            return measured, reference_mask, pending_area[0].result() if pending_area else None, bool(pending_area)
+
+    try:
+        follow, reference_mask_f, own_pixels, spread_measured = measure_followup(reference_f)
+    except InputError:
+        if reference_f is None:
+            raise
+        # The chosen patch, mapped, holds too little skin here (clothing, the card, shadow): the
+        # baseline's reference skin mapped, or the skin both photos share, instead.
+        patch_missing = True
+        follow, reference_mask_f, own_pixels, spread_measured = measure_followup(None)
     if reference_mask_f is not None and follow.reference_source == "ring":
         # The follow-up's reference is its own ring, not the baseline's: measure the baseline there too.
         base, follow = shared_reference(base, follow, registration)
 
-    warnings = []
+    warnings = [PATCH_MISSING_WARNING] if patch_missing else []
     area_change = None
-    if pending_area and own_pixels is None:
+    if spread_measured and own_pixels is None:
         warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)

@@ -127,8 +127,19 @@ def other_skin_caption(rows):
 
 
 def no_card_caption(rows):
-    """The sentence naming the visits measured without a colour card (``card_found`` False in their row;
-    a row without it counts as measured with one); empty when there are none."""
+    """The sentence naming the visits measured without a colour card.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report`; ``card_found`` False marks a visit measured without a card (a row
+        without it counts as measured with one).
+
+    Returns
+    -------
+    str
+        Empty when every visit had a card.
+    """
     without = [row for row in rows if row.get("card_found", True) is False]
     if not without:
         return ""
@@ -143,9 +154,11 @@ def _photos_caption(before_row, after_row):
                if (row or {}).get("card_found", True) is False]
     if not missing:
         return "Colour-corrected on the card in each photo; the area measured is outlined in green."
-    which = " and the ".join(missing)
-    return (f"The {which} photo had no colour card: its colours are as the camera took them, so a change of light "
-            f"shows as change. The area measured is outlined in green.")
+    if len(missing) == 2:
+        return ("Neither photo had a colour card: their colours are as the camera took them, so a change of light "
+                "shows as change. The area measured is outlined in green.")
+    return (f"The {missing[0]} photo had no colour card: its colours are as the camera took them, so a change of "
+            f"light shows as change. The area measured is outlined in green.")
 
 
 def _taken_text(row):

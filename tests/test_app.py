@@ -862,22 +862,29 @@ def test_warnings_lose_the_command_line_flags_the_page_has_controls_for():
 
 
 def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder):
-    """The patch of untreated skin chosen at the first visit is saved with it, and a later photo is
-    compared against that patch (mapped onto it), not the automatic ring (a review found later
+    """The patch of untreated skin chosen on the page at the first visit is saved with it, and a later
+    photo is compared against that patch (mapped onto it), not the automatic ring (a review found later
     comparisons always fell back to the ring)."""
-    from skinscan import analyze
-    from skinscan.demo import measurement_records
-
     client_id, area_id = _new_area(data_folder, area="cheek")
+    at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
     first = (SAMPLES / "needling_day0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("day0.jpg", first, "image/jpeg").run()
     roi = tuple(TRUTH["needling_day0.jpg"]["roi"])
     patch = (700, 100, 120, 80)  # skin away from the area and the card (as in test_analyze)
-    analysis = analyze(first, roi=roi, reference_roi=patch)
-    records = measurement_records(analysis, roi, reference_roi=patch)
-    assert records[0]["result"]["reference_roi"] == list(patch)
+    for name, value in zip(("x", "y", "w", "h"), roi):
+        at.number_input(key=_key(first, name)).set_value(value).run()
+    at.checkbox(key=_key(first, "ref")).check().run()
+    for name, value in zip(("ref x", "ref y", "ref w", "ref h"), patch):
+        at.number_input(key=_key(first, name)).set_value(value).run()
+    assert not at.exception
+    at.button(key="save_visit").click().run()
+    assert not at.exception and any("saved" in s.value for s in at.success)
     with Store(data_folder) as store:
-        store.save_visit(area_id, "2026-10-05T10:00:00", [{"data": first, "measurements": records}])
+        saved = store.visits(area_id)[0]["photos"][0]["measurements"][0]["result"]
+    assert saved["reference_roi"] == list(patch)
     at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
     second = (SAMPLES / "needling_day1.jpg").read_bytes()
     at.file_uploader(key="uploads").upload("day1.jpg", second, "image/jpeg").run()
     assert not at.exception

@@ -535,20 +535,26 @@ def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
     far = ("the reference skin had to be taken far from the area (too little skin right around it): it may be "
            "other skin, lit or toned otherwise; check it on the overlay or choose a patch of untreated skin "
            "(--reference-roi)")
+    thin = "the reference skin is thin (120 pixels): check it on the overlay or choose a patch (--reference-roi)"
     with Store(data_folder) as store:
         photo = store.visits(area_id)[-1]["photos"][0]
         measurements = [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]]
         for m in measurements:
             if m["kind"] == "analysis":
                 m["result"]["warnings"] = [*m["result"].get("warnings", []), far]
+            else:  # measured over the first visit's area (the row's numbers): thin there, and far again
+                m["result"]["followup_warnings"] = [thin, far]
         store.update_photo(photo["id"], measurements=measurements)
     at = _timeline(area_id)
-    said = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption if c.value.startswith("Said when measured")]
+    said = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption if c.value.startswith("Noted when measured")]
     assert len(said) == 1 and "the reference skin had to be taken far from the area" in said[0]
     assert "--reference-roi" not in said[0]
+    assert said[0].count("taken far") == 1 and "the reference skin is thin (120 pixels)" in said[0]
 
 
 def test_the_timeline_compares_with_the_first_visits_chosen_patch():
+    """The timeline's comparisons take the first visit's chosen patch with its box, or with its outline
+    (then the mask is added to the patch, not put in its place)."""
     from app_pages.timeline import _area_inputs
 
     saved = {"roi": [10, 20, 30, 40], "reference_roi": [100, 20, 30, 30], "outline": [[[1, 2], [3, 4], [5, 6]]]}

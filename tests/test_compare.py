@@ -263,3 +263,33 @@ def test_a_follow_up_taken_twice_as_close_aligns_as_surely():
     assert result.registration.confidence >= 0.95, result.registration.checks
     # The sessions share one pose (tests/test_browser_timeline.py): the truth is the 2x enlargement.
     assert np.abs(result.registration.map_points(corners) - 2.0 * corners).max() <= 2.0
+
+
+def test_a_chosen_patch_out_of_frame_at_follow_up_falls_back_to_shared_skin():
+    """A patch chosen at the first visit that a follow-up, framed tighter, does not show no longer blocks
+    the comparison: the follow-up is measured as without a patch, and says so (a review found such
+    visits left "not compared" with no way to fix them)."""
+    from skinscan import load_photo
+    from skinscan.pipeline import PATCH_MISSING_WARNING
+
+    samples = Path(__file__).resolve().parents[1] / "sample_images"
+    roi = tuple(json.loads((samples / "truth.json").read_text())["needling_day0.jpg"]["roi"])
+    patch = (700, 100, 120, 80)  # skin up and right of the area
+    baseline = load_photo(samples / "needling_day0.jpg")
+    followup = load_photo(samples / "needling_day1.jpg").pixels
+    with_patch = compare(baseline, followup, roi=roi, reference_roi=patch)
+    assert with_patch.followup.reference_source == "box" and PATCH_MISSING_WARNING not in with_patch.warnings
+    tighter = np.ascontiguousarray(followup[:, :700])  # framed without the skin right of the area
+    ok, encoded = cv2.imencode(".png", tighter[..., ::-1])
+    cropped = compare(baseline, encoded.tobytes(), roi=roi, reference_roi=patch)
+    assert PATCH_MISSING_WARNING in cropped.warnings
+    assert cropped.followup.reference_source != "box"
+    # Still the rendered truth's fade (sample_images/truth.json: ΔE00 7.54 -> 4.00, 47.0 %).
+    truth = json.loads((samples / "truth.json").read_text())
+    before, after = (float(color.delta_e_ciede2000(truth[name]["treated_lab"], truth[name]["reference_lab"]))
+                     for name in ("needling_day0.jpg", "needling_day1.jpg"))
+    assert cropped.fade_percent == pytest.approx(100 * (1 - after / before), abs=4)
+    # The record keeps what the follow-up's measurement over the mapped area warned about.
+    from skinscan.demo import comparison_record
+
+    assert comparison_record(cropped)["followup_warnings"] == list(cropped.followup.warnings)
