@@ -212,7 +212,7 @@ class Analysis:
         return {
             "card": self.calibration.card_dict(),
             "treated": self.treated.to_dict(with_area=True),
-            "reference": self.reference.to_dict(with_area=False, with_spread=True),
+            "reference": {**self.reference.to_dict(with_area=False, with_spread=True), "source": self.reference_source},
             "contrast": self.contrast.to_dict(),
             "quality": {**self.calibration.quality.to_dict(), "photo": self.calibration.photo.facts()},
             "warnings": list(self.warnings),

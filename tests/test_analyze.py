@@ -169,6 +169,7 @@ def test_reference_roi_replaces_the_ring():
     ys, xs = np.nonzero(reference)
     assert xs.min() >= 700 and xs.max() < 820 and ys.min() >= 100 and ys.max() < 180
     assert abs(analysis.contrast.delta_a - (truth[0] - truth[1])[1]) < 1.0
+    assert analysis.to_dict()["reference"]["source"] == "box"
     # A patch the practitioner chose is not second-guessed as far from the area, nor as inside the box.
     assert not [w for w in analysis.warnings if "far from the area" in w or "patch lies mostly inside" in w]
     # One drawn inside the loose box may hold treated skin: said.
@@ -228,7 +229,9 @@ def test_cli_analyze_json_contract_and_images(tmp_path, capsys):
     assert {"card", "treated", "reference", "contrast", "quality", "warnings"} <= set(result)
     assert set(result["treated"]) == {"pixels", "area_mm2", "lab", "ita_deg", "erythema_index"}
     # The contract's fields, and the additive ones (reference spread, redness verdict, ΔITA, ΔEI).
-    assert set(result["reference"]) == {"pixels", "lab", "ita_deg", "erythema_index", "measured_pixels", "lab_iqr"}
+    assert set(result["reference"]) == {"pixels", "lab", "ita_deg", "erythema_index", "measured_pixels", "lab_iqr",
+                                        "source"}
+    assert result["reference"]["source"] == "ring"
     assert set(result["contrast"]) == {
         "delta_l", "delta_a", "delta_b", "delta_e00", "pigmentation",
         "redness", "delta_ita_deg", "delta_erythema_index",

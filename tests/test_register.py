@@ -147,6 +147,7 @@ def test_hidden_reference_ring_is_measured_on_the_same_skin_in_both_visits(hidde
     pairs read -9 % and -14 %."""
     pair, comparison = hidden_reference_comparisons[seed]
     assert SHARED_OWN_REFERENCE_WARNING in comparison.followup.warnings
+    assert [comparison.to_dict()[visit]["reference"]["source"] for visit in ("baseline", "followup")] == ["shared"] * 2
     assert abs(comparison.fade_percent - pair.true_fade_percent) <= 3.0
     # The same skin under the same light reads the same in both photos.
     assert color.delta_e_ciede2000(comparison.baseline.reference.lab, comparison.followup.reference.lab) <= 1.0
