@@ -318,6 +318,12 @@ def _visits_section(store, visits):
             _edit_visit(store, visit, number)
 
 
+def _correction_words(corrected):
+    """How a before/after picture's colours were made, for its caption."""
+    return ("colour-corrected, area measured outlined" if corrected
+            else "not colour-corrected (no card was read), area measured outlined")
+
+
 def _saved_warnings(photo):
     """The warnings a photo's saved measurements came with, each once, in the app's words (without the
     CLI's flags).
@@ -447,10 +453,10 @@ def _pair_section(store, visits, rows):
     by_id = {visit["id"]: visit for visit in visits}
     before_photo, _ = _measured_photo(by_id[before_id])
     after_photo, after_results = _measured_photo(by_id[after_id])
-    before_picture, _, _ = _picture(store, before_photo)
-    after_picture, _, _ = _picture(store, after_photo)
-    left.image(before_picture, caption=f"Before: {labels[before_id]}, colour-corrected, area measured outlined")
-    right.image(after_picture, caption=f"After: {labels[after_id]}, colour-corrected, area measured outlined")
+    before_picture, _, before_corrected = _picture(store, before_photo)
+    after_picture, _, after_corrected = _picture(store, after_photo)
+    left.image(before_picture, caption=f"Before: {labels[before_id]}, {_correction_words(before_corrected)}")
+    right.image(after_picture, caption=f"After: {labels[after_id]}, {_correction_words(after_corrected)}")
     landmarks = st.session_state.get("landmarks", {}).get((before_photo["file"], after_photo["file"]))
     stored = None
     if landmarks is None and before_id == ids[0] and _row(rows, after_id)["status"] == ALIGNED:

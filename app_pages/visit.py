@@ -590,7 +590,8 @@ def _visit_area(store, visit):
 LOOSE_BOX_GROWTH = 0.25
 
 
-PLACEMENT_NAMES = ("earlier visit's photo", "this photo")
+#: How place_area's messages name the two photos ("the area runs off the new photo").
+PLACEMENT_NAMES = ("earlier visit's photo", "new photo")
 #: Visits after the first tried for the box, the latest first (each an alignment, ~1 s on 12 MP photos).
 LATER_VISITS_TRIED = 2
 

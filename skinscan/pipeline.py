@@ -690,8 +690,8 @@ class Comparison:
 #: A patch chosen at the baseline is used in a follow-up when at least this fraction of it, mapped,
 #: lies inside the follow-up photo (else the follow-up is measured as without a patch, and says so).
 PATCH_INSIDE_FRACTION = 0.5
-PATCH_MISSING_WARNING = ("the reference patch chosen at the first visit is not wholly on skin in this photo: the skin "
-                         "the two photos share around the area was used instead")
+PATCH_MISSING_WARNING = ("the reference patch chosen at the first visit is not wholly on skin in this photo, so it "
+                         "was not used for this comparison")
 
 
 def _inside_fraction(registration, box, shape):

@@ -521,6 +521,9 @@ def test_visits_without_a_card_are_named_in_the_page_and_the_pdf(demo, data_fold
     taken = last["taken"][:16].replace("T", " ")
     notes = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]
     assert any(n.startswith(f"Measured without a colour card: {taken}.") for n in notes), notes
+    captions = [c for image in at.get("image") for c in image.captions]
+    after = [c for c in captions if c.startswith("After:")]
+    assert len(after) == 1 and "not colour-corrected" in after[0], captions
     at.button(key="prepare_pdf").click().run()
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
     pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
