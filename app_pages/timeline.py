@@ -13,8 +13,8 @@ from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    delta_a_line_name, late_redness, late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts,
-    shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
+    delta_a_line_name, fade_line_shown, late_redness, late_redness_alert, no_card_caption, other_skin_caption,
+    pair_contrasts, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
 
@@ -232,7 +232,7 @@ def _trend(rows, fade_first):
                        mode="lines+markers")
     figure.add_scatter(x=same_days, y=[r["delta_e00"] for r in same_skin], name="ΔE00 (contrast)", mode="lines+markers")
     figure.add_scatter(x=days, y=[r["fade_percent"] for r in aligned], name="fade %", mode="lines+markers",
-                       visible=True if fade_first else "legendonly")
+                       visible=True if fade_line_shown(rows, fade_first) else "legendonly")
     figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift (°)", mode="lines+markers",
                        visible="legendonly")
     if apart:

@@ -114,6 +114,13 @@ def contrast_line_rows(rows):
     return [row for row in rows if not row.get("other_skin")]
 
 
+def fade_line_shown(rows, show_fade):
+    """Whether a trend chart shows its fade % line: when fade leads for this area (``show_fade``), or when
+    a visit is charted by its fade alone (``other_skin``: its ΔE00 and Δa* are left out of the lines,
+    :func:`contrast_line_rows`), so that every aligned visit is on the chart."""
+    return bool(show_fade) or any(row.get("other_skin") for row in trend_rows(rows)[0])
+
+
 def other_skin_caption(rows):
     """The sentence under a trend chart naming the visits left out of its ΔE00 and Δa* lines (see
     :func:`contrast_line_rows`); empty when there are none."""
@@ -489,7 +496,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             styles["Normal"],
         ))
     if len(rows) >= 2:
-        story += [Spacer(1, 3 * mm), Image(_trend_png(rows, show_fade), width=160 * mm, height=65 * mm)]
+        story += [Spacer(1, 3 * mm),
+                  Image(_trend_png(rows, fade_line_shown(rows, show_fade)), width=160 * mm, height=65 * mm)]
         apart = trend_rows(rows)[1]
         if apart:
             story.append(Paragraph(plain(trend_caption(apart)), styles["Small"]))

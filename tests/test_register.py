@@ -248,9 +248,13 @@ def test_the_timeline_keeps_a_visit_measured_on_other_skin_out_of_the_contrast_l
     assert [row["status"] for row in rows][1:] == ["aligned"] and rows[1]["other_skin"] and not rows[0]["other_skin"]
     assert report.contrast_line_rows(rows) == rows[:1]
     assert "their fade % compares the same skin" in report.other_skin_caption(rows)
+    # Charted by its fade alone, so the fade line shows even where redness leads (a walk found the
+    # visit missing from the chart's default lines).
+    assert report.fade_line_shown(rows, False)
     # A comparison on the first visit's own skin is joined as before.
     same = [{**row, "other_skin": False} for row in rows]
     assert report.contrast_line_rows(same) == same and report.other_skin_caption(same) == ""
+    assert not report.fade_line_shown(same, False) and report.fade_line_shown(same, True)
 
 
 def test_a_timeline_row_gives_the_first_visits_delta_e00_its_fade_came_from(hidden_reference_comparisons):
