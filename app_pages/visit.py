@@ -424,7 +424,8 @@ def against_first_visit(comparison):
     """
     before, after = comparison.baseline.contrast, comparison.followup.contrast
     fade, resolved = comparison.fade_percent, comparison.redness_resolution_percent
-    line = (f"Against the first visit, over its area placed on this photo: "
+    line = (f"Against the first visit (what the timeline and the report use: the first visit's area placed on "
+            f"this photo, not the box above): "
             f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
             f"fade {'–' if fade is None else f'{fade:.0f} %'}"
             + ("" if resolved is None else f", redness resolved {resolved:.0f} %"))
@@ -499,7 +500,9 @@ def _box_inputs(photo, digest, suggested=None, note=None):
 
 def _reference_inputs(photo, digest):
     """A chosen patch of untreated skin to compare with (x, y, w, h), or None for the automatic ring."""
-    if not st.checkbox("Compare with a chosen patch of untreated skin", key=state_key(digest, "ref")):
+    if not st.checkbox("Compare with a chosen patch of untreated skin", key=state_key(digest, "ref"),
+                       help="For this photo's own numbers. A later visit is compared with the first visit on "
+                            "the first visit's patch (or the skin around its area), mapped onto it."):
         return None
     columns = st.columns(4)
     limits = (("ref x", 0, photo.width - 2), ("ref y", 0, photo.height - 2), ("ref w", 2, photo.width),
