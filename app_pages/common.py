@@ -407,11 +407,11 @@ def canvas_background(photo, shown_box=None):
     from PIL import Image
 
     scale = CANVAS_WIDTH / photo.width
-    background = np.asarray(Image.fromarray(to_uint8(photo.pixels)).resize(
-        (CANVAS_WIDTH, max(1, round(photo.height * scale)))))
+    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
     if shown_box is not None:
-        background = draw_box(background, [round(float(v) * scale) for v in shown_box], SHOWN_BOX_COLOUR)
-    return Image.fromarray(background), scale
+        outlined = draw_box(np.asarray(background), [round(float(v) * scale) for v in shown_box], SHOWN_BOX_COLOUR)
+        background = Image.fromarray(outlined)
+    return background, scale
 
 
 def drawn_shapes(photo, key, mode, shown_box=None):

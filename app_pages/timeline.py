@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from skinscan import InputError, calibrate, color, compare, load_photo, register, visuals
+from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
 from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
@@ -16,7 +16,7 @@ from skinscan.report import (
     delta_a_line_name, fade_line_shown, late_redness, late_redness_alert, no_card_caption, other_skin_caption,
     pair_contrasts, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
 )
-from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS
+from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
     alignment_refusal, area_choice, chosen_reference, drawn_shapes, open_store, plain, refusal_reason,
@@ -25,7 +25,7 @@ from app_pages.common import (
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
 #: a visit whose saved comparison with it was verified.
-BASELINE, ALIGNED = "baseline", "aligned"
+BASELINE, ALIGNED = "baseline", constants.ALIGNED
 CONSENT_LABELS = {"clinical": "Clinical record only", "clinical+marketing": "Clinical record and marketing"}
 
 
@@ -160,11 +160,11 @@ def comparison_status(photo, results, baseline_photo):
         against_baseline = _saved_order(photo, "comparison") >= _saved_order(baseline_photo, "analysis")
     if not against_baseline:
         return NOT_COMPARED, OTHER_FIRST_VISIT
-    registration = comparison.get("registration") or {}
-    if registration.get("ok", True) and comparison.get("aligned", True):
+    outcome = comparison_outcome(comparison)
+    if outcome == ALIGNED:
         return ALIGNED, None
-    saved_reason = registration.get("message") or comparison.get("error")
-    if comparison.get("alignment_refused", registration.get("ok") is False):
+    saved_reason = (comparison.get("registration") or {}).get("message") or comparison.get("error")
+    if outcome == NOT_ALIGNED:
         return NOT_ALIGNED, refusal_reason(saved_reason or "")
     return NOT_COMPARED, refusal_reason(saved_reason) if saved_reason else "its comparison failed"
 
@@ -344,7 +344,9 @@ def _saved_warnings(photo):
     for measurement in photo["measurements"]:
         result = measurement["result"]
         found = result.get("warnings") if measurement["kind"] == "analysis" else result.get("followup_warnings")
-        said += [without_cli_flags(w) for w in found or [] if without_cli_flags(w) not in said]
+        for warning in map(without_cli_flags, found or []):
+            if warning not in said:
+                said.append(warning)
     return said
 
 
@@ -384,7 +386,8 @@ def _changed(message):
 def _area_inputs(analysis):
     """What the baseline was measured with: its box when the record has one, else its outline as a mask;
     and the patch of untreated skin it was compared with, when one was chosen."""
-    chosen = {"reference_roi": chosen_reference(analysis)} if chosen_reference(analysis) else {}
+    patch = chosen_reference(analysis)
+    chosen = {} if patch is None else {"reference_roi": patch}
     if analysis.get("roi"):
         return {"roi": tuple(analysis["roi"]), **chosen}, analysis.get("outline")
     return chosen, analysis.get("outline")

@@ -178,6 +178,10 @@ REDNESS_DELTA_A = 2.0
 #: hue showing through as they fade); a brow that turned grey still shows its drift from brown.
 HUE_MIN_CHROMA = 3.0
 
+#: A saved comparison's outcome with the photo it was compared with, in the words the timeline, the
+#: report and the exported CSV use (:func:`skinscan.store.comparison_outcome`).
+ALIGNED, NOT_ALIGNED, NOT_COMPARED = "aligned", "not aligned", "not compared"
+
 #: Δa* (area minus skin, a* units) below which an area is not called red: a baseline with less has
 #: no redness to resolve (redness resolution is not defined), and its Δa* is named a red–green
 #: difference, not redness (report.delta_a_name). About half a just-noticeable a* difference (ΔE*ab

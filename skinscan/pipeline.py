@@ -540,14 +540,11 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
         contrast=metrics.contrast(treated_measurement, reference_measurement),
         uncertainty=metrics.uncertainty(treated_measurement, reference_measurement, calibration.leave_one_out),
         warnings=(*warnings, *segment.reference_warnings(reference_measurement, treated_measurement),
-                  *_distance_warning(reference, treated, source), *later_warnings),
+                  # A patch the user chose is theirs: not second-guessed as far from the area.
+                  *([] if source == "box" else segment.reference_distance_warning(reference, treated)),
+                  *later_warnings),
         reference_source=source,
     )
-
-
-def _distance_warning(reference, treated, source):
-    """:func:`segment.reference_distance_warning`, except for a patch the user chose (``source`` "box")."""
-    return [] if source == "box" else segment.reference_distance_warning(reference, treated)
 
 
 def _shared(analysis, reference, replace_warnings=None):
@@ -555,9 +552,7 @@ def _shared(analysis, reference, replace_warnings=None):
     (``reference``, working-grid mask); its reference warnings are redone, and any warning that is a key
     of ``replace_warnings`` replaced by its value."""
     replace_warnings = replace_warnings or {}
-    step = analysis.sample_step
-    stale = set(segment.reference_warnings(analysis.reference, analysis.treated)) | set(_distance_warning(
-        analysis.reference_mask[::step, ::step], analysis.treated_mask[::step, ::step], analysis.reference_source))
+    stale = {*segment.reference_warnings(analysis.reference, analysis.treated), segment.REFERENCE_FAR_WARNING}
     warnings = [replace_warnings.get(warning, warning) for warning in analysis.warnings if warning not in stale]
     return _measured_against(analysis.calibration, analysis.work, analysis.treated_mask, analysis.treated,
                              reference, "shared", warnings)
@@ -697,9 +692,7 @@ PATCH_MISSING_WARNING = ("the reference patch chosen at the first visit is not w
 def _inside_fraction(registration, box, shape):
     """The fraction of a baseline box's mapped bounding rectangle that lies inside a photo of ``shape``."""
     x0, y0, x1, y1 = _mapped_bounds(registration, box)
-    inside_w = max(0, min(x1, shape[1]) - max(x0, 0))
-    inside_h = max(0, min(y1, shape[0]) - max(y0, 0))
-    return inside_w * inside_h / max((x1 - x0) * (y1 - y0), 1)
+    return segment.fraction_inside((x0, y0, x1 - x0, y1 - y0), (0, 0, shape[1], shape[0]))
 
 
 def _mapped_bounds(registration, box):
@@ -967,9 +960,10 @@ def compare(
     if reference_roi is not None:
         patch = validate_box(reference_roi, base.calibration.photo.shape, "--reference-roi")
         reference_f = mapped_box(registration, patch, shape_f)
-        if reference_f is None or _inside_fraction(registration, patch, shape_f) < PATCH_INSIDE_FRACTION:
+        if _inside_fraction(registration, patch, shape_f) < PATCH_INSIDE_FRACTION:
             reference_f, patch_missing = None, True
     search_box = mapped_box(registration, area_box, shape_f)
+    measure_spread = search_box is not None and not whole_roi
 
     def own_area(work):
         """The follow-up's own area in the mapped box (its spread), or None when it no longer stands out."""
@@ -982,7 +976,7 @@ def compare(
     def measure_followup(reference_box):
         """The follow-up over the mapped area against ``reference_box`` (the chosen patch mapped) or, when
         None, the baseline's reference skin mapped; with the baseline's reference mask mapped (or None) and
-        the follow-up's own area in pixels (None when not measured)."""
+        the follow-up's own area in pixels (None when not measured or no longer standing out)."""
         extra_boxes = [search_box] if search_box is not None else []
         reference_mask = None
         if reference_box is None:
@@ -993,29 +987,28 @@ def compare(
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The spread is segmented on the follow-up's work region while the follow-up is measured.
             pending_area = []
-            measure_spread = search_box is not None and not whole_roi
             measured = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_box,
                                 extra_boxes=extra_boxes, reference_mask=reference_mask,
                                 on_work=(lambda work: pending_area.append(pool.submit(own_area, work)))
                                 if measure_spread else None)
-            return measured, reference_mask, pending_area[0].result() if pending_area else None, bool(pending_area)
+            return measured, reference_mask, pending_area[0].result() if pending_area else None
 
     try:
-        follow, reference_mask_f, own_pixels, spread_measured = measure_followup(reference_f)
+        follow, reference_mask_f, own_pixels = measure_followup(reference_f)
     except InputError:
         if reference_f is None:
             raise
         # The chosen patch, mapped, holds too little skin here (clothing, the card, shadow): the
         # baseline's reference skin mapped, or the skin both photos share, instead.
         patch_missing = True
-        follow, reference_mask_f, own_pixels, spread_measured = measure_followup(None)
+        follow, reference_mask_f, own_pixels = measure_followup(None)
     if reference_mask_f is not None and follow.reference_source == "ring":
         # The follow-up's reference is its own ring, not the baseline's: measure the baseline there too.
         base, follow = shared_reference(base, follow, registration)
 
     warnings = [PATCH_MISSING_WARNING] if patch_missing else []
     area_change = None
-    if spread_measured and own_pixels is None:
+    if measure_spread and own_pixels is None:
         warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)

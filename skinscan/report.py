@@ -56,8 +56,8 @@ DEFINITIONS = (
 #: A visit's ``status`` (its row in :func:`area_report`) when its photo could not be matched with the first
 #: visit's, and when no comparison with it is saved (made against another first visit, never tried, or failed
 #: for another reason than the alignment): no change numbers then.
-NOT_ALIGNED = "not aligned"
-NOT_COMPARED = "not compared"
+NOT_ALIGNED = constants.NOT_ALIGNED
+NOT_COMPARED = constants.NOT_COMPARED
 #: Why a visit is :data:`NOT_COMPARED` (its row's ``status_reason``), besides the saved reason a comparison
 #: failed: it was compared with another first visit, or no comparison is saved with it (none was tried: or
 #: it was saved before failed comparisons were recorded, 2026-11-26).

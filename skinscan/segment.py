@@ -589,11 +589,21 @@ def reference_distance_warning(reference, treated):
     if not reference.any() or not treated.any():
         return []
     _, gap, band, distance = _ring_geometry(treated)
-    if np.median(distance[reference]) <= gap + band:
-        return []
-    return ["the reference skin had to be taken far from the area (too little skin right around it): it may "
-            "be other skin, lit or toned otherwise; check it on the overlay or choose a patch of untreated skin "
-            "(--reference-roi)"]
+    return [REFERENCE_FAR_WARNING] if np.median(distance[reference]) > gap + band else []
+
+
+REFERENCE_FAR_WARNING = ("the reference skin had to be taken far from the area (too little skin right around it): it "
+                         "may be other skin, lit or toned otherwise; check it on the overlay or choose a patch of "
+                         "untreated skin (--reference-roi)")
+
+
+def fraction_inside(box, frame):
+    """The fraction of ``box``'s area that lies inside ``frame`` (both (x, y, w, h), the same pixels)."""
+    x, y, w, h = (float(v) for v in box)
+    fx, fy, fw, fh = (float(v) for v in frame)
+    inside_w = max(0.0, min(x + w, fx + fw) - max(x, fx))
+    inside_h = max(0.0, min(y + h, fy + fh) - max(y, fy))
+    return inside_w * inside_h / max(w * h, 1e-9)
 
 
 #: A chosen reference patch is warned about when more than this fraction of it lies inside the box drawn
@@ -615,11 +625,7 @@ def patch_in_box_warning(patch, area_box):
         One warning when the fraction of the patch's area inside ``area_box`` exceeds
         PATCH_IN_BOX_FRACTION, else none.
     """
-    px, py, pw, ph = (float(v) for v in patch)
-    bx, by, bw, bh = (float(v) for v in area_box)
-    inside_w = max(0.0, min(px + pw, bx + bw) - max(px, bx))
-    inside_h = max(0.0, min(py + ph, by + bh) - max(py, by))
-    if inside_w * inside_h <= PATCH_IN_BOX_FRACTION * max(pw * ph, 1e-9):
+    if fraction_inside(patch, area_box) <= PATCH_IN_BOX_FRACTION:
         return []
     return ["the chosen reference patch lies mostly inside the treated area's box: it may hold treated skin; "
             "choose a patch of untreated skin outside the box"]

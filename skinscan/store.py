@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - Windows: the pid and the lease decide 
 import numpy as np
 from PIL import Image
 
+from . import constants
 from .errors import InputError, without_cli_flags
 from .io import load_photo
 
@@ -1113,18 +1114,27 @@ CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent",
               "compared_with_file")
 
 
-def _comparison_status(measurement):
-    """A comparison record's standing with the photo it was compared with (``compared_with_file``, the
-    stored file, as in ``photo_file``; empty for a record saved without it): "aligned" (numbers), "not
-    aligned" (the alignment was refused), "not compared" (it failed for another reason); the timeline's
-    words (:mod:`skinscan.report`); None for an analysis."""
-    if measurement["kind"] != "comparison":
-        return None
-    result = measurement["result"]
+def comparison_outcome(result):
+    """A saved comparison's outcome with the photo it was compared with.
+
+    Parameters
+    ----------
+    result : dict
+        A comparison record's ``result`` (:func:`skinscan.demo.measurement_records`).
+
+    Returns
+    -------
+    str
+        constants.ALIGNED (it has numbers), constants.NOT_ALIGNED (the alignment was refused: perhaps
+        other skin) or constants.NOT_COMPARED (it failed for another reason). A record without
+        ``aligned`` or ``alignment_refused`` (saved before failures were recorded) is read from its
+        registration's ``ok``.
+    """
     registration = result.get("registration") or {}
-    if result.get("aligned", True) is not False and registration.get("ok", True) is not False:
-        return "aligned"
-    return "not aligned" if result.get("alignment_refused", registration.get("ok") is False) else "not compared"
+    if registration.get("ok", True) and result.get("aligned", True):
+        return constants.ALIGNED
+    refused = result.get("alignment_refused", registration.get("ok") is False)
+    return constants.NOT_ALIGNED if refused else constants.NOT_COMPARED
 
 
 def _csv_row(area, visit, photo, measurement):
@@ -1144,7 +1154,8 @@ def _csv_row(area, visit, photo, measurement):
         "treated_area_mm2": treated.get("area_mm2"), "fade_percent": result.get("fade_percent"),
         "redness_resolution_percent": result.get("redness_resolution_percent"),
         "hue_shift_deg": result.get("hue_shift_deg"), "quality": quality,
-        "comparison_status": _comparison_status(measurement),
+        # The outcome with the photo in compared_with_file (empty for a record saved without it).
+        "comparison_status": comparison_outcome(result) if measurement["kind"] == "comparison" else None,
         "comparison_error": without_cli_flags(result["error"]) if result.get("error") else None,
         "compared_with_file": result.get("baseline_file") if measurement["kind"] == "comparison" else None,
     }
