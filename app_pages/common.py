@@ -12,7 +12,7 @@ import streamlit as st
 from skinscan import calibrate
 from skinscan import segment
 from skinscan.card import to_uint8
-from skinscan.errors import InputError, without_cli_flags  # noqa: F401 - the pages import it from here
+from skinscan.errors import InputError, for_reader, without_cli_flags  # noqa: F401 - the pages import them from here
 from skinscan.demo import seed_demo
 from skinscan.store import Store, default_data_folder
 
@@ -201,7 +201,7 @@ def show_numbers(analysis):
             "hyper- or hypopigmentation. Consider a test patch and document the baseline carefully."
         )
     for warning in analysis.warnings:
-        st.warning(plain(without_cli_flags(warning)))
+        st.warning(plain(for_reader(warning)))
     show_definitions()
 
 

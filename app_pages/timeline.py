@@ -20,7 +20,7 @@ from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
     alignment_refusal, area_choice, chosen_reference, drawn_shapes, open_store, plain, refusal_reason,
-    show_definitions, without_cli_flags,
+    for_reader, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -504,7 +504,7 @@ def _fill_pair(store, visits, pair):
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):
-            st.warning(plain(without_cli_flags(warning)))
+            st.warning(plain(for_reader(warning)))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

@@ -23,7 +23,7 @@ from skinscan.store import TREATMENT_FIELDS, stored_file_name
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
     drawn_outline_mask, drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers,
-    state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
+    for_reader, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
@@ -353,7 +353,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         # that its own box's measurement (shown above) did not give.
         over_first_area = [w for w in comparison.followup.warnings if w not in analysis.warnings]
         for warning in (*comparison.warnings, *over_first_area):
-            st.warning(plain(without_cli_flags(warning)))
+            st.warning(plain(for_reader(warning)))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)

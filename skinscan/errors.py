@@ -14,3 +14,11 @@ def without_cli_flags(text):
     "(--landmarks)", for readers who do not use the CLI (the app, the exported CSV); a flag that is part
     of a sentence ("--corners takes eight numbers") stays."""
     return _CLI_FLAG.sub("", text).strip()
+
+
+def for_reader(text):
+    """A pipeline message as the app shows it on its own: without its command-line advice
+    (:func:`without_cli_flags`) and starting with a capital letter, as a sentence does (the pipeline's
+    messages start in lower case because the CLI prints them after "warning: ")."""
+    text = without_cli_flags(text)
+    return text[:1].upper() + text[1:]

@@ -860,6 +860,35 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     return register.match(view_b, view_f, area_box, expected)
 
 
+def light_change_warning(baseline_has_card, followup_has_card, baseline_skin_lab, followup_skin_lab):
+    """The warning a comparison carries when a photo has no colour card, naming which one.
+
+    Parameters
+    ----------
+    baseline_has_card, followup_has_card : bool
+        Whether each photo's colour card was read (its colours corrected on it).
+    baseline_skin_lab, followup_skin_lab : array_like, shape (3,)
+        The reference skin's CIE L*a*b* in each photo.
+
+    Returns
+    -------
+    str
+        '' when both photos have a card. Otherwise which photo has none, and how far apart the skin
+        around the area reads: its L* change (follow-up minus baseline) and CIEDE2000 distance; on
+        uncorrected photos a change of light moves every figure as much as the skin does.
+    """
+    if baseline_has_card and followup_has_card:
+        return ""
+    which = ("neither photo has a colour card" if not (baseline_has_card or followup_has_card)
+             else "the baseline photo has no colour card" if not baseline_has_card
+             else "the follow-up photo has no colour card")
+    skin_change = color.delta_e_ciede2000(np.asarray(baseline_skin_lab, float), np.asarray(followup_skin_lab, float))
+    lightness_change = float(followup_skin_lab[0] - baseline_skin_lab[0])
+    return (f"{which}: the changes include any change of light between the visits (the skin around the area "
+            f"reads {abs(lightness_change):.1f} L* {'lighter' if lightness_change >= 0 else 'darker'} at the "
+            f"follow-up, ΔE00 {float(skin_change):.1f} apart; shoot both with the card for numbers you can compare)")
+
+
 def compare(
     baseline,
     followup,
@@ -1012,13 +1041,10 @@ def compare(
         warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)
-    if not (base.calibration.found and follow.calibration.found):
-        skin_change = color.delta_e_ciede2000(base.reference.lab, follow.reference.lab)
-        lightness_change = follow.reference.lab[0] - base.reference.lab[0]
-        warnings.append("not both photos have a colour card: the changes include any change of light between the "
-                        f"visits (the skin around the area reads {abs(lightness_change):.1f} L* "
-                        f"{'lighter' if lightness_change >= 0 else 'darker'} at the follow-up, ΔE00 {skin_change:.1f} "
-                        "apart; shoot both with the card for numbers you can compare)")
+    light_warning = light_change_warning(base.calibration.found, follow.calibration.found, base.reference.lab,
+                                         follow.reference.lab)
+    if light_warning:
+        warnings.append(light_warning)
     if base.contrast.delta_a < constants.REDNESS_MIN_DELTA_A:
         warnings.append(f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness resolution is not "
                         "defined")

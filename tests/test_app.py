@@ -861,6 +861,17 @@ def test_warnings_lose_the_command_line_flags_the_page_has_controls_for():
     assert without_cli_flags("--corners takes eight numbers") == "--corners takes eight numbers"
 
 
+def test_warnings_are_shown_as_sentences():
+    """The pipeline's messages start in lower case (the CLI prints them after "warning: "); the app shows
+    them on their own, capitalised, without the CLI's flags."""
+    from app_pages.common import for_reader
+
+    far = "it may be other skin; choose a patch of untreated skin (--reference-roi)"
+    assert for_reader(far) == "It may be other skin; choose a patch of untreated skin"
+    assert for_reader("ΔE00 is low") == "ΔE00 is low"
+    assert for_reader("") == ""
+
+
 def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder):
     """The patch of untreated skin chosen on the page at the first visit is saved with it, and a later
     photo is compared against that patch (mapped onto it), not the automatic ring (a review found later

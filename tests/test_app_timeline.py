@@ -208,7 +208,7 @@ def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):
         first_file = visits[0]["photos"][0]["file"]
         # The last visit's comparison says it was made against the first visit's photo; the second's, against
         # another photo (saved later all the same: the recorded baseline decides, not the saving order).
-        for visit, baseline_file, warnings in ((visits[-1], first_file, ["not both photos have a colour card: "
+        for visit, baseline_file, warnings in ((visits[-1], first_file, ["the follow-up photo has no colour card: "
                                                                          "the changes include light"]),
                                                (visits[1], "another-photo.jpg", [])):
             photo = visit["photos"][0]
@@ -219,7 +219,9 @@ def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):
             store.update_photo(photo["id"], measurements=measurements)
     at = _timeline(area_id)
     assert [m for m in at.metric if m.label == "fade %"]
-    assert any("not both photos have a colour card" in w.value for w in at.warning)
+    # Shown as a sentence (capitalised), without the pipeline's lower-case start.
+    assert any(re.sub(r"\\(.)", r"\1", w.value).startswith("The follow-up photo has no colour card: the changes include light")
+               for w in at.warning)
     fades = list(at.dataframe[0].value["fade %"])
     assert fades[1] == NOT_COMPARED and re.fullmatch(r"\d+", fades[2]) and re.fullmatch(r"\d+", fades[3])
 

@@ -106,6 +106,22 @@ def test_light_warning_only_when_a_card_is_missing(compared):
     assert not any("colour card" in warning for r in both_cards for warning in r.warnings)
 
 
+def test_light_warning_names_the_photo_without_a_card():
+    """Which photo lacks the card, and the skin's change between the photos as measured (L* and ΔE00)."""
+    from skinscan.pipeline import light_change_warning
+
+    before, after = (60.0, 12.0, 15.0), (55.0, 12.0, 15.0)
+    assert light_change_warning(True, True, before, after) == ""
+    assert light_change_warning(False, True, before, after).startswith("the baseline photo has no colour card: ")
+    assert light_change_warning(True, False, before, after).startswith("the follow-up photo has no colour card: ")
+    warning = light_change_warning(False, False, before, after)
+    assert warning.startswith("neither photo has a colour card: ")
+    # 5 L* darker, nothing else: CIEDE2000 of a pure lightness step is 5 / S_L, with
+    # S_L = 1 + 0.015 (57.5 - 50)^2 / sqrt(20 + (57.5 - 50)^2) = 1.097 at the mean L* 57.5 (Sharma et al. 2005).
+    assert "reads 5.0 L* darker at the follow-up, ΔE00 4.6 apart" in warning
+    assert "reads 5.0 L* lighter" in light_change_warning(False, False, after, before)
+
+
 def test_mapped_reference_falls_back_when_it_is_not_skin_here():
     lab = np.zeros((60, 60, 3))
     lab[..., 0] = 60.0

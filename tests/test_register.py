@@ -202,6 +202,7 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     assert abs(comparison.fade_percent) <= 25.0
     # ... and the warning says how much the skin around the area changed, so the practitioner can judge.
     warning, = [warning for warning in comparison.warnings if "colour card" in warning]
+    assert warning.startswith("neither photo has a colour card: ")
     size, way = re.search(r"reads (\d+\.\d) L\* (lighter|darker) at the follow-up", warning).groups()
     said = float(size) if way == "lighter" else -float(size)
     assert said == pytest.approx(comparison.followup.reference.lab[0] - comparison.baseline.reference.lab[0], abs=0.051)
