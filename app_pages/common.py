@@ -320,14 +320,46 @@ def chosen_reference(analysis_result):
     return tuple(chosen) if chosen else None
 
 
+def measured_outline(analysis_result):
+    """The outline a saved analysis was measured on, when the practitioner clicked the area's exact
+    outline rather than drawing a loose box.
+
+    Parameters
+    ----------
+    analysis_result : dict
+        A stored analysis record's ``result`` (:func:`skinscan.demo.measurement_records`).
+
+    Returns
+    -------
+    list or None
+        Its ``outline`` (polygons of [x, y] photo pixels) when it was ``measured_on_outline``; None for an
+        area found in a box (records saved before the flag was kept count as boxes). Later visits are
+        compared over this outline, not over an area found afresh in its bounds.
+    """
+    if analysis_result.get("measured_on_outline") and analysis_result.get("outline"):
+        return analysis_result["outline"]
+    return None
+
+
+def outline_mask(outline, shape):
+    """The mask (True inside) of a record's outline polygons on a photo of ``shape``."""
+    import cv2
+
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.asarray(p, np.int32) for p in outline or [] if len(p) >= 3], 1)
+    return mask.astype(bool)
+
+
 def baseline_of(store, visits):
-    """The area's first visit's photo bytes, box and chosen reference patch (None for the ring), to
-    compare new photos with (:func:`baseline_photo`)."""
+    """The area's first visit's photo bytes, box, chosen reference patch (None for the ring) and the
+    outline it was measured on (None when it was found in the box: :func:`measured_outline`), to compare
+    new photos with (:func:`baseline_photo`)."""
     found = baseline_photo(visits)
     if found is None:
         return None
     analysis = next(m["result"] for m in found[0]["measurements"] if m["kind"] == "analysis")
-    return store.photo_path(found[0]["file"]).read_bytes(), found[1], chosen_reference(analysis)
+    return (store.photo_path(found[0]["file"]).read_bytes(), found[1], chosen_reference(analysis),
+            measured_outline(analysis))
 
 
 DISPLAY_LONG_SIDE = 1280

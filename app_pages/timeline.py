@@ -19,8 +19,8 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
-    alignment_refusal, area_choice, chosen_reference, drawn_shapes, open_store, plain, refusal_reason,
-    for_reader, show_definitions, without_cli_flags,
+    alignment_refusal, area_choice, chosen_reference, drawn_shapes, for_reader, measured_outline, open_store,
+    outline_mask, plain, refusal_reason, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -384,21 +384,14 @@ def _changed(message):
 
 
 def _area_inputs(analysis):
-    """What the baseline was measured with: its box when the record has one, else its outline as a mask;
-    and the patch of untreated skin it was compared with, when one was chosen."""
+    """What the baseline was measured with: its box when its area was found in one, else its outline as
+    a mask (clicked by the practitioner: :func:`app_pages.common.measured_outline`, or a record with no
+    box); and the patch of untreated skin it was compared with, when one was chosen."""
     patch = chosen_reference(analysis)
     chosen = {} if patch is None else {"reference_roi": patch}
-    if analysis.get("roi"):
+    if analysis.get("roi") and measured_outline(analysis) is None:
         return {"roi": tuple(analysis["roi"]), **chosen}, analysis.get("outline")
     return chosen, analysis.get("outline")
-
-
-def _outline_mask(outline, shape):
-    import cv2
-
-    mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.asarray(p, np.int32) for p in outline or [] if len(p) >= 3], 1)
-    return mask.astype(bool)
 
 
 def _compare_pair(store, before_photo, after_photo, landmarks=None):
@@ -416,7 +409,7 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
         data_before = store.photo_path(before_photo["file"]).read_bytes()
         data_after = store.photo_path(after_photo["file"]).read_bytes()
         if "roi" not in area:
-            area = {**area, "mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+            area = {**area, "mask": outline_mask(outline, load_photo(data_before).rgb.shape)}
         try:
             with st.spinner("Aligning the two visits on the skin…"):
                 comparison = compare(data_before, data_after, chart=before.get("chart") or "classic24",
@@ -610,12 +603,13 @@ def _landmarks(store, visits, before_photo, after_photo):
 
 
 def _save_landmark_comparison(store, before_photo, after_photo, points):
-    """The after photo re-measured over the first visit's area mapped by the landmarks, saved in the record."""
+    """The after photo re-measured over the first visit's area mapped by the landmarks: its comparison
+    record replaced (its own analysis record, with its box and chosen patch, kept)."""
     before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
     area, outline = _area_inputs(before)
     data_before = store.photo_path(before_photo["file"]).read_bytes()
     if "roi" not in area:
-        area = {**area, "mask": _outline_mask(outline, load_photo(data_before).rgb.shape)}
+        area = {**area, "mask": outline_mask(outline, load_photo(data_before).rgb.shape)}
     chart = before.get("chart") or "classic24"
     try:
         comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,
@@ -623,8 +617,13 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     except InputError as error:
         st.error(plain(f"Not saved: {refusal_reason(error)}."))
         return
-    store.update_photo(after_photo["id"], measurements=measurement_records(
-        comparison.followup, None, comparison, chart, baseline_file=before_photo["file"]))
+    records = measurement_records(comparison.followup, None, comparison, chart, baseline_file=before_photo["file"])
+    # The photo's own measurement (its box, its chosen patch, its outline) stays; only the comparison is new.
+    own = [m for m in after_photo["measurements"] if m["kind"] == "analysis"]
+    if own:
+        records = [{"kind": "analysis", "result": own[0]["result"]},
+                   *(m for m in records if m["kind"] == "comparison")]
+    store.update_photo(after_photo["id"], measurements=records)
     st.session_state.pop("timeline_pictures", None)
     st.session_state["timeline_message"] = "The after visit was re-measured over the area the landmarks map."
 

@@ -9,6 +9,7 @@ confirmed when a photo of it could not be compared with that first visit; a phot
 already holds is said. Each visit form saves once: after the save its button is replaced by "Saved".
 """
 
+import json
 import uuid
 from datetime import datetime, time as day_time
 
@@ -22,7 +23,7 @@ from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
-    drawn_outline_mask, drawn_shapes, open_store, photo_key, plain, refusal_reason, session_calibration, show_numbers,
+    drawn_outline_mask, drawn_shapes, open_store, outline_mask, photo_key, plain, refusal_reason, session_calibration, show_numbers,
     for_reader, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
@@ -129,7 +130,8 @@ def _save_section(store, area, chart, photos, target, visits):
         records.append((p, measurement_records(item["analysis"], item["roi"], item["comparison"], chart,
                                                baseline_file=first[0]["file"] if tried else None,
                                                comparison_error=item["comparison_error"],
-                                               reference_roi=item.get("reference_roi"))))
+                                               reference_roi=item.get("reference_roi"),
+                                               measured_on_outline=item.get("measured_on_outline", False))))
     saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):
@@ -358,6 +360,7 @@ def _measure_upload(name, data, chart, baseline, previous):
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
     entry["item"] = {"data": data, "analysis": analysis, "roi": box, "reference_roi": reference_box,
+                     "measured_on_outline": outline is not None,
                      "comparison": comparison, "comparison_error": comparison_error, "consent": consent}
     doubts = []
     if not corrected:
@@ -528,13 +531,19 @@ def _comparison(baseline, data, chart, calibration):
     if baseline is None:
         return None, None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
-    key = (photo_key(baseline[0]), photo_key(data), baseline[1], baseline[2], chart, _card_key(calibration))
+    data_before, box, patch, outline = baseline
+    key = (photo_key(data_before), photo_key(data), box, patch, None if outline is None else json.dumps(outline),
+           chart, _card_key(calibration))
     if key not in comparisons:
+        baseline_calibration = session_calibration(data_before, chart)
+        # Over the outline the first visit was measured on, when it was clicked; else the area found in its box.
+        area = ({"roi": box} if outline is None
+                else {"mask": outline_mask(outline, baseline_calibration.photo.rgb.shape)})
         try:
             with st.spinner("Aligning with the first visit…"):
-                comparisons[key] = compare(baseline[0], data, roi=baseline[1], reference_roi=baseline[2], chart=chart,
-                                           baseline_calibration=session_calibration(baseline[0], chart),
-                                           followup_calibration=calibration)
+                comparisons[key] = compare(data_before, data, reference_roi=patch, chart=chart,
+                                           baseline_calibration=baseline_calibration,
+                                           followup_calibration=calibration, **area)
         except register.AlignmentError as error:  # a copy without the traceback (and its frames' photos)
             comparisons[key] = register.AlignmentError(str(error), error.registration)
         except InputError as error:

@@ -58,7 +58,7 @@ def comparison_record(comparison):
 
 
 def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None,
-                        reference_roi=None):
+                        reference_roi=None, measured_on_outline=False):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
     the results, as JSON-ready dicts.
 
@@ -76,8 +76,14 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
 
     ``reference_roi`` (the patch of untreated skin the practitioner chose, when one was) is kept with the
     analysis: later visits are compared against the same patch, mapped onto them.
+
+    ``measured_on_outline`` (the practitioner clicked the area's exact outline instead of a loose box;
+    ``roi`` is then that outline's bounds) is kept as ``"measured_on_outline": true``: later visits are
+    compared over that outline (the record's ``outline``), not over an area found afresh in its bounds.
     """
     chosen = {} if reference_roi is None else {"reference_roi": [int(v) for v in reference_roi]}
+    if measured_on_outline:
+        chosen["measured_on_outline"] = True
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
                                                **chosen, "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:

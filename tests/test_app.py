@@ -902,3 +902,41 @@ def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder)
     comparisons = [c for c in at.session_state["comparisons"].values() if not isinstance(c, Exception)]
     assert len(comparisons) == 1
     assert comparisons[0].baseline.reference_source == "box" and comparisons[0].followup.reference_source == "box"
+
+
+def test_a_later_visit_is_compared_over_the_first_visits_clicked_outline(data_folder):
+    """A first visit measured on the area's exact outline (clicked) keeps that outline: a later photo is
+    compared over it, not over an area found afresh in the outline's bounds (its saved ``roi``), which a
+    review found (the outline of half the needled patch was compared as the whole patch)."""
+    from skinscan import analyze, load_photo
+    from skinscan.demo import measurement_records
+
+    from app_pages.common import measured_outline, outline_mask
+
+    client_id, area_id = _new_area(data_folder, area="cheek")
+    first = (SAMPLES / "needling_day0.jpg").read_bytes()
+    x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
+    # The outline: the left half of the box, which holds only part of the area the box finds.
+    polygon = [[x, y], [x + w // 2, y], [x + w // 2, y + h], [x, y + h]]
+    shape = load_photo(first).rgb.shape
+    clicked = outline_mask([polygon], shape)
+    analysis = analyze(first, mask=clicked, chart="mini24")
+    bounds = (x, y, w // 2 + 1, h + 1)
+    records = measurement_records(analysis, bounds, chart="mini24", measured_on_outline=True)
+    assert records[0]["result"]["measured_on_outline"] is True
+    assert measured_outline(records[0]["result"]) == records[0]["result"]["outline"]
+    assert measured_outline(measurement_records(analysis, bounds, chart="mini24")[0]["result"]) is None
+    with Store(data_folder) as store:
+        store.save_visit(area_id, "2026-01-05T10:00:00", [{"data": first, "measurements": records}])
+    at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
+    at.file_uploader(key="uploads").upload("day1.jpg", (SAMPLES / "needling_day1.jpg").read_bytes(), "image/jpeg").run()
+    assert not at.exception
+    comparison, = [c for c in at.session_state["comparisons"].values() if not isinstance(c, Exception)]
+    compared = comparison.baseline.full_mask("treated")
+    # The first visit's area in the comparison is the clicked outline (as saved, simplified by 1.5 px)...
+    overlap = (compared & clicked).sum() / (compared | clicked).sum()
+    assert overlap >= 0.95, overlap
+    # ... not the area found in its bounds, which is another area.
+    found = analyze(first, roi=bounds, chart="mini24").full_mask("treated")
+    assert (found & clicked).sum() / (found | clicked).sum() < 0.9

@@ -250,6 +250,7 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     failed = register.Registration(False, "features", None, 0, float("nan"), "too few matches")
     with Store(data_folder) as store:  # saved when alignment failed: the refusal is in the record
         _failed_comparison(store, area_id, -1, register.alignment_advice(failed), failed)
+        own = {m["kind"]: m["result"] for m in store.visits(area_id)[-1]["photos"][0]["measurements"]}["analysis"]
     monkeypatch.setattr(register, "match", lambda *a, **k: failed)
     at = _timeline(area_id)
     shown = at.dataframe[0].value
@@ -267,6 +268,7 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
         saved = {m["kind"]: m["result"] for m in store.visits(area_id)[-1]["photos"][0]["measurements"]}
         first_file = store.visits(area_id)[0]["photos"][0]["file"]
     assert saved["comparison"]["registration"]["method"] == "landmarks"
+    assert saved["analysis"] == own  # the photo's own measurement (its box, its patch) is kept
     assert saved["comparison"]["baseline_file"] == first_file  # what it was compared with, for comparison_status
     expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
     assert saved["comparison"]["fade_percent"] == pytest.approx(expected, abs=6)
@@ -567,3 +569,6 @@ def test_the_timeline_compares_with_the_first_visits_chosen_patch():
     outlined = {"roi": None, "reference_roi": [100, 20, 30, 30], "outline": saved["outline"]}
     assert _area_inputs(outlined) == ({"reference_roi": (100, 20, 30, 30)}, saved["outline"])
     assert _area_inputs({"roi": [10, 20, 30, 40]}) == ({"roi": (10, 20, 30, 40)}, None)
+    # Measured on a clicked outline (its roi is the outline's bounds): compared over the outline.
+    clicked = {**saved, "measured_on_outline": True}
+    assert _area_inputs(clicked) == ({"reference_roi": (100, 20, 30, 30)}, saved["outline"])
