@@ -4,7 +4,7 @@ import streamlit as st
 
 from skinscan import InputError
 
-from app_pages.common import client_label, open_store, plain
+from app_pages.common import client_label, for_reader, open_store, plain
 
 
 def clients_page():
@@ -45,7 +45,7 @@ def clients_page():
                 st.session_state.client_created = name.strip()
                 st.rerun()
             except InputError as error:
-                st.error(plain(error))
+                st.error(plain(for_reader(str(error))))
     if st.session_state.get("client_created"):
         st.success(f"Client {plain(st.session_state.pop('client_created'))} created.")
 

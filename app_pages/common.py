@@ -336,9 +336,10 @@ def measured_outline(analysis_result):
         area found in a box (records saved before the flag was kept count as boxes). Later visits are
         compared over this outline, not over an area found afresh in its bounds.
     """
-    if analysis_result.get("measured_on_outline") and analysis_result.get("outline"):
-        return analysis_result["outline"]
-    return None
+    outline = analysis_result.get("outline") or []
+    if analysis_result.get("measured_on_outline") and any(len(polygon) >= 3 for polygon in outline):
+        return outline
+    return None  # a box's area, or an outline too thin to fill (then its bounds, the roi, are used)
 
 
 def outline_mask(outline, shape):
@@ -350,16 +351,41 @@ def outline_mask(outline, shape):
     return mask.astype(bool)
 
 
+def area_inputs(analysis_result):
+    """What a saved analysis was measured with, to measure its area again (``compare``'s keywords).
+
+    Parameters
+    ----------
+    analysis_result : dict
+        A stored analysis record's ``result`` (:func:`skinscan.demo.measurement_records`).
+
+    Returns
+    -------
+    inputs : dict
+        ``roi`` (and ``whole_roi`` when the whole box was marked as treated) when its area was found in
+        a box; without ``roi`` when it was measured on a clicked outline (:func:`measured_outline`) or
+        has no box, then the caller passes ``outline`` as the ``mask`` (:func:`outline_mask`); and
+        ``reference_roi``, the patch of untreated skin it was compared with, when one was chosen.
+    outline : list or None
+        The record's outline polygons.
+    """
+    patch = chosen_reference(analysis_result)
+    chosen = {} if patch is None else {"reference_roi": patch}
+    if analysis_result.get("roi") and measured_outline(analysis_result) is None:
+        whole = {"whole_roi": True} if analysis_result.get("whole_roi") else {}
+        return {"roi": tuple(analysis_result["roi"]), **whole, **chosen}, analysis_result.get("outline")
+    return chosen, analysis_result.get("outline")
+
+
 def baseline_of(store, visits):
-    """The area's first visit's photo bytes, box, chosen reference patch (None for the ring) and the
-    outline it was measured on (None when it was found in the box: :func:`measured_outline`), to compare
-    new photos with (:func:`baseline_photo`)."""
+    """The area's first visit, to compare new photos with (:func:`baseline_photo`): its photo's bytes,
+    its box, and what its area was measured with (:func:`area_inputs`: the box, the whole box or the
+    clicked outline, and the chosen reference patch)."""
     found = baseline_photo(visits)
     if found is None:
         return None
     analysis = next(m["result"] for m in found[0]["measurements"] if m["kind"] == "analysis")
-    return (store.photo_path(found[0]["file"]).read_bytes(), found[1], chosen_reference(analysis),
-            measured_outline(analysis))
+    return store.photo_path(found[0]["file"]).read_bytes(), found[1], area_inputs(analysis)
 
 
 DISPLAY_LONG_SIDE = 1280

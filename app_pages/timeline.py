@@ -19,8 +19,8 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
-    alignment_refusal, area_choice, chosen_reference, drawn_shapes, for_reader, measured_outline, open_store,
-    outline_mask, plain, refusal_reason, show_definitions, without_cli_flags,
+    alignment_refusal, area_choice, area_inputs, drawn_shapes, for_reader, open_store, outline_mask, plain,
+    refusal_reason, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -383,17 +383,6 @@ def _changed(message):
 # --- before and after ------------------------------------------------------------------------------
 
 
-def _area_inputs(analysis):
-    """What the baseline was measured with: its box when its area was found in one, else its outline as
-    a mask (clicked by the practitioner: :func:`app_pages.common.measured_outline`, or a record with no
-    box); and the patch of untreated skin it was compared with, when one was chosen."""
-    patch = chosen_reference(analysis)
-    chosen = {} if patch is None else {"reference_roi": patch}
-    if analysis.get("roi") and measured_outline(analysis) is None:
-        return {"roi": tuple(analysis["roi"]), **chosen}, analysis.get("outline")
-    return chosen, analysis.get("outline")
-
-
 def _compare_pair(store, before_photo, after_photo, landmarks=None):
     """Compare two stored photos (the before's area, mapped onto the after): cached in the session.
 
@@ -405,7 +394,7 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
            tuple(np.round(np.concatenate(landmarks).ravel(), 1)))
     if key not in cache:
         before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
-        area, outline = _area_inputs(before)
+        area, outline = area_inputs(before)
         data_before = store.photo_path(before_photo["file"]).read_bytes()
         data_after = store.photo_path(after_photo["file"]).read_bytes()
         if "roi" not in area:
@@ -440,7 +429,10 @@ def _pair_section(store, visits, rows):
     returned ``slot``, filled by :func:`_fill_pair` at the end of the run (aligning takes a second: the
     rest of the page is usable meanwhile)."""
     st.subheader("Before and after")
-    labels = {row["visit_id"]: f"{row['taken']} (day {row['days']:.0f})" for row in rows}
+    # Numbered as the visits' sections are: two visits on one day (and time) stay apart.
+    numbers = {visit["id"]: number for number, visit in enumerate(visits, start=1)}
+    labels = {row["visit_id"]: f"Visit {numbers[row['visit_id']]} — {row['taken']} (day {row['days']:.0f})"
+              for row in rows}
     ids = [row["visit_id"] for row in rows]
     left, right = st.columns(2)
     before_id = left.selectbox("Before (baseline)", ids[:-1], format_func=labels.get, key="baseline_choice")
@@ -606,7 +598,7 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     """The after photo re-measured over the first visit's area mapped by the landmarks: its comparison
     record replaced (its own analysis record, with its box and chosen patch, kept)."""
     before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
-    area, outline = _area_inputs(before)
+    area, outline = area_inputs(before)
     data_before = store.photo_path(before_photo["file"]).read_bytes()
     if "roi" not in area:
         area = {**area, "mask": outline_mask(outline, load_photo(data_before).rgb.shape)}

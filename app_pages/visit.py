@@ -131,7 +131,8 @@ def _save_section(store, area, chart, photos, target, visits):
                                                baseline_file=first[0]["file"] if tried else None,
                                                comparison_error=item["comparison_error"],
                                                reference_roi=item.get("reference_roi"),
-                                               measured_on_outline=item.get("measured_on_outline", False))))
+                                               measured_on_outline=item.get("measured_on_outline", False),
+                                               whole_roi=item.get("whole_roi", False))))
     saved, photo_ids = [], []
     try:
         with st.spinner("Saving…"):
@@ -360,7 +361,7 @@ def _measure_upload(name, data, chart, baseline, previous):
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
     entry["item"] = {"data": data, "analysis": analysis, "roi": box, "reference_roi": reference_box,
-                     "measured_on_outline": outline is not None,
+                     "measured_on_outline": outline is not None, "whole_roi": whole,
                      "comparison": comparison, "comparison_error": comparison_error, "consent": consent}
     doubts = []
     if not corrected:
@@ -398,7 +399,7 @@ def _corners_from_user(data, chart, calibration, digest):
     try:
         return session_calibration(data, chart, np.array(corners, float))
     except InputError as error:
-        st.error(plain(error))
+        st.error(plain(for_reader(str(error))))
         return calibration
 
 
@@ -531,18 +532,17 @@ def _comparison(baseline, data, chart, calibration):
     if baseline is None:
         return None, None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
-    data_before, box, patch, outline = baseline
-    key = (photo_key(data_before), photo_key(data), box, patch, None if outline is None else json.dumps(outline),
-           chart, _card_key(calibration))
+    data_before, _, (inputs, outline) = baseline
+    key = (photo_key(data_before), photo_key(data), json.dumps([inputs, outline]), chart, _card_key(calibration))
     if key not in comparisons:
-        baseline_calibration = session_calibration(data_before, chart)
-        # Over the outline the first visit was measured on, when it was clicked; else the area found in its box.
-        area = ({"roi": box} if outline is None
-                else {"mask": outline_mask(outline, baseline_calibration.photo.rgb.shape)})
         try:
+            baseline_calibration = session_calibration(data_before, chart)
+            # Over what the first visit was measured with: the area found in its box, the whole box, or the
+            # outline the practitioner clicked.
+            area = inputs if "roi" in inputs else {
+                **inputs, "mask": outline_mask(outline, baseline_calibration.photo.rgb.shape)}
             with st.spinner("Aligning with the first visit…"):
-                comparisons[key] = compare(data_before, data, reference_roi=patch, chart=chart,
-                                           baseline_calibration=baseline_calibration,
+                comparisons[key] = compare(data_before, data, chart=chart, baseline_calibration=baseline_calibration,
                                            followup_calibration=calibration, **area)
         except register.AlignmentError as error:  # a copy without the traceback (and its frames' photos)
             comparisons[key] = register.AlignmentError(str(error), error.registration)
@@ -641,8 +641,9 @@ def _place_from(path, box, baseline, baseline_registration, calibration, chart, 
     known = baseline_registration if baseline is not None and (photo_key(baseline[0]), baseline[1]) == (
         earlier_key, box) else None
     placements = st.session_state.setdefault("placements", {})
-    # The key holds what the first visit's comparison is keyed on too (its photo, box, this photo, chart,
-    # card): a cached placement from it stays right.
+    # The key holds what the first visit's registration depends on (its photo, box, this photo, chart, card;
+    # its comparison's key adds the patch and the outline, which do not move the registration): a cached
+    # placement from it stays right.
     key = (earlier_key, box, digest, chart, _card_key(calibration))
     if key in placements:
         return placements[key]

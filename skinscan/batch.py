@@ -34,11 +34,13 @@ MANIFEST_COLUMNS = ("photo", "roi", "mask", "reference_roi", "chart", "client", 
 paths are relative to the manifest's folder, ``date`` is ISO 8601 (``2026-10-05`` or
 ``2026-10-05T10:30``)."""
 
-RESULT_FORMAT = 3
+RESULT_FORMAT = 4
 """Version of what a per-photo JSON holds and how it was measured; part of the input hash, so a change
 re-measures. 2: a follow-up whose baseline reference is hidden is compared on shared skin, black ink has
 no hue drift, a reference far from the area is warned about. 3: a chosen reference patch inside the
-area's box is warned about; a patch the follow-up does not show falls back to the shared skin."""
+area's box is warned about; a patch the follow-up does not show falls back to the shared skin. 4: the
+records keep the chosen patch and whether the area was given as a mask (``measured_on_outline``: the app
+compares later visits over it)."""
 
 WORKER_FAILED = "worker failed"
 """How a row starts whose worker died (memory, crash): such photos are measured again on a re-run."""
@@ -282,7 +284,9 @@ def measure_item(item):
         elif analysis is not None:
             outcome.update(kind="analysis", result=analysis.to_dict(),
                            records=measurement_records(analysis, item.roi, None, item.chart,
-                                                       comparison_error=comparison_error))
+                                                       comparison_error=comparison_error,
+                                                       reference_roi=item.reference_roi,
+                                                       measured_on_outline=item.mask is not None))
         else:
             calibration = pipeline.calibrate(item.photo, chart=item.chart)
             outcome.update(kind="calibration", result=calibration.to_dict())

@@ -58,7 +58,7 @@ def comparison_record(comparison):
 
 
 def measurement_records(analysis, roi, comparison=None, chart="classic24", baseline_file=None, comparison_error=None,
-                        reference_roi=None, measured_on_outline=False):
+                        reference_roi=None, measured_on_outline=False, whole_roi=False):
     """What the record keeps about a measured photo: the inputs, the outline of the area measured and
     the results, as JSON-ready dicts.
 
@@ -80,10 +80,14 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
     ``measured_on_outline`` (the practitioner clicked the area's exact outline instead of a loose box;
     ``roi`` is then that outline's bounds) is kept as ``"measured_on_outline": true``: later visits are
     compared over that outline (the record's ``outline``), not over an area found afresh in its bounds.
+    ``whole_roi`` (the whole box marked as treated) is kept as ``"whole_roi": true``: later visits are
+    compared over the whole box too.
     """
     chosen = {} if reference_roi is None else {"reference_roi": [int(v) for v in reference_roi]}
     if measured_on_outline:
         chosen["measured_on_outline"] = True
+    if whole_roi:
+        chosen["whole_roi"] = True
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
                                                **chosen, "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:

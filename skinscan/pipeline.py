@@ -625,7 +625,10 @@ class Comparison:
     registration : register.Registration
     area_change_percent : float or None
         Spread: 100 · (A_followup / A_baseline − 1), the follow-up's own found area mapped into baseline
-        pixels by the registration's local area scale. None when the area no longer stands out.
+        pixels by the registration's local area scale; both areas are found in their box (the box given,
+        mapped), also when the baseline's area came as a mask (then A_baseline is the area found in the
+        mask's bounds grown by MASK_BOX_GROWTH each way, not the mask). None when the area no longer
+        stands out.
     warnings : tuple of str
     """
 
@@ -991,13 +994,19 @@ def compare(
         reference_f = mapped_box(registration, patch, shape_f)
         if _inside_fraction(registration, patch, shape_f) < PATCH_INSIDE_FRACTION:
             reference_f, patch_missing = None, True
-    search_box = mapped_box(registration, area_box, shape_f)
+    # The spread is found in a box: the box given, or a mask's bounds grown as its skin map's seed box is
+    # (a loose box around the area, as a practitioner draws one), at the baseline and mapped at the follow-up.
+    spread_box = area_box if box_given is not None else (
+        mask_box[0] - MASK_BOX_GROWTH * mask_box[2], mask_box[1] - MASK_BOX_GROWTH * mask_box[3],
+        (1 + 2 * MASK_BOX_GROWTH) * mask_box[2], (1 + 2 * MASK_BOX_GROWTH) * mask_box[3])
+    search_box = mapped_box(registration, spread_box, shape_f)
     measure_spread = search_box is not None and not whole_roi
 
-    def own_area(work):
-        """The follow-up's own area in the mapped box (its spread), or None when it no longer stands out."""
+    def own_area(work, box=search_box):
+        """A photo's own area found in ``box`` (the follow-up's in the mapped box: its spread), in photo
+        pixels, or None when it does not stand out there."""
         try:
-            found, stands_out = work.find_area(search_box)
+            found, stands_out = work.find_area(box)
         except InputError:
             return None
         return found.sum() * work.step**2 if stands_out else None
@@ -1037,10 +1046,16 @@ def compare(
 
     warnings = [PATCH_MISSING_WARNING] if patch_missing else []
     area_change = None
+    # Like with like: the follow-up's area is found in the mapped box, so an area given as a mask (an
+    # outline clicked or drawn by hand) is set against the area found in the same box at the baseline.
+    base_pixels = base.treated.pixels if box_given is not None or not measure_spread else own_area(base.work, spread_box)
     if measure_spread and own_pixels is None:
         warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
+    elif measure_spread and base_pixels is None:
+        warnings.append("the area given as a mask does not stand out in its box at the baseline: its spread was "
+                        "not measured")
     elif own_pixels is not None:
-        area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base.treated.pixels - 1.0)
+        area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base_pixels - 1.0)
     light_warning = light_change_warning(base.calibration.found, follow.calibration.found, base.reference.lab,
                                          follow.reference.lab)
     if light_warning:

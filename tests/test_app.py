@@ -7,6 +7,7 @@ import re
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -905,38 +906,71 @@ def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder)
 
 
 def test_a_later_visit_is_compared_over_the_first_visits_clicked_outline(data_folder):
-    """A first visit measured on the area's exact outline (clicked) keeps that outline: a later photo is
-    compared over it, not over an area found afresh in the outline's bounds (its saved ``roi``), which a
-    review found (the outline of half the needled patch was compared as the whole patch)."""
+    """A first visit measured on the area's exact outline (clicked on the page) keeps that outline: a
+    later photo is compared over it, not over an area found afresh in the outline's bounds (its saved
+    ``roi``), which a review found (the outline of half the needled patch was compared as the whole)."""
     from skinscan import analyze, load_photo
-    from skinscan.demo import measurement_records
-
-    from app_pages.common import measured_outline, outline_mask
 
     client_id, area_id = _new_area(data_folder, area="cheek")
+    at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
     first = (SAMPLES / "needling_day0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("day0.jpg", first, "image/jpeg").run()
+    at.radio(key=_key(first, "mode")).set_value("outline").run()
     x, y, w, h = TRUTH["needling_day0.jpg"]["roi"]
-    # The outline: the left half of the box, which holds only part of the area the box finds.
-    polygon = [[x, y], [x + w // 2, y], [x + w // 2, y + h], [x, y + h]]
-    shape = load_photo(first).rgb.shape
-    clicked = outline_mask([polygon], shape)
-    analysis = analyze(first, mask=clicked, chart="mini24")
-    bounds = (x, y, w // 2 + 1, h + 1)
-    records = measurement_records(analysis, bounds, chart="mini24", measured_on_outline=True)
-    assert records[0]["result"]["measured_on_outline"] is True
-    assert measured_outline(records[0]["result"]) == records[0]["result"]["outline"]
-    assert measured_outline(measurement_records(analysis, bounds, chart="mini24")[0]["result"]) is None
+    # The outline: the left half of the box, which holds only part of the area the box finds; clicked on
+    # the canvas (canvas pixels), as the browser reports it.
+    polygon = [(x, y), (x + w // 2, y), (x + w // 2, y + h), (x, y + h)]
+    scale = CANVAS_WIDTH / load_photo(first).width
+    at.session_state[_key(first, "outline_canvas")] = {"drawing": {"raw": {"objects": [
+        {"type": "polygon", "points": [{"x": px * scale, "y": py * scale} for px, py in polygon]}]}, "data": None},
+        "backgroundFit": None}
+    at.run()
+    assert not at.exception
+    at.button(key="save_visit").click().run()
+    assert not at.exception and any("saved" in s.value for s in at.success)
     with Store(data_folder) as store:
-        store.save_visit(area_id, "2026-01-05T10:00:00", [{"data": first, "measurements": records}])
+        saved = store.visits(area_id)[0]["photos"][0]["measurements"][0]["result"]
+    assert saved["measured_on_outline"] is True and saved["roi"][2] < w  # the outline's bounds
     at = _visit_page_on(_start(), client_id, area_id)
     at.radio(key="chart").set_value("mini24").run()
     at.file_uploader(key="uploads").upload("day1.jpg", (SAMPLES / "needling_day1.jpg").read_bytes(), "image/jpeg").run()
     assert not at.exception
     comparison, = [c for c in at.session_state["comparisons"].values() if not isinstance(c, Exception)]
     compared = comparison.baseline.full_mask("treated")
+    clicked = np.zeros(compared.shape, np.uint8)
+    cv2.fillPoly(clicked, [np.array(polygon, np.int32)], 1)
+    clicked = clicked.astype(bool)
     # The first visit's area in the comparison is the clicked outline (as saved, simplified by 1.5 px)...
     overlap = (compared & clicked).sum() / (compared | clicked).sum()
     assert overlap >= 0.95, overlap
     # ... not the area found in its bounds, which is another area.
-    found = analyze(first, roi=bounds, chart="mini24").full_mask("treated")
+    found = analyze(first, roi=tuple(saved["roi"]), chart="mini24").full_mask("treated")
     assert (found & clicked).sum() / (found | clicked).sum() < 0.9
+
+
+def test_a_later_visit_is_compared_over_the_whole_box_when_so_marked(data_folder):
+    """A first visit whose whole box was marked as treated keeps that: a later photo is compared over the
+    whole box, not over an area found in it (a review found the mark was not saved)."""
+    client_id, area_id = _new_area(data_folder, area="cheek")
+    at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
+    first = (SAMPLES / "needling_day0.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("day0.jpg", first, "image/jpeg").run()
+    box = tuple(TRUTH["needling_day0.jpg"]["roi"])
+    for name, value in zip(("x", "y", "w", "h"), box):
+        at.number_input(key=_key(first, name)).set_value(value).run()
+    at.checkbox(key=_key(first, "whole")).check().run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception and any("saved" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        saved = store.visits(area_id)[0]["photos"][0]["measurements"][0]["result"]
+    assert saved["whole_roi"] is True and saved["roi"] == list(box)
+    at = _visit_page_on(_start(), client_id, area_id)
+    at.radio(key="chart").set_value("mini24").run()
+    at.file_uploader(key="uploads").upload("day1.jpg", (SAMPLES / "needling_day1.jpg").read_bytes(), "image/jpeg").run()
+    assert not at.exception
+    comparison, = [c for c in at.session_state["comparisons"].values() if not isinstance(c, Exception)]
+    x, y, w, h = box
+    compared = comparison.baseline.full_mask("treated")
+    assert compared[y : y + h, x : x + w].mean() >= 0.95 and compared.sum() <= 1.05 * w * h

@@ -188,6 +188,8 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
         ids = [v["id"] for v in store.visits(area_id)]
     at = _timeline(area_id)
     assert len(at.selectbox(key="baseline_choice").options) == 3  # every visit but the last can be the baseline
+    # Named by number as the visits' sections are (two visits on one day would otherwise read the same).
+    assert [o.split(" — ")[0] for o in at.selectbox(key="baseline_choice").options] == ["Visit 1", "Visit 2", "Visit 3"]
     at.selectbox(key="baseline_choice").set_value(ids[1]).run()  # session 2
     at.selectbox(key="after_choice").set_value(ids[2]).run()  # session 3
     assert not at.exception
@@ -562,7 +564,7 @@ def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
 def test_the_timeline_compares_with_the_first_visits_chosen_patch():
     """The timeline's comparisons take the first visit's chosen patch with its box, or with its outline
     (then the mask is added to the patch, not put in its place)."""
-    from app_pages.timeline import _area_inputs
+    from app_pages.common import area_inputs as _area_inputs
 
     saved = {"roi": [10, 20, 30, 40], "reference_roi": [100, 20, 30, 30], "outline": [[[1, 2], [3, 4], [5, 6]]]}
     assert _area_inputs(saved) == ({"roi": (10, 20, 30, 40), "reference_roi": (100, 20, 30, 30)}, saved["outline"])
@@ -572,3 +574,9 @@ def test_the_timeline_compares_with_the_first_visits_chosen_patch():
     # Measured on a clicked outline (its roi is the outline's bounds): compared over the outline.
     clicked = {**saved, "measured_on_outline": True}
     assert _area_inputs(clicked) == ({"reference_roi": (100, 20, 30, 30)}, saved["outline"])
+    # ... unless the outline is too thin to fill (no polygon of 3 points): then its bounds, the box.
+    thin = {**clicked, "outline": [[[1, 2], [3, 4]]]}
+    assert _area_inputs(thin)[0]["roi"] == (10, 20, 30, 40)
+    # The whole box marked as treated: compared over the whole box.
+    assert _area_inputs({**saved, "whole_roi": True})[0] == {"roi": (10, 20, 30, 40), "whole_roi": True,
+                                                             "reference_roi": (100, 20, 30, 30)}

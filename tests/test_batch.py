@@ -14,11 +14,13 @@ import pytest
 from skinscan import InputError, analyze
 from skinscan.batch import (
     MANIFEST_COLUMNS,
+    BatchItem,
     Progress,
     input_hash,
     items_from_manifest,
     json_path,
     local_cluster,
+    measure_item,
     run_batch,
 )
 from skinscan.cli import run
@@ -327,3 +329,25 @@ def test_a_new_result_format_remeasures(serial_run, monkeypatch):
     current = input_hash(items[0])
     monkeypatch.setattr(batch, "RESULT_FORMAT", batch.RESULT_FORMAT - 1)
     assert input_hash(items[0]) != current
+
+
+def test_an_area_given_as_a_mask_is_saved_as_such(tmp_path):
+    """A manifest row with a mask and a chosen patch is saved as the app saves an outline: the record keeps
+    ``measured_on_outline`` and the patch, so the app compares later visits over that area and patch (a
+    review found the batch's records said neither)."""
+    import cv2
+    import numpy as np
+
+    truth = json.loads((SAMPLES / "truth.json").read_text())["needling_day0.jpg"]
+    x, y, w, h = truth["roi"]
+    mask = np.zeros((720, 960), np.uint8)
+    mask[y : y + h, x : x + w // 2] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    item = BatchItem(photo=str(SAMPLES / "needling_day0.jpg"), key="day0.jpg", roi=(x, y, w, h),
+                     mask=str(tmp_path / "mask.png"), reference_roi=(700, 100, 120, 80), chart="mini24")
+    outcome = measure_item(item)
+    assert outcome["error"] is None, outcome["error"]
+    saved = outcome["records"][0]["result"]
+    assert saved["measured_on_outline"] is True and saved["reference_roi"] == [700, 100, 120, 80]
+    boxed = measure_item(replace(item, mask=None, reference_roi=None))["records"][0]["result"]
+    assert "measured_on_outline" not in boxed and "reference_roi" not in boxed
