@@ -23,8 +23,8 @@ from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
-    drawn_outline_mask, drawn_shapes, open_store, outline_mask, photo_key, plain, refusal_reason, session_calibration, show_numbers,
-    for_reader, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
+    drawn_outline_mask, drawn_shapes, for_reader, open_store, outline_mask, photo_key, plain, refusal_reason,
+    session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}

@@ -83,13 +83,13 @@ def measurement_records(analysis, roi, comparison=None, chart="classic24", basel
     ``whole_roi`` (the whole box marked as treated) is kept as ``"whole_roi": true``: later visits are
     compared over the whole box too.
     """
-    chosen = {} if reference_roi is None else {"reference_roi": [int(v) for v in reference_roi]}
+    marked = {} if reference_roi is None else {"reference_roi": [int(v) for v in reference_roi]}
     if measured_on_outline:
-        chosen["measured_on_outline"] = True
+        marked["measured_on_outline"] = True
     if whole_roi:
-        chosen["whole_roi"] = True
+        marked["whole_roi"] = True
     records = [{"kind": "analysis", "result": {"roi": list(roi) if roi is not None else None, "chart": chart,
-                                               **chosen, "outline": area_outline(analysis), **analysis.to_dict()}}]
+                                               **marked, "outline": area_outline(analysis), **analysis.to_dict()}}]
     if comparison is not None:
         data = comparison_record(comparison)
     elif comparison_error is not None:
