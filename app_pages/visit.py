@@ -23,7 +23,7 @@ from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
     alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
-    drawn_outline_mask, drawn_shapes, for_reader, open_store, outline_mask, photo_key, plain, refusal_reason,
+    drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store, outline_mask, photo_key, plain, refusal_reason,
     session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
@@ -585,7 +585,8 @@ def _visit_area(store, visit):
             result = measurement["result"]
             if measurement["kind"] != "analysis":
                 continue
-            box = result.get("roi")
+            # A clicked outline's roi is its tight bounds: the loose box around it is suggested instead.
+            box = result.get("roi") if measured_outline(result) is None else None
             if not box and result.get("outline"):
                 points = np.array([point for polygon in result["outline"] for point in polygon], float)
                 (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
