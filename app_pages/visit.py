@@ -27,6 +27,9 @@ from app_pages.common import (
     session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
+#: How a photo left out for want of the "save anyway" tick ends its reason.
+UNCONFIRMED = "; not confirmed"
+
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
 
 
@@ -99,7 +102,10 @@ def _save_section(store, area, chart, photos, target, visits):
         st.warning("Not saved with this visit: " + "; ".join(f"{plain(p['name'])} ({plain(p['left_out'])})"
                                                                for p in left_out))
     if not ready:
-        st.info("Nothing to save yet: mark the treated area on a photo (or confirm the photos above).")
+        unconfirmed = [p["name"] for p in left_out if (p["left_out"] or "").endswith(UNCONFIRMED)]
+        st.info("Nothing to save yet: " + (
+            f"tick “Save … anyway” under {plain(' and '.join(unconfirmed))} to save it as it is."
+            if unconfirmed else "mark the treated area on a photo."))
         return
     for p, days in _already_saved(ready, visits):
         st.warning(f"{plain(p['name'])}: this photo is already saved in this area on {plain(' and '.join(days))}.")
@@ -371,7 +377,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     if doubts:
         st.warning(f"{plain(name)}: " + "; ".join(doubts) + ".")
         if not st.checkbox(f"Save {plain(name)} anyway", key=state_key(digest, "accept")):
-            entry["left_out"] = " and ".join(doubts) + "; not confirmed"
+            entry["left_out"] = " and ".join(doubts) + UNCONFIRMED
     return entry
 
 

@@ -454,6 +454,9 @@ def test_a_photo_without_a_card_is_said_and_confirmed(data_folder, monkeypatch):
     assert not any(str(c).startswith("Colour-corrected") for c in captions)
     assert any("no colour card was read" in w.value for w in at.warning)
     assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
+    # ... and the page says what is missing: the tick, not a marked area (a walk found it asked for one).
+    assert any(_shown(i.value).startswith("Nothing to save yet: tick “Save … anyway” under no-card.png")
+               for i in at.info)
     at.checkbox(key=_key(data, "accept")).check().run()
     # Dated today (no EXIF), before the brow's 2027 visit, and not compared with it: confirmed too.
     assert at.button(key="save_visit").disabled
