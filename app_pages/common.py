@@ -377,6 +377,12 @@ def area_inputs(analysis_result):
     return chosen, analysis_result.get("outline")
 
 
+def area_keywords(inputs, outline, shape):
+    """``compare``'s keywords for a saved area (:func:`area_inputs`): as they are when it has its box, else
+    with its outline as the ``mask`` on a photo of ``shape``."""
+    return inputs if "roi" in inputs else {**inputs, "mask": outline_mask(outline, shape)}
+
+
 def baseline_of(store, visits):
     """The area's first visit, to compare new photos with (:func:`baseline_photo`): its photo's bytes,
     its box, and what its area was measured with (:func:`area_inputs`: the box, the whole box or the

@@ -19,7 +19,7 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
-    alignment_refusal, area_choice, area_inputs, drawn_shapes, for_reader, open_store, outline_mask, plain,
+    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, for_reader, open_store, plain,
     refusal_reason, show_definitions, without_cli_flags,
 )
 
@@ -383,6 +383,14 @@ def _changed(message):
 # --- before and after ------------------------------------------------------------------------------
 
 
+def _area_keywords(analysis_result, data):
+    """``compare``'s keywords for the area a stored photo (``data``) was measured on; the photo is read
+    only for an outline's mask."""
+    inputs, outline = area_inputs(analysis_result)
+    shape = None if "roi" in inputs else load_photo(data).rgb.shape
+    return area_keywords(inputs, outline, shape)
+
+
 def _compare_pair(store, before_photo, after_photo, landmarks=None):
     """Compare two stored photos (the before's area, mapped onto the after): cached in the session.
 
@@ -394,11 +402,9 @@ def _compare_pair(store, before_photo, after_photo, landmarks=None):
            tuple(np.round(np.concatenate(landmarks).ravel(), 1)))
     if key not in cache:
         before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
-        area, outline = area_inputs(before)
         data_before = store.photo_path(before_photo["file"]).read_bytes()
         data_after = store.photo_path(after_photo["file"]).read_bytes()
-        if "roi" not in area:
-            area = {**area, "mask": outline_mask(outline, load_photo(data_before).rgb.shape)}
+        area = _area_keywords(before, data_before)
         try:
             with st.spinner("Aligning the two visits on the skin…"):
                 comparison = compare(data_before, data_after, chart=before.get("chart") or "classic24",
@@ -598,10 +604,8 @@ def _save_landmark_comparison(store, before_photo, after_photo, points):
     """The after photo re-measured over the first visit's area mapped by the landmarks: its comparison
     record replaced (its own analysis record, with its box and chosen patch, kept)."""
     before = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
-    area, outline = area_inputs(before)
     data_before = store.photo_path(before_photo["file"]).read_bytes()
-    if "roi" not in area:
-        area = {**area, "mask": outline_mask(outline, load_photo(data_before).rgb.shape)}
+    area = _area_keywords(before, data_before)
     chart = before.get("chart") or "classic24"
     try:
         comparison = compare(data_before, store.photo_path(after_photo["file"]).read_bytes(), chart=chart,

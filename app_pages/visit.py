@@ -16,15 +16,16 @@ from datetime import datetime, time as day_time
 import numpy as np
 import streamlit as st
 
-from skinscan import InputError, analyze, compare, constants, pipeline, register
+from skinscan import InputError, analyze, compare, constants, pipeline, register, segment
 from skinscan import card as card_module
 from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
-    alignment_refusal, area_choice, baseline_of, baseline_photo, box_to_outline, display_overlay, draw_box,
-    drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store, outline_mask, photo_key, plain, refusal_reason,
-    session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
+    alignment_refusal, area_choice, area_keywords, baseline_of, baseline_photo, box_to_outline, display_overlay,
+    draw_box, drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store, photo_key, plain,
+    refusal_reason, session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named,
+    without_cli_flags,
 )
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
@@ -545,8 +546,7 @@ def _comparison(baseline, data, chart, calibration):
             baseline_calibration = session_calibration(data_before, chart)
             # Over what the first visit was measured with: the area found in its box, the whole box, or the
             # outline the practitioner clicked.
-            area = inputs if "roi" in inputs else {
-                **inputs, "mask": outline_mask(outline, baseline_calibration.photo.rgb.shape)}
+            area = area_keywords(inputs, outline, baseline_calibration.photo.rgb.shape)
             with st.spinner("Aligning with the first visit…"):
                 comparisons[key] = compare(data_before, data, chart=chart, baseline_calibration=baseline_calibration,
                                            followup_calibration=calibration, **area)
@@ -596,11 +596,9 @@ def _visit_area(store, visit):
             if not box and result.get("outline"):
                 points = np.array([point for polygon in result["outline"] for point in polygon], float)
                 (x0, y0), (x1, y1) = points.min(axis=0), points.max(axis=0)
-                grow_x, grow_y = LOOSE_BOX_GROWTH * (x1 - x0), LOOSE_BOX_GROWTH * (y1 - y0)
-                x0, y0 = max(0.0, x0 - grow_x), max(0.0, y0 - grow_y)
-                x1 = min(float(photo["width"]), x1 + grow_x)
-                y1 = min(float(photo["height"]), y1 + grow_y)
-                box = (round(x0), round(y0), round(x1 - x0), round(y1 - y0))
+                grown = segment.grown_box((x0, y0, x1 - x0, y1 - y0), LOOSE_BOX_GROWTH,
+                                          (photo["height"], photo["width"]))
+                box = tuple(round(v) for v in grown)
             if box:
                 return store.photo_path(photo["file"]), tuple(int(v) for v in box)
     return None

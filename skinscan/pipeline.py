@@ -384,14 +384,6 @@ def _box_on_grid(box, offset, step):
 MASK_BOX_GROWTH = 0.25
 
 
-def _grown_box(box, fraction, shape):
-    """A box (x, y, w, h) grown by ``fraction`` of its size on each side, clipped to a photo of ``shape``."""
-    x, y, w, h = box
-    x0, y0 = max(0.0, x - fraction * w), max(0.0, y - fraction * h)
-    x1, y1 = min(float(shape[1]), x + w + fraction * w), min(float(shape[0]), y + h + fraction * h)
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
 def _thin_dark_lines(photo, crop, step, shape):
     """Hair candidates of a photo's region on its working grid ``shape`` (the crop read every
     ``step`` pixels): :func:`segment.hair_mask` on the encoded green channel (× 100, about L* for skin
@@ -1004,7 +996,7 @@ def compare(
             reference_f, patch_missing = None, True
     # The spread is found in a box: the box given, or a mask's bounds grown as its skin map's seed box is
     # (a loose box around the area, as a practitioner draws one), at the baseline and mapped at the follow-up.
-    spread_box = area_box if box_given is not None else _grown_box(mask_box, MASK_BOX_GROWTH, base.calibration.photo.shape)
+    spread_box = area_box if box_given is not None else segment.grown_box(mask_box, MASK_BOX_GROWTH, base.calibration.photo.shape)
     search_box = mapped_box(registration, spread_box, shape_f)
     measure_spread = search_box is not None and not whole_roi
 

@@ -597,6 +597,14 @@ REFERENCE_FAR_WARNING = ("the reference skin had to be taken far from the area (
                          "untreated skin (--reference-roi)")
 
 
+def grown_box(box, fraction, shape):
+    """A box (x, y, w, h) grown by ``fraction`` of its size on each side, clipped to a photo of ``shape``."""
+    x, y, w, h = box
+    x0, y0 = max(0.0, x - fraction * w), max(0.0, y - fraction * h)
+    x1, y1 = min(float(shape[1]), x + w + fraction * w), min(float(shape[0]), y + h + fraction * h)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
 def fraction_inside(box, frame):
     """The fraction of ``box``'s area that lies inside ``frame`` (both (x, y, w, h), the same pixels)."""
     x, y, w, h = (float(v) for v in box)
