@@ -397,11 +397,17 @@ def baseline_of(store, visits):
 DISPLAY_LONG_SIDE = 1280
 
 
-def display_overlay(analysis, box):
+#: The first visit's area mapped onto a later photo (where the numbers against the first visit come from).
+FIRST_VISIT_AREA_COLOUR = (255, 60, 255)
+
+
+def display_overlay(analysis, box, first_visit_area=None):
     """The colour-corrected photo at display size with the found area, the compared skin and the box.
 
     Correcting and drawing on a copy at most DISPLAY_LONG_SIDE wide keeps a re-measure quick on a
-    12-megapixel photo.
+    12-megapixel photo. ``first_visit_area`` (a photo-sized boolean mask: the first visit's area mapped
+    onto this photo, :meth:`skinscan.pipeline.Comparison.followup_mask`) is outlined in
+    FIRST_VISIT_AREA_COLOUR when given.
     """
     import cv2
 
@@ -416,6 +422,11 @@ def display_overlay(analysis, box):
         return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if scale < 1 else mask
 
     overlay = segment.draw_regions(corrected, shrink(analysis.full_mask("treated")), shrink(analysis.full_mask("reference")))
+    if first_visit_area is not None:
+        contours, _ = cv2.findContours(shrink(first_visit_area).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                       cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(overlay, contours, -1, FIRST_VISIT_AREA_COLOUR, max(2, overlay.shape[1] // 300),
+                         lineType=cv2.LINE_AA)
     return draw_box(overlay, [round(v * scale) for v in box], SHOWN_BOX_COLOUR)
 
 

@@ -318,10 +318,9 @@ def _visits_section(store, visits):
             _edit_visit(store, visit, number)
 
 
-def _correction_words(corrected):
-    """How a before/after picture's colours were made, for its caption."""
-    return ("colour-corrected, area measured outlined" if corrected
-            else "not colour-corrected (no card was read), area measured outlined")
+def _correction_words(corrected, outlined="area measured outlined"):
+    """How a before/after picture's colours were made, and what it outlines, for its caption."""
+    return ("colour-corrected, " if corrected else "not colour-corrected (no card was read), ") + outlined
 
 
 def _saved_warnings(photo):
@@ -448,19 +447,52 @@ def _pair_section(store, visits, rows):
     before_photo, _ = _measured_photo(by_id[before_id])
     after_photo, after_results = _measured_photo(by_id[after_id])
     before_picture, _, before_corrected = _picture(store, before_photo)
-    after_picture, _, after_corrected = _picture(store, after_photo)
+    after_picture, _, _ = _picture(store, after_photo)
     left.image(before_picture, caption=f"Before: {labels[before_id]}, {_correction_words(before_corrected)}")
-    right.image(after_picture, caption=f"After: {labels[after_id]}, {_correction_words(after_corrected)}")
     landmarks = st.session_state.get("landmarks", {}).get((before_photo["file"], after_photo["file"]))
     stored = None
     if landmarks is None and before_id == ids[0] and _row(rows, after_id)["status"] == ALIGNED:
         saved = after_results["comparison"]
         before, after = pair_contrasts(saved, _row(rows, before_id), _row(rows, after_id))
         stored = {"comparison": saved, "before_delta_e00": before["delta_e00"], "after_delta_e00": after["delta_e00"]}
-    return {"before": (labels[before_id], before_picture, _row(rows, before_id)),
+    pair = {"before": (labels[before_id], before_picture, _row(rows, before_id)),
             "after": (labels[after_id], after_picture, _row(rows, after_id)),
             "photos": (before_photo, after_photo), "landmarks": landmarks, "stored": stored,
-            "key": (before_photo["file"], after_photo["file"], landmarks is not None), "slot": st.container()}
+            "key": (before_photo["file"], after_photo["file"], landmarks is not None), "after_slot": right.empty()}
+    _show_after(store, pair, None if stored is None else stored["comparison"])
+    pair["slot"] = st.container()
+    return pair
+
+
+def _after_view(store, after_photo, comparison):
+    """The after picture of a before → after pair, and whether it shows the before's area mapped.
+
+    With a comparison that keeps ``followup_outline`` (the before's area mapped onto the after photo, where
+    the pair's numbers come from), that outline is drawn; otherwise (no comparison yet, not aligned, a
+    record saved before the outline was kept) the after photo's own measured area.
+
+    Returns
+    -------
+    (numpy.ndarray, bool)
+        The uint8 picture, and True when the outline drawn is the before's area mapped.
+    """
+    outlined, scale, _ = _picture(store, after_photo)
+    mapped = (comparison or {}).get("followup_outline")
+    if mapped is None:
+        return outlined, False
+    return visuals.draw_outline(st.session_state["timeline_pictures"][after_photo["file"]][1], mapped, scale), True
+
+
+def _show_after(store, pair, comparison):
+    """Show (or show again, once the pair is compared) the after picture in its place, captioned with which
+    area it outlines; ``pair["after"]`` then holds that picture (the PDF's)."""
+    label, _, row = pair["after"]
+    picture, mapped = _after_view(store, pair["photos"][1], comparison)
+    pair["after"] = (label, picture, row)
+    corrected = _picture(store, pair["photos"][1])[2]
+    pair["after_slot"].image(picture, caption=f"After: {label}, " + (
+        _correction_words(corrected, "the before's area mapped onto it outlined (where the numbers come from)")
+        if mapped else _correction_words(corrected, "its own measured area outlined")))
 
 
 def pair_comparison(store, pair):
@@ -480,6 +512,7 @@ def _fill_pair(store, visits, pair):
                 _landmarks(store, visits, before_photo, after_photo)
             return
         comparison = numbers["comparison"]
+        _show_after(store, pair, comparison)
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
         columns = st.columns(4)
         columns[0].metric("fade %", "–" if fade is None else f"{fade:.0f}")
@@ -636,10 +669,15 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
     left, right = st.columns(2)
     if left.button("Prepare PDF report", key="prepare_pdf"):
         with st.spinner("Making the PDF…"):
-            before_after = None if pair is None else (pair["before"], pair["after"])
+            numbers = {} if pair is None else pair_comparison(store, pair)
+            before_after = None
+            if pair is not None:
+                # The after photo outlines the before's area mapped onto it, once compared (as on the page).
+                label, _, row = pair["after"]
+                after_picture, _ = _after_view(store, pair["photos"][1], numbers.get("comparison"))
+                before_after = (pair["before"], (label, after_picture, row))
             pictures = [] if pair is not None else [
                 (visit["taken"][:16].replace("T", " "), _picture(store, visit["photos"][0])[0]) for visit in visits[:1]]
-            numbers = {} if pair is None else pair_comparison(store, pair)
             prepared[pdf_key] = area_report(client["name"], area["name"], rows, pictures, before_after=before_after,
                                             comparison=numbers.get("comparison"), show_fade=fade_first,
                                             pair_refusal=numbers.get("reason") or numbers.get("error"),

@@ -352,8 +352,10 @@ def _measure_upload(name, data, chart, baseline, previous):
         return entry
     corrected = calibration.found
     caption = ("Colour-corrected" if corrected else "NOT colour-corrected (no colour card read)") + \
-        ": found area (green), skin compared with (blue)"
-    st.image(display_overlay(analysis, box), caption=caption, width=640)
+        ": found area (green), skin compared with (blue)" + \
+        ("" if comparison is None else ", the first visit's area placed on this photo (magenta)")
+    st.image(display_overlay(analysis, box, None if comparison is None else comparison.followup_mask()),
+             caption=caption, width=640)
     show_numbers(analysis)
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
@@ -436,7 +438,7 @@ def against_first_visit(comparison):
     before, after = comparison.baseline.contrast, comparison.followup.contrast
     fade, resolved = comparison.fade_percent, comparison.redness_resolution_percent
     line = (f"Against the first visit (what the timeline and the report use: the first visit's area placed on "
-            f"this photo, not the box above): "
+            f"this photo, outlined in magenta, not the box above): "
             f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
             f"fade {'–' if fade is None else f'{fade:.0f} %'}"
             + ("" if resolved is None else f", redness resolved {resolved:.0f} %"))

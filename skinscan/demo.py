@@ -47,6 +47,9 @@ def comparison_record(comparison):
     after" shown next to the fade reads it, with ``followup_contrast`` (the follow-up's, as compared).
     ``followup_warnings``: what the follow-up's measurement over the mapped area warned about (its
     reference skin thin, uneven or far, its card), which the photo's own analysis may not.
+    ``followup_outline``: the baseline's area mapped into the follow-up, outlined in follow-up photo pixels
+    as :func:`area_outline` gives it (``followup_mask.png`` of ``compare --out``): where the follow-up's
+    numbers come from, which its own analysis's outline (its own box) need not be.
     """
     data = comparison.to_dict()
     data["baseline_contrast"] = data.pop("baseline")["contrast"]
@@ -54,6 +57,7 @@ def comparison_record(comparison):
     followup = data.pop("followup")
     data["followup_contrast"] = followup["contrast"]
     data["followup_warnings"] = followup["warnings"]
+    data["followup_outline"] = area_outline(comparison.followup)
     return data
 
 

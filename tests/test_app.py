@@ -361,6 +361,9 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     against = re.sub(r"\\(.)", r"\1", against)
     before, after, fade = (float(v) for v in re.search(r"ΔE00 ([\d.]+) → ([\d.]+),.*fade (-?\d+) %", against).groups())
     assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
+    # ... and where that area lies on this photo is drawn, so it can be checked.
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert any(c.endswith("the first visit's area placed on this photo (magenta)") for c in captions)
     # Another area chosen (the brow, another scene): its visits cannot be placed on this photo, so the
     # scar's suggested box goes, with its caption; nothing is measured or saved under the brow.
     at.selectbox(key="visit_area").select_index(3).run()
@@ -450,8 +453,9 @@ def test_a_photo_without_a_card_is_said_and_confirmed(data_folder, monkeypatch):
     x, y, w, h = TRUTH["needling_day1.jpg"]["roi"]
     _draw_box(at, data, (x - 400, y, w, h), photo_width=photo.shape[1])
     assert not at.exception
-    captions = [i.caption for i in at.get("imgs")] if at.get("imgs") else []
-    assert not any(str(c).startswith("Colour-corrected") for c in captions)
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert any(c.startswith("NOT colour-corrected") for c in captions)
+    assert not any(c.startswith("Colour-corrected") for c in captions)
     assert any("no colour card was read" in w.value for w in at.warning)
     assert not [b for b in at.button if b.label == "Save visit"]  # nothing confirmed: nothing to save
     # ... and the page says what is missing: the tick, not a marked area (a walk found it asked for one).

@@ -62,6 +62,11 @@ def _true_delta_e00(name):
     return float(deltaE_ciede2000(np.array(truth["treated_lab"]), np.array(truth["reference_lab"])))
 
 
+def _captions(at):
+    """The captions of the page's pictures."""
+    return [str(image.caption) for element in at.get("image") for image in element.proto.imgs]
+
+
 def _pdf_text(pdf):
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
@@ -187,6 +192,9 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     with Store(data_folder) as store:
         ids = [v["id"] for v in store.visits(area_id)]
     at = _timeline(area_id)
+    # The after picture outlines the first visit's area mapped onto it (the saved comparison's), where the
+    # numbers come from, not the after photo's own area.
+    assert any(c.startswith("After: Visit 4") and "before's area mapped onto it outlined" in c for c in _captions(at))
     assert len(at.selectbox(key="baseline_choice").options) == 3  # every visit but the last can be the baseline
     # Named by number as the visits' sections are (two visits on one day would otherwise read the same).
     assert [o.split(" — ")[0] for o in at.selectbox(key="baseline_choice").options] == ["Visit 1", "Visit 2", "Visit 3"]
@@ -201,6 +209,8 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     before, after = (float(v) for v in before_after.split(" → "))
     assert before < after <= 0.0
     assert at.get("iframe"), "the wipe is shown"
+    # Compared now (visit 2 is not the first): the after picture follows once the numbers are in.
+    assert any(c.startswith("After: Visit 3") and "before's area mapped onto it outlined" in c for c in _captions(at))
 
 
 def test_the_comparison_warnings_are_shown_with_its_numbers(demo, data_folder):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from skinscan import InputError, analyze, color, compare, constants, load_photo, register, report
-from skinscan.demo import measurement_records
+from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING, align_photos, place_area
 from visits import hidden_reference_pair, limb_pair
 
@@ -91,6 +91,12 @@ def test_compare_writes_the_mapped_area(limb_pairs, tmp_path):
     overlap = (mapped & truth).sum() / (mapped | truth).sum()
     assert overlap > 0.9
     assert result.to_dict()["registration"]["confidence"] >= constants.MIN_REGISTRATION_CONFIDENCE
+    # The record keeps it as an outline in follow-up pixels (the timeline's after picture draws it).
+    outlined = np.zeros(pair.followup.shape[:2], np.uint8)
+    for polygon in comparison_record(result)["followup_outline"]:
+        cv2.fillPoly(outlined, [np.asarray(polygon, np.int32)], 1)
+    outlined = outlined.astype(bool)
+    assert (outlined & truth).sum() / (outlined | truth).sum() > 0.85
 
 
 def test_place_area_says_what_it_clipped_and_places_nothing_when_refused():
