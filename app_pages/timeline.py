@@ -10,11 +10,12 @@ import streamlit as st
 
 from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
 from skinscan.demo import comparison_record, measurement_records
-from skinscan.pipeline import align_photos
+from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    delta_a_line_name, fade_line_shown, late_redness, late_redness_alert, no_card_caption, other_skin_caption,
-    pair_contrasts, shows_fade_by_default, trend_caption, trend_rows, unaligned_first_visit_reason,
+    delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, late_redness, late_redness_alert,
+    no_card_caption, other_skin_caption, pair_contrasts, shown_number, shows_fade_by_default, trend_caption,
+    trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
@@ -46,7 +47,8 @@ def timeline_page():
     procedures = [visit["treatment"].get("procedure") for visit in visits]
     fade_first = shows_fade_by_default(area["name"], procedures)
     if rows:
-        st.dataframe([_shown(row, delta_a_line_name(rows)) for row in rows], hide_index=True,
+        unit = elapsed_unit([row["days"] for row in rows])[1]
+        st.dataframe([_shown(row, delta_a_line_name(rows), unit) for row in rows], hide_index=True,
                      column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")})
         _status_notes(rows)
         without_card = no_card_caption(rows)
@@ -65,20 +67,23 @@ def timeline_page():
 
 
 COLUMNS = (
-    ("taken", "visit", None), ("days", "day", "{:.0f}"), ("delta_a", "Δa* redness", "{:+.1f}"),
+    ("taken", "visit", None), ("days", "since first visit", None), ("delta_a", "Δa* redness", "{:+.1f}"),
     ("delta_l", "ΔL*", "{:+.1f}"), ("delta_e00", "ΔE00", "{:.1f}"), ("pigmentation", "blend", None),
     ("fade_percent", "fade %", "{:.0f}"), ("redness_resolution_percent", "redness resolved %", "{:.0f}"),
-    ("hue_shift_deg", "hue drift °", "{:+.0f}"), ("quality", "capture", None),
+    ("area_change_percent", "spread %", "{:+.0f}"), ("hue_shift_deg", "hue drift °", "{:+.0f}"),
+    ("quality", "capture", None),
 )
 
 
-def _shown(row, delta_a_heading=COLUMNS[2][1]):
+def _shown(row, delta_a_heading=COLUMNS[2][1], unit="days"):
     """A visit's numbers as the table shows them: rounded as measured, with plain headings (the Δa*
-    column's named as the chart names its line, :func:`delta_a_line_name`); a visit that could not be
+    column's named as the chart names its line, :func:`delta_a_line_name`), its time since the first
+    visit in the series' ``unit`` (:func:`skinscan.report.elapsed_unit`); a visit that could not be
     aligned with the first, or was not compared with it, says so instead of change numbers."""
     shown = {
         (delta_a_heading if key == "delta_a" else heading):
-            ("–" if row[key] is None else pattern.format(row[key]) if pattern else row[key])
+            (shown_number(row[key], pattern) if pattern else
+             elapsed_text(row[key], unit) if key == "days" else row[key])
         for key, heading, pattern in COLUMNS
     }
     if row["status"] in (NOT_ALIGNED, NOT_COMPARED):
@@ -209,6 +214,7 @@ def visit_rows(visits):
             "pigmentation": contrast["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
             "redness_resolution_percent": comparison.get("redness_resolution_percent"),
+            "area_change_percent": comparison.get("area_change_percent"),
             "hue_shift_deg": comparison.get("hue_shift_deg"),
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
@@ -223,23 +229,29 @@ def _trend(rows, fade_first):
     late_red = late_redness(rows)
     if late_red:
         st.error(late_redness_alert(late_red))
+    per_day, unit = elapsed_unit([r["days"] for r in rows])
     aligned, apart = trend_rows(rows)
-    days = [r["days"] for r in aligned]
+    days = [r["days"] * per_day for r in aligned]
     same_skin = contrast_line_rows(aligned)
-    same_days = [r["days"] for r in same_skin]
+    same_days = [r["days"] * per_day for r in same_skin]
     figure = go.Figure()
     figure.add_scatter(x=same_days, y=[r["delta_a"] for r in same_skin], name=delta_a_line_name(aligned),
                        mode="lines+markers")
     figure.add_scatter(x=same_days, y=[r["delta_e00"] for r in same_skin], name="ΔE00 (contrast)", mode="lines+markers")
-    figure.add_scatter(x=days, y=[r["fade_percent"] for r in aligned], name="fade %", mode="lines+markers",
+    # Percentages and degrees on their own (right) axis: not on the ΔE00 / Δa* scale.
+    figure.add_scatter(x=days, y=[r["fade_percent"] for r in aligned], name="fade % (right axis)",
+                       mode="lines+markers", yaxis="y2", line=dict(dash="dash"),
                        visible=True if fade_line_shown(rows, fade_first) else "legendonly")
-    figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift (°)", mode="lines+markers",
-                       visible="legendonly")
+    figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift ° (right axis)",
+                       mode="lines+markers", yaxis="y2", line=dict(dash="dot"), visible="legendonly")
     if apart:
-        figure.add_scatter(x=[r["days"] for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
+        figure.add_scatter(x=[r["days"] * per_day for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
                            marker=dict(symbol="x-open", size=10, color="#7f8c8d"),
                            name=apart_legend(apart))
-    figure.update_layout(xaxis_title="days since first visit", height=320, margin=dict(l=10, r=10, t=10, b=10))
+    figure.update_layout(xaxis=dict(title=f"{unit} since first visit", rangemode="tozero"),
+                         yaxis=dict(title="ΔE00, Δa*"),
+                         yaxis2=dict(title="%, °", overlaying="y", side="right", showgrid=False),
+                         height=320, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure)
     if apart:
         st.caption(trend_caption(apart))
@@ -514,10 +526,15 @@ def _fill_pair(store, visits, pair):
         comparison = numbers["comparison"]
         _show_after(store, pair, comparison)
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
-        columns = st.columns(4)
-        columns[0].metric("fade %", "–" if fade is None else f"{fade:.0f}")
-        columns[1].metric("redness resolved %", "–" if resolved is None else f"{resolved:.0f}")
+        columns = st.columns(5)
+        columns[0].metric("fade %", shown_number(fade, "{:.0f}"))
+        columns[1].metric("redness resolved %", shown_number(resolved, "{:.0f}"),
+                          help=None if resolved is not None else
+                          f"not defined: the before showed no redness (Δa* below {constants.REDNESS_MIN_DELTA_A})")
         columns[2].metric("ΔE00 before → after", f"{numbers['before_delta_e00']:.1f} → {numbers['after_delta_e00']:.1f}")
+        columns[4].metric("spread %", shown_number(comparison.get("area_change_percent"), "{:+.0f}"),
+                          help="change of the area's size since the before photo: above 0 it grew (spreading, "
+                               "blurring), below 0 it shrank")
         if "baseline_contrast" not in comparison or "followup_contrast" not in comparison:  # records before 2026-11-26
             columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
         else:
@@ -528,7 +545,8 @@ def _fill_pair(store, visits, pair):
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):
-            st.warning(plain(for_reader(warning)))
+            if warning != NO_BASELINE_REDNESS_WARNING:  # said by "redness resolved %" above
+                st.warning(plain(for_reader(warning)))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

@@ -365,7 +365,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         # that its own box's measurement (shown above) did not give.
         over_first_area = [w for w in comparison.followup.warnings if w not in analysis.warnings]
         for warning in (*comparison.warnings, *over_first_area):
-            st.warning(plain(for_reader(warning)))
+            if warning != pipeline.NO_BASELINE_REDNESS_WARNING:  # the line above then gives no redness resolved
+                st.warning(plain(for_reader(warning)))
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
@@ -431,17 +432,22 @@ def against_first_visit(comparison):
     -------
     str
         ΔE00 and Δa* before -> after over the first visit's area placed on this photo (what the
-        timeline's row and before/after show for this visit, not the box drawn here), the fade and,
-        when the first visit showed redness, the redness resolved; and a note when the first visit was
-        measured again on the skin both photos show (its own reference skin is hidden here).
+        timeline's row and before/after show for this visit, not the box drawn here), the fade,
+        when the first visit showed redness the redness resolved, and when measured the spread; and a
+        note when the first visit was measured again on the skin both photos show (its own reference
+        skin is hidden here).
     """
+    from skinscan.report import shown_number  # matplotlib and reportlab: loaded once a photo is measured
+
     before, after = comparison.baseline.contrast, comparison.followup.contrast
     fade, resolved = comparison.fade_percent, comparison.redness_resolution_percent
+    spread = comparison.area_change_percent
     line = (f"Against the first visit (what the timeline and the report use: the first visit's area placed on "
             f"this photo, outlined in magenta, not the box above): "
             f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
-            f"fade {'–' if fade is None else f'{fade:.0f} %'}"
-            + ("" if resolved is None else f", redness resolved {resolved:.0f} %"))
+            f"fade {shown_number(fade, '{:.0f} %')}"
+            + ("" if resolved is None else f", redness resolved {shown_number(resolved, '{:.0f} %')}")
+            + ("" if spread is None else f", spread {shown_number(spread, '{:+.0f} %')}"))
     if comparison.baseline.reference_source == "shared":
         line += " (the first visit measured again on the skin both photos show)"
     return line

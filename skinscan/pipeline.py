@@ -685,6 +685,12 @@ class Comparison:
         }
 
 
+#: A comparison's note when its baseline shows no redness: redness_resolution_percent is None. The app says
+#: it where that number would be shown instead of as a warning (on every ink or pale scar's visit).
+NO_BASELINE_REDNESS_WARNING = (f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness "
+                               "resolution is not defined")
+
+
 #: A patch chosen at the baseline is used in a follow-up when at least this fraction of it, mapped,
 #: lies inside the follow-up photo (else the follow-up is measured as without a patch, and says so).
 PATCH_INSIDE_FRACTION = 0.5
@@ -1059,8 +1065,7 @@ def compare(
     if light_warning:
         warnings.append(light_warning)
     if base.contrast.delta_a < constants.REDNESS_MIN_DELTA_A:
-        warnings.append(f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness resolution is not "
-                        "defined")
+        warnings.append(NO_BASELINE_REDNESS_WARNING)
     return Comparison(base, follow, registration, area_change, tuple(warnings))
 
 

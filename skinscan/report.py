@@ -45,6 +45,12 @@ DEFINITIONS = (
     ("fade %", "100 × (1 − ΔE00 now / ΔE00 at the first visit), over the same skin"),
     ("redness resolved %", "100 × (1 − Δa* now / Δa* at the first visit); redness after needling should "
                            "settle within 48 hours"),
+    ("spread %", "100 × (area found now / area found at the first visit − 1), both found in the same box "
+                 "(the first visit's, placed on this photo) and set to the same scale: above 0 the area grew "
+                 "(ink or pigment spreading or blurring), below 0 it shrank"),
+    ("hue drift °", "change of the area's hue angle atan2(b*, a*) since the first visit, in degrees (CIE 15): "
+                    "a brow turning ash or blue-grey drifts one way, turning salmon or red the other; not given "
+                    "for black or grey ink, which has no hue"),
     ("ITA°", "individual typology angle atan2(L* − 50, b*) of the surrounding skin, with its skin-tone category"),
     ("not aligned", "the photo could not be matched with the first visit's on the skin around the area: no change "
                     "is given for it, and it may show other skin"),
@@ -260,9 +266,13 @@ def late_redness(rows):
 
 
 def late_redness_alert(row):
-    """The alert for :func:`late_redness`'s row: its Δa* and day, and the advice to refer the client."""
+    """The alert for :func:`late_redness`'s row: its Δa* and when it was taken (in hours, as the window is,
+    within HOURS_SERIES_MAX_DAYS of the first visit: "day 2" would read as inside a 48-hour window), and the
+    advice to refer the client."""
+    when = elapsed_text(row["days"], elapsed_unit([row["days"]])[1])
+    when = f", {when} after the first visit" if when.endswith(" h") else f" on {when}"
     return (f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
-            f"(Δa* {row['delta_a']:+.1f} on day {row['days']:.0f}): consider referring the client.")
+            f"(Δa* {row['delta_a']:+.1f}{when}): consider referring the client.")
 
 
 REDNESS_LINE = "Δa* (redness)"
@@ -289,21 +299,61 @@ def delta_a_line_name(rows):
     return delta_a_name(rows[0].get("delta_a") if rows else None)
 
 
+#: A series whose visits all lie within this many days of the first is told in hours (redness after
+#: needling should settle within hours to two days; "day 0, day 0, day 1" would hide it).
+HOURS_SERIES_MAX_DAYS = 3.0
+
+
+def elapsed_unit(days):
+    """How a series' time since its first visit is told: in hours when every visit lies within
+    HOURS_SERIES_MAX_DAYS of the first, else in days.
+
+    Parameters
+    ----------
+    days : sequence of float
+        Days since the first visit, one per visit.
+
+    Returns
+    -------
+    (float, str)
+        Units per day (24 or 1) and the unit's name ("hours" or "days").
+
+    Examples
+    --------
+    >>> elapsed_unit([0, 0.25, 1.0, 2.0]), elapsed_unit([0, 59, 120])
+    ((24.0, 'hours'), (1.0, 'days'))
+    """
+    return (24.0, "hours") if max(days, default=0.0) <= HOURS_SERIES_MAX_DAYS else (1.0, "days")
+
+
+def elapsed_text(days, unit):
+    """A visit's time since the first, in the series' ``unit`` (:func:`elapsed_unit`): "6 h" or "day 62".
+
+    Examples
+    --------
+    >>> elapsed_text(0.25, "hours"), elapsed_text(61.6, "days")
+    ('6 h', 'day 62')
+    """
+    return f"{days * 24:.0f} h" if unit == "hours" else f"day {days:.0f}"
+
+
 def _trend_png(rows, show_fade=False):
-    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against days since the first visit; the
+    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against time since the first visit (in
+    hours or days, :func:`elapsed_unit`); the
     visits not aligned with the first are left out of the lines, their ΔE00 marked apart (grey ✕)."""
+    per_day, unit = elapsed_unit([row["days"] for row in rows])
     rows, apart = trend_rows(rows)
-    days = [row["days"] for row in rows]
+    days = [row["days"] * per_day for row in rows]
     figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
     same_skin = contrast_line_rows(rows)
-    same_days = [row["days"] for row in same_skin]
+    same_days = [row["days"] * per_day for row in same_skin]
     axis.plot(same_days, [row["delta_a"] for row in same_skin], "o-", color="#c0392b", label=delta_a_line_name(rows))
     axis.plot(same_days, [row["delta_e00"] for row in same_skin], "s-", color="#34495e", label="ΔE00 (contrast)")
     if apart:
-        axis.plot([row["days"] for row in apart], [row["delta_e00"] for row in apart], "x", color="#7f8c8d",
-                  markersize=8, label=f"ΔE00, {apart_statuses(apart)}")
+        axis.plot([row["days"] * per_day for row in apart], [row["delta_e00"] for row in apart], "x",
+                  color="#7f8c8d", markersize=8, label=f"ΔE00, {apart_statuses(apart)}")
     axis.axhline(2.0, color="#7f8c8d", linestyle=":", linewidth=1, label="2.0 (acceptability)")
-    axis.set_xlabel("days since first visit")
+    axis.set_xlabel(f"{unit} since first visit")
     axis.grid(alpha=0.3)
     handles, labels = axis.get_legend_handles_labels()
     if show_fade:
@@ -335,8 +385,22 @@ def _png(rgb_uint8, width_mm):
     return Image(buffer, width=width_mm * mm, height=height_mm * mm)
 
 
-def _shown(value, pattern="{:+.1f}"):
-    return "–" if value is None else pattern.format(value)
+def shown_number(value, pattern="{:+.1f}"):
+    """A number as the page and the report show it: ``pattern`` applied, "–" for None, and a value that
+    rounds to zero shown without a sign ("0", never "-0" or "+0").
+
+    Examples
+    --------
+    >>> shown_number(-0.3, "{:.0f} %"), shown_number(0.04), shown_number(-2.26), shown_number(None)
+    ('0 %', '0.0', '-2.3', '–')
+    """
+    if value is None:
+        return "–"
+    text = pattern.format(value)
+    if not any(digit in "123456789" for digit in text):
+        text = pattern.format(0.0).replace("+", "", 1)
+    return text
+
 
 
 def _grid(cells, header=True):
@@ -365,14 +429,17 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
     comparison = comparison or {}
     before_row, after_row = pair_contrasts(comparison, before_row, after_row)
     lines = [
-        ("fade %", _shown(comparison.get("fade_percent"), "{:.0f} %"),
+        ("fade %", shown_number(comparison.get("fade_percent"), "{:.0f} %"),
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
-        ("redness resolved", _shown(comparison.get("redness_resolution_percent"), "{:.0f} %"),
+        ("redness resolved", shown_number(comparison.get("redness_resolution_percent"), "{:.0f} %"),
          "how much of the redness (Δa*) is gone since the before photo"),
-        ("ΔE00 before → after", f"{_shown(before_row.get('delta_e00'), '{:.1f}')} → {_shown(after_row.get('delta_e00'), '{:.1f}')}",
+        ("spread", shown_number(comparison.get("area_change_percent"), "{:+.0f} %"),
+         "change of the area's size since the before photo: above 0 it grew (ink or pigment spreading or "
+         "blurring), below 0 it shrank"),
+        ("ΔE00 before → after", f"{shown_number(before_row.get('delta_e00'), '{:.1f}')} → {shown_number(after_row.get('delta_e00'), '{:.1f}')}",
          "colour difference from the surrounding skin; about 1 is just noticeable, 2.0 is a common "
          "acceptability threshold"),
-        ("Δa* before → after", f"{_shown(before_row.get('delta_a'))} → {_shown(after_row.get('delta_a'))}",
+        ("Δa* before → after", f"{shown_number(before_row.get('delta_a'))} → {shown_number(after_row.get('delta_a'))}",
          "redness of the area compared with the skin around it"
          if delta_a_name(before_row.get("delta_a")) == REDNESS_LINE
          else "red–green difference of the area from the skin around it: below 0 less red (ink, a pale "
@@ -478,15 +545,16 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         else:
             story.append(_grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade), header=False))
         story.append(PageBreak())
-    table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "blend", "fade %", "redness resolved %", "quality"]]
+    table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "blend", "fade %", "redness resolved %", "spread %", "quality"]]
     for row in rows:
-        fade = _shown(row.get("fade_percent"), "{:.0f}")
+        fade = shown_number(row.get("fade_percent"), "{:.0f}")
         if not row.get("aligned", True):
             fade = row.get("status") or NOT_ALIGNED
         table.append([
-            _taken_text(row), _shown(row["delta_l"]), _shown(row["delta_a"]), _shown(row["delta_b"]),
-            _shown(row["delta_e00"], "{:.1f}"), row["pigmentation"], fade,
-            _shown(row.get("redness_resolution_percent"), "{:.0f}"), row.get("quality", ""),
+            _taken_text(row), shown_number(row["delta_l"]), shown_number(row["delta_a"]), shown_number(row["delta_b"]),
+            shown_number(row["delta_e00"], "{:.1f}"), row["pigmentation"], fade,
+            shown_number(row.get("redness_resolution_percent"), "{:.0f}"),
+            shown_number(row.get("area_change_percent"), "{:+.0f}"), row.get("quality", ""),
         ])
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
     if rows:

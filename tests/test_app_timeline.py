@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,8 @@ def test_the_pdf_has_before_and_after_on_page_one_with_the_practice_and_fade(dem
     fade = float(re.search(r"fade %\s*(-?\d+) %", text).group(1))
     expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
     assert fade == pytest.approx(expected, abs=6)
+    # Spread beside it: the tattoo's true area is the same at every session.
+    assert re.search(r"spread\s*(0|[+-][1-5]) %", text), text
     # The ink is less red than the skin: its Δa* before -> after is not called redness.
     flat = " ".join(text.split())
     assert "not redness" in flat and "redness of the area compared" not in flat
@@ -195,6 +198,10 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     # The after picture outlines the first visit's area mapped onto it (the saved comparison's), where the
     # numbers come from, not the after photo's own area.
     assert any(c.startswith("After: Visit 4") and "before's area mapped onto it outlined" in c for c in _captions(at))
+    # Spread, against the truth: the tattoo's area is the same size at every session (truth.json's
+    # true_area_px), so within ±5 %; shown without a sign at 0.
+    spreads = list(at.dataframe[0].value["spread %"])
+    assert spreads[0] == "–" and all(re.fullmatch(r"0|[+-][1-5]", v) for v in spreads[1:]), spreads
     assert len(at.selectbox(key="baseline_choice").options) == 3  # every visit but the last can be the baseline
     # Named by number as the visits' sections are (two visits on one day would otherwise read the same).
     assert [o.split(" — ")[0] for o in at.selectbox(key="baseline_choice").options] == ["Visit 1", "Visit 2", "Visit 3"]
@@ -208,6 +215,12 @@ def test_the_user_chooses_the_baseline_and_the_visit_compared(demo, data_folder)
     before_after = next(m.value for m in at.metric if m.label == "Δa* before → after")
     before, after = (float(v) for v in before_after.split(" → "))
     assert before < after <= 0.0
+    spread = next(m for m in at.metric if m.label == "spread %")
+    assert re.fullmatch(r"0|[+-][1-5]", spread.value)
+    # Ink is never redder than its skin: no redness to resolve, said where its number would be.
+    resolved = next(m for m in at.metric if m.label == "redness resolved %")
+    assert resolved.value == "–" and "no redness" in resolved.proto.help
+    assert not any("no redness at baseline" in w.value for w in at.warning)
     assert at.get("iframe"), "the wipe is shown"
     # Compared now (visit 2 is not the first): the after picture follows once the numbers are in.
     assert any(c.startswith("After: Visit 3") and "before's area mapped onto it outlined" in c for c in _captions(at))
@@ -469,6 +482,9 @@ def test_late_redness_counts_only_visits_aligned_with_the_first():
     assert report.late_redness([first, healed, still_red]) is still_red
     assert report.late_redness_alert(still_red) == ("Redness persists beyond 48 hours (Δa* +8.0 on day 5): "
                                                     "consider referring the client.")
+    # Within three days it is told in hours, as the 48-hour window is (2.4 days would read "day 2").
+    assert report.late_redness_alert(_row("2026-10-07T19:36", 2.4, 8.0)) == (
+        "Redness persists beyond 48 hours (Δa* +8.0, 58 h after the first visit): consider referring the client.")
 
 
 @pytest.fixture(scope="module")
@@ -590,3 +606,20 @@ def test_the_timeline_compares_with_the_first_visits_chosen_patch():
     # The whole box marked as treated: compared over the whole box.
     assert _area_inputs({**saved, "whole_roi": True})[0] == {"roi": (10, 20, 30, 40), "whole_roi": True,
                                                              "reference_roi": (100, 20, 30, 30)}
+
+
+def test_a_series_within_days_is_told_in_hours(demo):
+    """Redness after needling settles within hours to two days: the cheek's three daily photos read 0, 24 and
+    48 hours (their capture times in truth.json), in the table and on the chart's axis; percentages and
+    degrees are on the chart's right axis, not on the ΔE00 scale."""
+    at = _timeline(demo["areas"][0]["id"])
+    taken = [datetime.strptime(TRUTH[name]["taken"], "%Y:%m:%d %H:%M:%S")
+             for name in ("needling_day0.jpg", "needling_day1.jpg", "needling_day2.jpg")]
+    hours = [round((t - taken[0]).total_seconds() / 3600) for t in taken]
+    assert list(at.dataframe[0].value["since first visit"]) == [f"{h} h" for h in hours]
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert chart["layout"]["xaxis"]["title"]["text"] == "hours since first visit"
+    lines = [t for t in chart["data"] if t["mode"] == "lines+markers"]
+    assert all(t["x"] == hours for t in lines)
+    on_right = {t["name"] for t in lines if t.get("yaxis") == "y2"}
+    assert on_right == {"fade % (right axis)", "hue drift ° (right axis)"}
