@@ -76,6 +76,26 @@ PRACTICE_NAME_SETTING = "SKINSCAN_PRACTICE_NAME"
 FADE_FIRST_WORDS = ("tattoo", "removal", "ink")
 
 
+def report_definitions(rows, pair_alignment_refused=False):
+    """The DEFINITIONS the PDF prints: those of what it shows. Hue drift is not in the report; "not
+    aligned" and "not compared" only when a visit (or, for "not aligned", the before/after pair) is so.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report` (their ``status``).
+    pair_alignment_refused : bool
+
+    Returns
+    -------
+    list of (str, str)
+    """
+    statuses = {row.get("status") for row in rows}
+    shown = {"hue drift °": False, "not aligned": NOT_ALIGNED in statuses or pair_alignment_refused,
+             "not compared": NOT_COMPARED in statuses}
+    return [(name, text) for name, text in DEFINITIONS if shown.get(name, True)]
+
+
 def shows_fade_by_default(area_name, procedures=()):
     """True for tattoo (removal) areas, whose progress is told by fade %.
 
@@ -579,7 +599,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         cells = [[_png(picture, 80), Paragraph(plain(caption), styles["Normal"])] for caption, picture in pictures]
         story += [Spacer(1, 3 * mm), Table(cells)]
     story += [Spacer(1, 4 * mm), Paragraph("Definitions", styles["Heading3"])]
-    story += [Paragraph(f"<b>{plain(name)}</b>: {plain(text)}", styles["Normal"]) for name, text in DEFINITIONS]
+    story += [Paragraph(f"<b>{plain(name)}</b>: {plain(text)}", styles["Normal"])
+              for name, text in report_definitions(rows, pair_alignment_refused)]
     buffer = io.BytesIO()
     # Streams written binary (Flate only), not also ASCII85-encoded: without reportlab's optional C
     # accelerator (the rl_accel package) the pure-Python encoder took 1.2 of 1.8 s of a two-photo report

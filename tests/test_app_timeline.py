@@ -111,6 +111,10 @@ def test_the_pdf_has_before_and_after_on_page_one_with_the_practice_and_fade(dem
     # The ink is less red than the skin: its Δa* before -> after is not called redness.
     flat = " ".join(text.split())
     assert "not redness" in flat and "redness of the area compared" not in flat
+    # The definitions are those of what the report shows: every visit aligned, no hue drift printed.
+    definitions = " ".join(_pdf_text(pdf).split()).split("Definitions")[-1]
+    assert "spread %:" in definitions and "fade %:" in definitions
+    assert not any(name in definitions for name in ("not aligned:", "not compared:", "hue drift"))
 
 
 def test_names_are_plain_text_in_the_page_the_pdf_and_the_csv(demo, data_folder):
@@ -526,6 +530,7 @@ def test_visits_not_compared_are_labelled_neutrally(refused_pair_pdf):
     text = " ".join(_pdf_text(refused_pair_pdf[0]).split())
     assert "Visits not compared with the first visit, left out of the lines: 2026-10-08 10:00" in text
     assert "other skin" not in text.split("Definitions")[0]
+    assert "not compared:" in text.split("Definitions")[-1] and "not aligned:" not in text.split("Definitions")[-1]
     both = apart + [_row("2026-10-09T10:00", 4.0, 1.0, NOT_ALIGNED)]
     assert report.apart_legend(both) == "ΔE00 of visits not aligned or not compared with visit 1 (other skin?)"
     assert report.unaligned_first_visit_reason(both) == (
