@@ -177,7 +177,9 @@ def show_definitions():
             st.markdown(f"**{plain(name)}** — {plain(text)}")
 
 
-def show_numbers(analysis):
+def show_numbers(analysis, said_elsewhere=()):
+    """A measured photo's numbers, their caption and its warnings (but those in ``said_elsewhere``, which the
+    page says in its own words), then the definitions."""
     contrast, treated, reference = analysis.contrast, analysis.treated, analysis.reference
     u = analysis.uncertainty
     columns = st.columns(5)
@@ -201,7 +203,8 @@ def show_numbers(analysis):
             "hyper- or hypopigmentation. Consider a test patch and document the baseline carefully."
         )
     for warning in analysis.warnings:
-        st.warning(plain(for_reader(warning)))
+        if warning not in said_elsewhere:
+            st.warning(plain(for_reader(warning)))
     show_definitions()
 
 

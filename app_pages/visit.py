@@ -99,11 +99,14 @@ def _save_section(store, area, chart, photos, target, visits):
         st.success(form["saved"]["message"])
         st.button("Saved", disabled=True, key="saved_visit", icon="✅")
         return
-    if left_out:
+    # Photos waiting only for their "Save … anyway" tick are named by the line below when nothing else can
+    # be saved (their doubts were said under each photo).
+    waiting = [p for p in left_out if (p["left_out"] or "").endswith(UNCONFIRMED)]
+    if left_out and (ready or len(waiting) < len(left_out)):
         st.warning("Not saved with this visit: " + "; ".join(f"{plain(p['name'])} ({plain(p['left_out'])})"
                                                                for p in left_out))
     if not ready:
-        unconfirmed = [p["name"] for p in left_out if (p["left_out"] or "").endswith(UNCONFIRMED)]
+        unconfirmed = [p["name"] for p in waiting]
         st.info("Nothing to save yet: " + (
             f"tick “Save … anyway” under {plain(' and '.join(unconfirmed))} to save it as it is."
             if unconfirmed else "mark the treated area on a photo."))
@@ -356,7 +359,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         ("" if comparison is None else ", the first visit's area placed on this photo (magenta)")
     st.image(display_overlay(analysis, box, None if comparison is None else comparison.followup_mask()),
              caption=caption, width=640)
-    show_numbers(analysis)
+    # Without a card the page asks below to confirm the photo, saying why: the card's own warning is not repeated.
+    show_numbers(analysis, said_elsewhere=() if calibration.found else calibration.warnings)
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
