@@ -55,7 +55,7 @@ def timeline_page():
         if without_card:
             st.caption(plain(without_card))
         _trend(rows, fade_first)
-    _visits_section(store, visits)
+    _visits_section(store, visits, {row["photo_id"] for row in rows if row["status"] == ALIGNED})
     pair = _pair_section(store, visits, rows) if len(rows) >= 2 else None
     show_definitions()
     _report_and_export(store, client, area, visits, rows, pair, fade_first)
@@ -293,7 +293,11 @@ def _picture(store, photo):
     return outlined, scale, corrected
 
 
-def _visits_section(store, visits):
+def _visits_section(store, visits, compared_photos=frozenset()):
+    """Every visit with its photos. A photo in ``compared_photos`` (the one whose table row shows its
+    comparison with the first visit) is outlined, and its notes said, as measured over the first visit's
+    area placed on it (the comparison's ``followup_outline`` and ``followup_warnings``), which the row's
+    numbers come from; any other photo, as its own box was measured."""
     st.subheader("Visits and their photos")
     for number, visit in enumerate(visits, start=1):
         procedure = visit["treatment"].get("procedure")
@@ -301,12 +305,15 @@ def _visits_section(store, visits):
         with st.expander(plain(title + (f" — {procedure}" if procedure else "")), expanded=number == len(visits)):
             columns = st.columns(min(len(visit["photos"]), 3))
             for index, photo in enumerate(visit["photos"]):
-                picture, _, corrected = _picture(store, photo)
+                compared = photo["id"] in compared_photos
+                comparison = {m["kind"]: m["result"] for m in photo["measurements"]}.get("comparison") if compared else None
+                picture, mapped = _after_view(store, photo, comparison)
+                corrected = _picture(store, photo)[2]
                 column = columns[index % len(columns)]
                 column.image(picture, caption=f"Photo {index + 1}: " + (
-                    "colour-corrected on its card, area measured outlined" if corrected
-                    else "not colour-corrected (no card was read)"))
-                said = _saved_warnings(photo)
+                    "colour-corrected on its card, " if corrected else "not colour-corrected (no card was read), ")
+                    + ("the first visit's area placed on it outlined (its numbers)" if mapped else "area measured outlined"))
+                said = _saved_warnings(photo, compared)
                 if said:
                     column.caption("Noted when measured: " + plain("; ".join(said)))
                 consent = column.selectbox("Consent", CONSENT_CHOICES, index=CONSENT_CHOICES.index(photo["consent"]),
@@ -335,7 +342,7 @@ def _correction_words(corrected, outlined="area measured outlined"):
     return ("colour-corrected, " if corrected else "not colour-corrected (no card was read), ") + outlined
 
 
-def _saved_warnings(photo):
+def _saved_warnings(photo, compared=False):
     """The warnings a photo's saved measurements came with, each once, in the app's words (without the
     CLI's flags).
 
@@ -343,17 +350,25 @@ def _saved_warnings(photo):
     ----------
     photo : dict
         A stored photo with its ``measurements``.
+    compared : bool
+        Its row's numbers come from its comparison with the first visit.
 
     Returns
     -------
     list of str
-        Its analysis's warnings (its card, its reference skin, its area), then those of its comparison
-        with the first visit (``followup_warnings``: measured over the first visit's area, which the
-        timeline's numbers come from).
+        Compared: its comparison's ``followup_warnings`` (measured over the first visit's area, as the
+        row's numbers were: its card, its reference skin there), when the record keeps them; what its own
+        box's measurement said (e.g. "does not stand out" for a box drawn on plain skin) is then not
+        about those numbers. Else its analysis's warnings (its card, its reference skin, its area), then
+        those of any comparison.
     """
     said = []
+    kept = {m["kind"]: m["result"] for m in photo["measurements"]}
+    only_comparison = compared and "followup_warnings" in (kept.get("comparison") or {})
     for measurement in photo["measurements"]:
         result = measurement["result"]
+        if only_comparison and measurement["kind"] == "analysis":
+            continue
         found = result.get("warnings") if measurement["kind"] == "analysis" else result.get("followup_warnings")
         for warning in map(without_cli_flags, found or []):
             if warning not in said:

@@ -568,6 +568,9 @@ def test_visits_without_a_card_are_named_in_the_page_and_the_pdf(demo, data_fold
     assert f"Measured without a colour card: {taken}." in " ".join(pages[1:])
 
 
+OWN_BOX_ONLY = "the area does not stand out from the skin around it: the whole box was measured"
+
+
 def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
     """What the analysis warned about when the photo was measured (here: its reference skin taken far
     from the area) is still said on the timeline, in the app's words (a walk found it lost once saved)."""
@@ -580,8 +583,8 @@ def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
         photo = store.visits(area_id)[-1]["photos"][0]
         measurements = [{"kind": m["kind"], "result": m["result"]} for m in photo["measurements"]]
         for m in measurements:
-            if m["kind"] == "analysis":
-                m["result"]["warnings"] = [*m["result"].get("warnings", []), far]
+            if m["kind"] == "analysis":  # its own box: on plain skin, say
+                m["result"]["warnings"] = [*m["result"].get("warnings", []), far, OWN_BOX_ONLY]
             else:  # measured over the first visit's area (the row's numbers): thin there, and far again
                 m["result"]["followup_warnings"] = [thin, far]
         store.update_photo(photo["id"], measurements=measurements)
@@ -590,6 +593,12 @@ def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
     assert len(said) == 1 and "the reference skin had to be taken far from the area" in said[0]
     assert "--reference-roi" not in said[0]
     assert said[0].count("taken far") == 1 and "the reference skin is thin (120 pixels)" in said[0]
+    # The row's numbers are the first visit's area measured on this photo: what its own box's measurement
+    # said is not said under it (a walk read "does not stand out" under a visible tattoo), and that area
+    # is what its picture outlines.
+    assert OWN_BOX_ONLY not in said[0]
+    assert any(c.startswith("Photo 1: colour-corrected on its card, the first visit's area placed on it outlined")
+               for c in _captions(at))
 
 
 def test_the_timeline_compares_with_the_first_visits_chosen_patch():
