@@ -111,10 +111,13 @@ def _save_section(store, area, chart, photos, target, visits):
             f"tick “Save … anyway” under {plain(' and '.join(unconfirmed))} to save it as it is."
             if unconfirmed else "mark the treated area on a photo."))
         return
-    for p, days in _already_saved(ready, visits):
+    repeated = _already_saved(ready, visits)
+    for p, days in repeated:
         st.warning(f"{plain(p['name'])}: this photo is already saved in this area on {plain(' and '.join(days))}.")
     token = form["token"]
-    confirmed = True
+    # Saved again it would count as a new visit (the trend would step back to it): confirmed, not blocked.
+    confirmed = not repeated or st.checkbox(
+        f"Save {plain(' and '.join(p['name'] for p, _ in repeated))} again anyway", key=f"again_{token}")
     if target is None:
         photo = ready[0]["item"]["analysis"].calibration.photo
         default_day = photo.taken.date() if photo.taken else datetime.now().date()
@@ -122,7 +125,7 @@ def _save_section(store, area, chart, photos, target, visits):
                                   help="From the photo's EXIF when it has one.")
         taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
         notes, treatment = _treatment_inputs(token)
-        confirmed = _before_first_visit(datetime.combine(taken_day, taken_time), ready, visits, token)
+        confirmed = _before_first_visit(datetime.combine(taken_day, taken_time), ready, visits, token) and confirmed
     if left_out:
         names = ", ".join(p["name"] for p in left_out)
         confirmed = st.checkbox(f"Save the visit without {plain(names)}", key=f"without_{token}") and confirmed

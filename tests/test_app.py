@@ -816,8 +816,8 @@ def test_a_photo_dated_before_the_first_visit_is_said_and_confirmed_when_not_com
 
 def test_a_photo_already_saved_in_the_area_is_said_before_saving(data_folder):
     """The same photo (as the store names it: its content without metadata) saved again on this area
-    is said before the save, which stays possible; compared with the first visit, an earlier date is
-    said and needs no confirmation."""
+    is said before the save, which stays possible once confirmed (a walk saved one by mistake: the trend
+    stepped back); compared with the first visit, an earlier date is said and needs no confirmation."""
     client_id, area_id = _new_area(data_folder)
     _saved_visits(data_folder, area_id, ["brow_year0.jpg"])  # stored stripped of its EXIF, on 2027-01-01
     at = _visit_page_on(_start(), client_id, area_id)
@@ -828,7 +828,9 @@ def test_a_photo_already_saved_in_the_area_is_said_before_saving(data_folder):
                for w in at.warning)
     assert any("before the area's first visit (2027-01-01)" in _shown(w.value) for w in at.warning)
     assert not any(c.key.startswith("before_first_") for c in at.checkbox)
-    at.button(key="save_visit").click().run()  # a warning, not a block
+    assert at.button(key="save_visit").disabled
+    next(c for c in at.checkbox if c.key.startswith("again_")).check().run()
+    at.button(key="save_visit").click().run()  # a confirmation, not a block
     assert not at.exception
     with Store(data_folder) as store:  # saved, it became the first visit, as said
         assert [v["taken"][:10] for v in store.visits(area_id)] == ["2024-06-20", "2027-01-01"]
