@@ -183,17 +183,17 @@ def show_numbers(analysis, said_elsewhere=()):
     contrast, treated, reference = analysis.contrast, analysis.treated, analysis.reference
     u = analysis.uncertainty
     columns = st.columns(5)
-    from skinscan.report import delta_a_name  # matplotlib and reportlab: loaded once a photo is measured
+    from skinscan.report import delta_a_name, shown_number  # matplotlib and reportlab: loaded once a photo is measured
 
-    columns[0].metric(delta_a_name(contrast.delta_a), f"{contrast.delta_a:+.1f}", help=f"± {u['delta_a']:.1f}")
-    columns[1].metric("ΔL* (lightness)", f"{contrast.delta_l:+.1f}", help=f"± {u['delta_l']:.1f}")
+    columns[0].metric(delta_a_name(contrast.delta_a), shown_number(contrast.delta_a), help=f"± {u['delta_a']:.1f}")
+    columns[1].metric("ΔL* (lightness)", shown_number(contrast.delta_l), help=f"± {u['delta_l']:.1f}")
     columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
     columns[3].metric("Blend", contrast.pigmentation, help=f"redness: {contrast.redness}")
     area = "–" if treated.area_mm2 is None else f"{treated.area_mm2:.0f} mm²"
     columns[4].metric("Area", area)
     st.caption(
-        f"Redness: {contrast.redness} (ΔITA {contrast.delta_ita_deg:+.0f}°, Δ erythema index "
-        f"{contrast.delta_erythema_index:+.1f}). "
+        f"Redness: {contrast.redness} (ΔITA {shown_number(contrast.delta_ita_deg, '{:+.0f}')}°, Δ erythema index "
+        f"{shown_number(contrast.delta_erythema_index)}). "
         f"Surrounding skin: ITA {reference.ita_deg:.0f}° ({reference.ita_category}); "
         f"erythema index {treated.erythema_index:.1f} in the area vs {reference.erythema_index:.1f} around it."
     )

@@ -556,7 +556,7 @@ def _fill_pair(store, visits, pair):
             # Before -> after rather than a change: a fading ink's Δa* rises towards 0 from below (less
             # red than the skin), which a bare "+9.5" would read as redness going up.
             before, after = comparison["baseline_contrast"], comparison["followup_contrast"]
-            columns[3].metric("Δa* before → after", f"{before['delta_a']:+.1f} → {after['delta_a']:+.1f}",
+            columns[3].metric("Δa* before → after", f"{shown_number(before['delta_a'])} → {shown_number(after['delta_a'])}",
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         for warning in comparison.get("warnings", []):

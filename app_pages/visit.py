@@ -362,18 +362,22 @@ def _measure_upload(name, data, chart, baseline, previous):
         ("" if comparison is None else ", the first visit's area placed on this photo (magenta)")
     st.image(display_overlay(analysis, box, None if comparison is None else comparison.followup_mask()),
              caption=caption, width=640)
-    # Without a card the page asks below to confirm the photo, saying why: the card's own warning is not repeated.
-    show_numbers(analysis, said_elsewhere=() if calibration.found else calibration.warnings)
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
-        st.caption(plain(against_first_visit(comparison)))
+        # First: what is saved for the timeline and the report (a walk read the box's own figures, shown
+        # large, as the visit's result).
+        _show_against_first_visit(comparison)
         # The comparison's own warnings, and those of this photo measured over the first visit's area
-        # that its own box's measurement (shown above) did not give.
+        # that its own box's measurement (below) does not give.
         over_first_area = [w for w in comparison.followup.warnings if w not in analysis.warnings]
         for warning in (*comparison.warnings, *over_first_area):
             if warning != pipeline.NO_BASELINE_REDNESS_WARNING:  # the line above then gives no redness resolved
                 st.warning(plain(for_reader(warning)))
+        st.markdown("**The box drawn, on its own** (the area found in it, green, against the skin around it, "
+                    "blue)")
+    # Without a card the page asks below to confirm the photo, saying why: the card's own warning is not repeated.
+    show_numbers(analysis, said_elsewhere=() if calibration.found else calibration.warnings)
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),
                        format_func={"clinical": "Clinical record only",
                                     "clinical+marketing": "Clinical record and marketing"}.get, horizontal=True)
@@ -428,6 +432,24 @@ def _number(container, label, key, low, high):
     return None if value is None else int(value)
 
 
+def _show_against_first_visit(comparison):
+    """The numbers against the first visit that the timeline and the report will show for this photo, as
+    metrics (fade %, ΔE00 and Δa* before → after, spread %), with :func:`against_first_visit`'s line."""
+    from skinscan.report import shown_number  # matplotlib and reportlab: loaded once a photo is measured
+
+    before, after = comparison.baseline.contrast, comparison.followup.contrast
+    st.markdown("**Against the first visit** (its area placed on this photo, magenta: what the timeline and the "
+                "report use)")
+    columns = st.columns(4)
+    columns[0].metric("fade %", shown_number(comparison.fade_percent, "{:.0f}"),
+                      help="how much of the first visit's contrast with the skin is gone (100 % = none left)")
+    columns[1].metric("ΔE00 before → after", f"{before.delta_e00:.1f} → {after.delta_e00:.1f}")
+    columns[2].metric("Δa* before → after", f"{shown_number(before.delta_a)} → {shown_number(after.delta_a)}")
+    columns[3].metric("spread %", shown_number(comparison.area_change_percent, "{:+.0f}"),
+                      help="change of the area's size since the first visit: above 0 it grew, below 0 it shrank")
+    st.caption(plain(against_first_visit(comparison)))
+
+
 def against_first_visit(comparison):
     """The line under a photo's numbers once compared with the area's first visit.
 
@@ -451,7 +473,8 @@ def against_first_visit(comparison):
     spread = comparison.area_change_percent
     line = (f"Against the first visit (what the timeline and the report use: the first visit's area placed on "
             f"this photo, outlined in magenta, not the box above): "
-            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, Δa* {before.delta_a:+.1f} → {after.delta_a:+.1f}, "
+            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, "
+            f"Δa* {shown_number(before.delta_a)} → {shown_number(after.delta_a)}, "
             f"fade {shown_number(fade, '{:.0f} %')}"
             + ("" if resolved is None else f", redness resolved {shown_number(resolved, '{:.0f} %')}")
             + ("" if spread is None else f", spread {shown_number(spread, '{:+.0f} %')}"))

@@ -361,6 +361,11 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     against = re.sub(r"\\(.)", r"\1", against)
     before, after, fade = (float(v) for v in re.search(r"ΔE00 ([\d.]+) → ([\d.]+),.*fade (-?\d+) %", against).groups())
     assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
+    # The same numbers lead the photo's results, as metrics, before the box's own (a walk read those as the
+    # visit's result).
+    labels = [m.label for m in at.metric]
+    assert labels[:4] == ["fade %", "ΔE00 before → after", "Δa* before → after", "spread %"]
+    assert at.metric[0].value == f"{fade:.0f}" and at.metric[1].value == f"{before:.1f} → {after:.1f}"
     # ... and where that area lies on this photo is drawn, so it can be checked.
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any(c.endswith("the first visit's area placed on this photo (magenta)") for c in captions)
