@@ -177,6 +177,19 @@ def show_definitions():
             st.markdown(f"**{plain(name)}** — {plain(text)}")
 
 
+def show_comparison_notes(warnings):
+    """A comparison's warnings as the app shows them: "no redness at baseline" not at all (the redness
+    resolved number says it), "no longer stands out" as information (redness gone, ink faded: often the
+    result hoped for), the others as warnings."""
+    from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, NO_LONGER_STANDS_OUT_WARNING
+
+    for warning in warnings:
+        if warning == NO_LONGER_STANDS_OUT_WARNING:
+            st.info(plain(for_reader(warning)))
+        elif warning != NO_BASELINE_REDNESS_WARNING:
+            st.warning(plain(for_reader(warning)))
+
+
 def show_numbers(analysis, said_elsewhere=()):
     """A measured photo's numbers, their caption and its warnings (but those in ``said_elsewhere``, which the
     page says in its own words), then the definitions."""

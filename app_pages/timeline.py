@@ -10,18 +10,18 @@ import streamlit as st
 
 from skinscan import InputError, calibrate, color, compare, constants, load_photo, register, visuals
 from skinscan.demo import comparison_record, measurement_records
-from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, align_photos
+from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, late_redness, late_redness_alert,
-    no_card_caption, other_skin_caption, pair_contrasts, shown_number, shows_fade_by_default, trend_caption,
-    trend_rows, unaligned_first_visit_reason,
+    delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, hue_drift_shown, late_redness,
+    late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts, shown_number, shows_fade_by_default,
+    trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
 
 from app_pages.common import (
-    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, for_reader, open_store, plain,
-    refusal_reason, show_definitions, without_cli_flags,
+    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, open_store, plain, refusal_reason,
+    show_comparison_notes, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -243,14 +243,17 @@ def _trend(rows, fade_first):
                        mode="lines+markers", yaxis="y2", line=dict(dash="dash"),
                        visible=True if fade_line_shown(rows, fade_first) else "legendonly")
     figure.add_scatter(x=days, y=[r["hue_shift_deg"] for r in aligned], name="hue drift ° (right axis)",
-                       mode="lines+markers", yaxis="y2", line=dict(dash="dot"), visible="legendonly")
+                       mode="lines+markers", yaxis="y2", line=dict(dash="dot"),
+                       visible=True if hue_drift_shown(rows) else "legendonly")
     if apart:
         figure.add_scatter(x=[r["days"] * per_day for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
                            marker=dict(symbol="x-open", size=10, color="#7f8c8d"),
                            name=apart_legend(apart))
     figure.update_layout(xaxis=dict(title=f"{unit} since first visit", rangemode="tozero"),
                          yaxis=dict(title="ΔE00, Δa*"),
-                         yaxis2=dict(title="%, °", overlaying="y", side="right", showgrid=False),
+                         # From 0 to 100 % at least, so a fade from 53 to 89 % does not fill the axis.
+                         yaxis2=dict(title="fade %, hue drift °", overlaying="y", side="right", showgrid=False,
+                                     autorangeoptions=dict(include=[0, 100])),
                          height=320, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure)
     if apart:
@@ -463,7 +466,8 @@ def _pair_section(store, visits, rows):
     st.subheader("Before and after")
     # Numbered as the visits' sections are: two visits on one day (and time) stay apart.
     numbers = {visit["id"]: number for number, visit in enumerate(visits, start=1)}
-    labels = {row["visit_id"]: f"Visit {numbers[row['visit_id']]} — {row['taken']} (day {row['days']:.0f})"
+    unit = elapsed_unit([row["days"] for row in rows])[1]  # as the table tells it: "(24 h)" or "(day 62)"
+    labels = {row["visit_id"]: f"Visit {numbers[row['visit_id']]} — {row['taken']} ({elapsed_text(row['days'], unit)})"
               for row in rows}
     ids = [row["visit_id"] for row in rows]
     left, right = st.columns(2)
@@ -541,8 +545,13 @@ def _fill_pair(store, visits, pair):
         comparison = numbers["comparison"]
         _show_after(store, pair, comparison)
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
-        columns = st.columns(5)
-        columns[0].metric("fade %", shown_number(fade, "{:.0f}"))
+        hue = comparison.get("hue_shift_deg")
+        columns = st.columns(5 if hue is None else 6)
+        before_name = pair["before"][0].split(" — ")[0]
+        columns[0].metric("fade %", shown_number(fade, "{:.0f}"), help=(
+            "since the first visit" if before_name == "Visit 1" else
+            f"since {before_name} (the before), not since the first visit as in the table")
+            + ": how much of its contrast with the skin is gone (100 % = none left)")
         columns[1].metric("redness resolved %", shown_number(resolved, "{:.0f}"),
                           help=None if resolved is not None else
                           f"not defined: the before showed no redness (Δa* below {constants.REDNESS_MIN_DELTA_A})")
@@ -550,6 +559,9 @@ def _fill_pair(store, visits, pair):
         columns[4].metric("spread %", shown_number(comparison.get("area_change_percent"), "{:+.0f}"),
                           help="change of the area's size since the before photo: above 0 it grew (spreading, "
                                "blurring), below 0 it shrank")
+        if hue is not None:
+            columns[5].metric("hue drift °", shown_number(hue, "{:+.0f}"),
+                              help="change of the area's hue since the before photo (a brow turning ash or salmon)")
         if "baseline_contrast" not in comparison or "followup_contrast" not in comparison:  # records before 2026-11-26
             columns[3].metric("Δa* change", f"{comparison['delta_a_change']:+.1f}")
         else:
@@ -559,9 +571,7 @@ def _fill_pair(store, visits, pair):
             columns[3].metric("Δa* before → after", f"{shown_number(before['delta_a'])} → {shown_number(after['delta_a'])}",
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
-        for warning in comparison.get("warnings", []):
-            if warning != NO_BASELINE_REDNESS_WARNING:  # said by "redness resolved %" above
-                st.warning(plain(for_reader(warning)))
+        show_comparison_notes(comparison.get("warnings", []))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

@@ -24,8 +24,8 @@ from skinscan.store import TREATMENT_FIELDS, stored_file_name
 from app_pages.common import (
     alignment_refusal, area_choice, area_keywords, baseline_of, baseline_photo, box_to_outline, display_overlay,
     draw_box, drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store, photo_key, plain,
-    refusal_reason, session_calibration, show_numbers, state_key, to_uint8, verdict_badge, visits_named,
-    without_cli_flags,
+    refusal_reason, session_calibration, show_comparison_notes, show_numbers, state_key, to_uint8, verdict_badge,
+    visits_named, without_cli_flags,
 )
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
@@ -371,9 +371,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         # The comparison's own warnings, and those of this photo measured over the first visit's area
         # that its own box's measurement (below) does not give.
         over_first_area = [w for w in comparison.followup.warnings if w not in analysis.warnings]
-        for warning in (*comparison.warnings, *over_first_area):
-            if warning != pipeline.NO_BASELINE_REDNESS_WARNING:  # the line above then gives no redness resolved
-                st.warning(plain(for_reader(warning)))
+        show_comparison_notes((*comparison.warnings, *over_first_area))
         st.markdown("**The box drawn, on its own** (the area found in it, green, against the skin around it, "
                     "blue)")
     # Without a card the page asks below to confirm the photo, saying why: the card's own warning is not repeated.

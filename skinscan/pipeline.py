@@ -691,6 +691,11 @@ NO_BASELINE_REDNESS_WARNING = (f"no redness at baseline (Δa* < {constants.REDNE
                                "resolution is not defined")
 
 
+#: A comparison's note when the follow-up's own area no longer stands out in the mapped box (redness gone,
+#: ink faded into the skin): area_change_percent is None. Often the hoped-for result, not a fault.
+NO_LONGER_STANDS_OUT_WARNING = "the area no longer stands out in the follow-up: its spread was not measured"
+
+
 #: A patch chosen at the baseline is used in a follow-up when at least this fraction of it, mapped,
 #: lies inside the follow-up photo (else the follow-up is measured as without a patch, and says so).
 PATCH_INSIDE_FRACTION = 0.5
@@ -1054,7 +1059,7 @@ def compare(
     # outline clicked or drawn by hand) is set against the area found in the same box at the baseline.
     base_pixels = base.treated.pixels if box_given is not None or not measure_spread else own_area(base.work, spread_box)
     if measure_spread and own_pixels is None:
-        warnings.append("the area no longer stands out in the follow-up: its spread was not measured")
+        warnings.append(NO_LONGER_STANDS_OUT_WARNING)
     elif measure_spread and base_pixels is None:
         warnings.append("the area given as a mask does not stand out in its box at the baseline: its spread was "
                         "not measured")

@@ -77,8 +77,9 @@ FADE_FIRST_WORDS = ("tattoo", "removal", "ink")
 
 
 def report_definitions(rows, pair_alignment_refused=False):
-    """The DEFINITIONS the PDF prints: those of what it shows. Hue drift is not in the report; "not
-    aligned" and "not compared" only when a visit (or, for "not aligned", the before/after pair) is so.
+    """The DEFINITIONS the PDF prints: those of what it shows. Hue drift only when its column is printed
+    (:func:`hue_drift_shown`); "not aligned" and "not compared" only when a visit (or, for "not aligned",
+    the before/after pair) is so.
 
     Parameters
     ----------
@@ -91,7 +92,7 @@ def report_definitions(rows, pair_alignment_refused=False):
     list of (str, str)
     """
     statuses = {row.get("status") for row in rows}
-    shown = {"hue drift °": False, "not aligned": NOT_ALIGNED in statuses or pair_alignment_refused,
+    shown = {"hue drift °": hue_drift_shown(rows), "not aligned": NOT_ALIGNED in statuses or pair_alignment_refused,
              "not compared": NOT_COMPARED in statuses}
     return [(name, text) for name, text in DEFINITIONS if shown.get(name, True)]
 
@@ -130,6 +131,22 @@ def trend_rows(rows):
     """
     aligned = [row for row in rows if row.get("aligned", True)]
     return aligned, [row for row in rows if not row.get("aligned", True)]
+
+
+#: Hue drift is shown without being asked for (chart line, report column) once a visit aligned with the
+#: first drifted this many degrees: a brow turning ash or salmon is that area's story.
+HUE_DRIFT_SHOWN_DEG = 10.0
+
+
+def hue_drift_shown(rows):
+    """True when a visit aligned with the first drifted in hue by HUE_DRIFT_SHOWN_DEG or more.
+
+    Examples
+    --------
+    >>> hue_drift_shown([{"hue_shift_deg": None}, {"hue_shift_deg": -78.0}]), hue_drift_shown([{"hue_shift_deg": 3.0}])
+    (True, False)
+    """
+    return any(abs(row.get("hue_shift_deg") or 0.0) >= HUE_DRIFT_SHOWN_DEG for row in trend_rows(rows)[0])
 
 
 def contrast_line_rows(rows):
@@ -181,17 +198,21 @@ def no_card_caption(rows):
             f"corrected on a card, so any change of light between visits shows in their numbers.")
 
 
-def _photos_caption(before_row, after_row):
-    """Under page 1's before and after photos: how their colours were corrected, and which had no card."""
+def _photos_caption(before_row, after_row, compared=False):
+    """Under page 1's before and after photos: how their colours were corrected, which had no card, and
+    what is outlined (``compared``: the before's area on both, mapped onto the after photo, as the app's
+    after picture shows once the pair is compared)."""
     missing = [name for name, row in (("before", before_row), ("after", after_row))
                if (row or {}).get("card_found", True) is False]
+    outlined = ("The before's area is outlined in green on both, placed on the after photo by the alignment: "
+                "the numbers below are measured there." if compared else "The area measured is outlined in green.")
     if not missing:
-        return "Colour-corrected on the card in each photo; the area measured is outlined in green."
+        return f"Colour-corrected on the card in each photo. {outlined}"
     if len(missing) == 2:
         return ("Neither photo had a colour card: their colours are as the camera took them, so a change of light "
-                "shows as change. The area measured is outlined in green.")
+                f"shows as change. {outlined}")
     return (f"The {missing[0]} photo had no colour card: its colours are as the camera took them, so a change of "
-            f"light shows as change. The area measured is outlined in green.")
+            f"light shows as change. {outlined}")
 
 
 def _taken_text(row):
@@ -429,6 +450,7 @@ def _grid(cells, header=True):
         ("FONTNAME", (0, 0), (-1, -1), "DejaVuSans"),
         ("FONTSIZE", (0, 0), (-1, -1), 8),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#bdc3c7")),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         *([("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#ecf0f1"))] if header else []),
     ]))
     return grid
@@ -519,7 +541,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     before_after : tuple of two (caption, uint8 RGB array, row), optional
         The pair chosen by the practitioner (colour-corrected, area outlined) with their table rows.
     comparison : dict, optional
-        The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...). Without it page 1
+        The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...; with
+        ``followup_outline`` the caption says the after photo outlines the before's area mapped, as the
+        app draws it). Without it page 1
         gives no before → after change: it says the photos could not be compared (``pair_refusal`` says
         why) and names the latest visit aligned with the first.
     practice_name : str, optional
@@ -558,23 +582,28 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             [Paragraph(f"Before: {plain(before_caption)}", styles["Small"]),
              Paragraph(f"After: {plain(after_caption)}", styles["Small"])],
         ])
-        story += [KeepTogether([photos, Paragraph(_photos_caption(before_row, after_row), styles["Small"])]),
+        story += [KeepTogether([photos, Paragraph(_photos_caption(before_row, after_row, "followup_outline" in (comparison or {})), styles["Small"])]),
                   Spacer(1, 3 * mm)]
         if comparison is None:
             story += _pair_refused(rows, pair_refusal, show_fade, pair_alignment_refused)
         else:
             story.append(_grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade), header=False))
         story.append(PageBreak())
-    table = [["date", "ΔL*", "Δa*", "Δb*", "ΔE00", "blend", "fade %", "redness resolved %", "spread %", "quality"]]
+    hue = hue_drift_shown(rows)
+    unit = elapsed_unit([row["days"] for row in rows])[1]
+    # Two-line headings: twelve columns fit the page's width.
+    table = [["date", "since\nfirst visit", "ΔL*", "Δa*", "Δb*", "ΔE00", "blend", "fade %", "redness\nresolved %",
+              "spread %", *(["hue\ndrift °"] if hue else []), "quality"]]
     for row in rows:
         fade = shown_number(row.get("fade_percent"), "{:.0f}")
         if not row.get("aligned", True):
             fade = row.get("status") or NOT_ALIGNED
         table.append([
-            _taken_text(row), shown_number(row["delta_l"]), shown_number(row["delta_a"]), shown_number(row["delta_b"]),
-            shown_number(row["delta_e00"], "{:.1f}"), row["pigmentation"], fade,
-            shown_number(row.get("redness_resolution_percent"), "{:.0f}"),
-            shown_number(row.get("area_change_percent"), "{:+.0f}"), row.get("quality", ""),
+            _taken_text(row).replace(" ", "\n"), elapsed_text(row["days"], unit), shown_number(row["delta_l"]),
+            shown_number(row["delta_a"]), shown_number(row["delta_b"]), shown_number(row["delta_e00"], "{:.1f}"),
+            row["pigmentation"], fade, shown_number(row.get("redness_resolution_percent"), "{:.0f}"),
+            shown_number(row.get("area_change_percent"), "{:+.0f}"),
+            *([shown_number(row.get("hue_shift_deg"), "{:+.0f}")] if hue else []), row.get("quality", ""),
         ])
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
     if rows:

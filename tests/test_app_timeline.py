@@ -637,3 +637,43 @@ def test_a_series_within_days_is_told_in_hours(demo):
     assert all(t["x"] == hours for t in lines)
     on_right = {t["name"] for t in lines if t.get("yaxis") == "y2"}
     assert on_right == {"fade % (right axis)", "hue drift ° (right axis)"}
+    assert chart["layout"]["yaxis2"]["autorangeoptions"]["include"] == [0, 100]  # a fade axis, not a zoom
+    # The before and after are named in the same hours.
+    assert [o.split("(")[-1] for o in at.selectbox(key="baseline_choice").options] == [f"{h} h)" for h in hours[:2]]
+    # Redness gone by the last photo: its area no longer stands out, said as information, not as an alert.
+    assert any("no longer stands out" in i.value for i in at.info)
+    assert not any("no longer stands out" in w.value for w in at.warning)
+
+
+def test_a_brow_that_drifts_in_hue_shows_it(demo):
+    """The brow turns from brown to ash: hue drift is shown without being asked for, on the chart, beside
+    the pair's numbers and in the report, and it is the rendered truth's (truth.json's treated L*a*b*)."""
+    hue = {name: np.degrees(np.arctan2(TRUTH[name]["treated_lab"][2], TRUTH[name]["treated_lab"][1]))
+           for name in ("brow_year0.jpg", "brow_year2.jpg")}
+    true_drift = (hue["brow_year2.jpg"] - hue["brow_year0.jpg"] + 180) % 360 - 180  # about −79°
+    at = _timeline(demo["areas"][BROW]["id"])
+    chart = json.loads(at.get("plotly_chart")[0].proto.spec)
+    hue_line, = [t for t in chart["data"] if t["name"] == "hue drift ° (right axis)"]
+    assert hue_line.get("visible", True) is True
+    drift = int(next(m for m in at.metric if m.label == "hue drift °").value)  # visit 1 -> 3, the default pair
+    assert drift == pytest.approx(true_drift, abs=8)
+    at.button(key="prepare_pdf").click().run()
+    pdf = next(value for key, value in at.session_state["prepared"].items() if key[0] == "pdf")
+    table, definitions = " ".join(_pdf_text(pdf).split()).split("Definitions")
+    assert "hue drift °:" in definitions and "drift °" in table and f" {drift:+d} " in table
+
+
+def test_the_reports_table_fits_the_page(monkeypatch):
+    """Every column (the hue drift column too, a visit not compared in the fade column) within A4's frame."""
+    from reportlab.lib.pagesizes import A4
+
+    grids = []
+    original = report._grid
+    monkeypatch.setattr(report, "_grid", lambda cells, header=True: grids.append(original(cells, header)) or grids[-1])
+    rows = [_row("2026-10-05T10:00", 0.0, 3.0), _row("2027-10-05T10:00", 365.0, 1.0, NOT_COMPARED),
+            _row("2028-10-05T10:00", 731.0, 1.0)]
+    for row, hue in zip(rows, (None, -7.0, -78.0)):
+        row.update(hue_shift_deg=hue, area_change_percent=None if hue is None else 1.0)
+    area_report("client", "brow", rows, practice_name="")
+    frame = A4[0] - 2 * 72  # SimpleDocTemplate's default margins
+    assert len(grids[-1]._cellvalues[0]) == 12 and all(grid.wrap(frame, A4[1])[0] <= frame for grid in grids)
