@@ -30,6 +30,9 @@ from app_pages.common import (
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
 UNCONFIRMED = "; not confirmed"
+#: Below this share of the first visit's area (mapped) inside the area found in a later photo's box, the
+#: page says the box's own numbers are of other skin.
+FIRST_AREA_HELD = 0.5
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
 
@@ -374,6 +377,12 @@ def _measure_upload(name, data, chart, baseline, previous):
         show_comparison_notes((*comparison.warnings, *over_first_area))
         st.markdown("**The box drawn, on its own** (the area found in it, green, against the skin around it, "
                     "blue)")
+        first_area = comparison.followup_mask()
+        held = (analysis.full_mask("treated") & first_area).sum() / max(first_area.sum(), 1)
+        if held < FIRST_AREA_HELD:
+            # A box dragged elsewhere (a walk: on plain skin, or half over the tattoo's edge) measures other skin.
+            st.info(f"The box drawn holds {100 * held:.0f} % of the first visit's area (magenta): its own numbers "
+                    "below are of other skin; the numbers against the first visit above are measured on that area.")
     # Without a card the page asks below to confirm the photo, saying why: the card's own warning is not repeated.
     show_numbers(analysis, said_elsewhere=() if calibration.found else calibration.warnings)
     consent = st.radio("Consent for this photo", ("clinical", "clinical+marketing"), key=state_key(digest, "consent"),

@@ -24,6 +24,7 @@ from reportlab.platypus import (  # noqa: E402
 
 from skinscan import constants  # noqa: E402
 from skinscan.metrics import redness_persists  # noqa: E402
+from skinscan.pipeline import NO_LONGER_STANDS_OUT_WARNING  # noqa: E402
 
 # PDF's standard Helvetica has no Greek: Δ would print as a box. DejaVu Sans ships with matplotlib.
 _FONT_FOLDER = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -395,6 +396,7 @@ def _trend_png(rows, show_fade=False):
                   color="#7f8c8d", markersize=8, label=f"ΔE00, {apart_statuses(apart)}")
     axis.axhline(2.0, color="#7f8c8d", linestyle=":", linewidth=1, label="2.0 (acceptability)")
     axis.set_xlabel(f"{unit} since first visit")
+    axis.set_ylabel("ΔE00, Δa*")
     axis.grid(alpha=0.3)
     handles, labels = axis.get_legend_handles_labels()
     if show_fade:
@@ -475,7 +477,9 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
         ("redness resolved", shown_number(comparison.get("redness_resolution_percent"), "{:.0f} %"),
          "how much of the redness (Δa*) is gone since the before photo"),
-        ("spread", shown_number(comparison.get("area_change_percent"), "{:+.0f} %"),
+        ("spread", shown_number(comparison.get("area_change_percent"), "{:+.0f} %")
+         + (" (the area no longer stands out)" if NO_LONGER_STANDS_OUT_WARNING in comparison.get("warnings", ())
+            else ""),
          "change of the area's size since the before photo: above 0 it grew (ink or pigment spreading or "
          "blurring), below 0 it shrank"),
         ("ΔE00 before → after", f"{shown_number(before_row.get('delta_e00'), '{:.1f}')} → {shown_number(after_row.get('delta_e00'), '{:.1f}')}",

@@ -375,6 +375,13 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     # ... and where that area lies on this photo is drawn, so it can be checked.
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any(c.endswith("the first visit's area placed on this photo (magenta)") for c in captions)
+    assert not any("holds" in i.value for i in at.info)  # the box is where that area lies
+    # A box dragged onto plain skin: its own numbers are said to be of other skin.
+    for name, value in zip(("x", "y", "w", "h"), (20, 500, 200, 150)):
+        at.number_input(key=_key(data, name)).set_value(value).run()
+    assert any(_shown(i.value).startswith("The box drawn holds 0 % of the first visit's area") for i in at.info)
+    for name, value in zip(("x", "y", "w", "h"), placed):  # back to the placed box
+        at.number_input(key=_key(data, name)).set_value(value).run()
     # Another area chosen (the brow, another scene): its visits cannot be placed on this photo, so the
     # scar's suggested box goes, with its caption; nothing is measured or saved under the brow.
     at.selectbox(key="visit_area").select_index(3).run()
