@@ -179,8 +179,14 @@ def show_definitions():
 
 def show_comparison_notes(warnings):
     """A comparison's warnings as the app shows them: "no redness at baseline" not at all (the redness
-    resolved number says it), "no longer stands out" as information (redness gone, ink faded: often the
-    result hoped for), the others as warnings."""
+    resolved metric's help says it), "no longer stands out" as information (redness gone, ink faded:
+    often the result hoped for), the others as warnings.
+
+    Parameters
+    ----------
+    warnings : iterable of str
+        As the pipeline words them (:attr:`skinscan.pipeline.Comparison.warnings`).
+    """
     from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, NO_LONGER_STANDS_OUT_WARNING
 
     for warning in warnings:
@@ -421,9 +427,20 @@ def display_overlay(analysis, box, first_visit_area=None):
     """The colour-corrected photo at display size with the found area, the compared skin and the box.
 
     Correcting and drawing on a copy at most DISPLAY_LONG_SIDE wide keeps a re-measure quick on a
-    12-megapixel photo. ``first_visit_area`` (a photo-sized boolean mask: the first visit's area mapped
-    onto this photo, :meth:`skinscan.pipeline.Comparison.followup_mask`) is outlined in
-    FIRST_VISIT_AREA_COLOUR when given.
+    12-megapixel photo.
+
+    Parameters
+    ----------
+    analysis : skinscan.pipeline.Analysis
+    box : sequence of 4 numbers
+        The box drawn (x, y, w, h, photo pixels), outlined in SHOWN_BOX_COLOUR.
+    first_visit_area : numpy.ndarray of bool, optional
+        Photo-sized: the first visit's area mapped onto this photo
+        (:meth:`skinscan.pipeline.Comparison.followup_mask`), outlined in FIRST_VISIT_AREA_COLOUR.
+
+    Returns
+    -------
+    numpy.ndarray, uint8 RGB
     """
     import cv2
 

@@ -360,14 +360,16 @@ def _saved_warnings(photo, compared=False):
     -------
     list of str
         Compared: its comparison's ``followup_warnings`` (measured over the first visit's area, as the
-        row's numbers were: its card, its reference skin there), when the record keeps them; what its own
+        row's numbers were: its card, its reference skin there), when the record keeps that area's
+        outline (``followup_outline``, which its picture then draws); what its own
         box's measurement said (e.g. "does not stand out" for a box drawn on plain skin) is then not
         about those numbers. Else its analysis's warnings (its card, its reference skin, its area), then
         those of any comparison.
     """
     said = []
     kept = {m["kind"]: m["result"] for m in photo["measurements"]}
-    only_comparison = compared and "followup_warnings" in (kept.get("comparison") or {})
+    # As its picture (_after_view): records before the outline was kept show the box's own area and notes.
+    only_comparison = compared and bool((kept.get("comparison") or {}).get("followup_outline"))
     for measurement in photo["measurements"]:
         result = measurement["result"]
         if only_comparison and measurement["kind"] == "analysis":
@@ -489,7 +491,8 @@ def _pair_section(store, visits, rows):
     pair = {"before": (labels[before_id], before_picture, _row(rows, before_id)),
             "after": (labels[after_id], after_picture, _row(rows, after_id)),
             "photos": (before_photo, after_photo), "landmarks": landmarks, "stored": stored,
-            "key": (before_photo["file"], after_photo["file"], landmarks is not None), "after_slot": right.empty()}
+            "key": (before_photo["file"], after_photo["file"], landmarks is not None), "after_slot": right.empty(),
+            "before_is_first": before_id == ids[0]}
     _show_after(store, pair, None if stored is None else stored["comparison"])
     pair["slot"] = st.container()
     return pair
@@ -509,7 +512,7 @@ def _after_view(store, after_photo, comparison):
     """
     outlined, scale, _ = _picture(store, after_photo)
     mapped = (comparison or {}).get("followup_outline")
-    if mapped is None:
+    if not mapped:
         return outlined, False
     return visuals.draw_outline(st.session_state["timeline_pictures"][after_photo["file"]][1], mapped, scale), True
 
@@ -547,10 +550,9 @@ def _fill_pair(store, visits, pair):
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
         hue = comparison.get("hue_shift_deg")
         columns = st.columns(5 if hue is None else 6)
-        before_name = pair["before"][0].split(" — ")[0]
         columns[0].metric("fade %", shown_number(fade, "{:.0f}"), help=(
-            "since the first visit" if before_name == "Visit 1" else
-            f"since {before_name} (the before), not since the first visit as in the table")
+            "since the first visit" if pair["before_is_first"] else
+            f"since {pair['before'][0].split(' — ')[0]} (the before), not since the first visit as in the table")
             + ": how much of its contrast with the skin is gone (100 % = none left)")
         columns[1].metric("redness resolved %", shown_number(resolved, "{:.0f}"),
                           help=None if resolved is not None else

@@ -440,54 +440,36 @@ def _number(container, label, key, low, high):
 
 
 def _show_against_first_visit(comparison):
-    """The numbers against the first visit that the timeline and the report will show for this photo, as
-    metrics (fade %, ΔE00 and Δa* before → after, spread %), with :func:`against_first_visit`'s line."""
-    from skinscan.report import shown_number  # matplotlib and reportlab: loaded once a photo is measured
+    """The numbers against the first visit that the timeline and the report will show for this photo.
 
-    before, after = comparison.baseline.contrast, comparison.followup.contrast
-    st.markdown("**Against the first visit** (its area placed on this photo, magenta: what the timeline and the "
-                "report use)")
-    columns = st.columns(4)
-    columns[0].metric("fade %", shown_number(comparison.fade_percent, "{:.0f}"),
-                      help="how much of the first visit's contrast with the skin is gone (100 % = none left)")
-    columns[1].metric("ΔE00 before → after", f"{before.delta_e00:.1f} → {after.delta_e00:.1f}")
-    columns[2].metric("Δa* before → after", f"{shown_number(before.delta_a)} → {shown_number(after.delta_a)}")
-    columns[3].metric("spread %", shown_number(comparison.area_change_percent, "{:+.0f}"),
-                      help="change of the area's size since the first visit: above 0 it grew, below 0 it shrank")
-    st.caption(plain(against_first_visit(comparison)))
-
-
-def against_first_visit(comparison):
-    """The line under a photo's numbers once compared with the area's first visit.
+    Metrics: fade %, redness resolved % (with why it is not given when the first visit showed no
+    redness), ΔE00 and Δa* before → after over the first visit's area placed on this photo (not the
+    box drawn here), spread %; and a note when the first visit was measured again on the skin both
+    photos show (its own reference skin is hidden here).
 
     Parameters
     ----------
     comparison : skinscan.pipeline.Comparison
-
-    Returns
-    -------
-    str
-        ΔE00 and Δa* before -> after over the first visit's area placed on this photo (what the
-        timeline's row and before/after show for this visit, not the box drawn here), the fade,
-        when the first visit showed redness the redness resolved, and when measured the spread; and a
-        note when the first visit was measured again on the skin both photos show (its own reference
-        skin is hidden here).
     """
     from skinscan.report import shown_number  # matplotlib and reportlab: loaded once a photo is measured
 
     before, after = comparison.baseline.contrast, comparison.followup.contrast
-    fade, resolved = comparison.fade_percent, comparison.redness_resolution_percent
-    spread = comparison.area_change_percent
-    line = (f"Against the first visit (what the timeline and the report use: the first visit's area placed on "
-            f"this photo, outlined in magenta, not the box above): "
-            f"ΔE00 {before.delta_e00:.1f} → {after.delta_e00:.1f}, "
-            f"Δa* {shown_number(before.delta_a)} → {shown_number(after.delta_a)}, "
-            f"fade {shown_number(fade, '{:.0f} %')}"
-            + ("" if resolved is None else f", redness resolved {shown_number(resolved, '{:.0f} %')}")
-            + ("" if spread is None else f", spread {shown_number(spread, '{:+.0f} %')}"))
+    resolved = comparison.redness_resolution_percent
+    st.markdown("**Against the first visit** (its area placed on this photo, magenta: what the timeline and the "
+                "report use)")
+    columns = st.columns(5)
+    columns[0].metric("fade %", shown_number(comparison.fade_percent, "{:.0f}"),
+                      help="how much of the first visit's contrast with the skin is gone (100 % = none left)")
+    columns[1].metric("redness resolved %", shown_number(resolved, "{:.0f}"), help=(
+        "how much of the first visit's redness (Δa*) is gone" if resolved is not None else
+        f"not defined: the first visit showed no redness (Δa* below {constants.REDNESS_MIN_DELTA_A})"))
+    columns[2].metric("ΔE00 before → after", f"{before.delta_e00:.1f} → {after.delta_e00:.1f}")
+    columns[3].metric("Δa* before → after", f"{shown_number(before.delta_a)} → {shown_number(after.delta_a)}")
+    columns[4].metric("spread %", shown_number(comparison.area_change_percent, "{:+.0f}"),
+                      help="change of the area's size since the first visit: above 0 it grew, below 0 it shrank")
     if comparison.baseline.reference_source == "shared":
-        line += " (the first visit measured again on the skin both photos show)"
-    return line
+        st.caption("The first visit was measured again on the skin both photos show (its own reference skin is "
+                   "hidden in this photo).")
 
 
 def _box_inputs(photo, digest, suggested=None, note=None):

@@ -85,12 +85,14 @@ def report_definitions(rows, pair_alignment_refused=False):
     Parameters
     ----------
     rows : sequence of dict
-        As for :func:`area_report` (their ``status``).
+        As for :func:`area_report` (their ``status``, ``delta_a`` and ``hue_shift_deg``).
     pair_alignment_refused : bool
+        The before/after pair could not be aligned (page 1 then says "not aligned").
 
     Returns
     -------
     list of (str, str)
+        (name, definition) pairs, in DEFINITIONS' order.
     """
     statuses = {row.get("status") for row in rows}
     shown = {"hue drift °": hue_drift_shown(rows), "not aligned": NOT_ALIGNED in statuses or pair_alignment_refused,
@@ -140,14 +142,32 @@ HUE_DRIFT_SHOWN_DEG = 10.0
 
 
 def hue_drift_shown(rows):
-    """True when a visit aligned with the first drifted in hue by HUE_DRIFT_SHOWN_DEG or more.
+    """Whether an area's hue drift is shown without being asked for: a pigment's (the first visit not
+    redder than its skin, Δa* below constants.REDNESS_MIN_DELTA_A: for redness settling back, the hue
+    moves with the redness, which its own numbers tell) that drifted by HUE_DRIFT_SHOWN_DEG or more at
+    a visit aligned with the first.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        As for :func:`area_report`, the first visit first (``delta_a``, ``hue_shift_deg``).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
-    >>> hue_drift_shown([{"hue_shift_deg": None}, {"hue_shift_deg": -78.0}]), hue_drift_shown([{"hue_shift_deg": 3.0}])
+    >>> brow = [{"delta_a": -2.0, "hue_shift_deg": None}, {"delta_a": -1.0, "hue_shift_deg": -78.0}]
+    >>> hue_drift_shown(brow), hue_drift_shown(brow[:1] + [{"delta_a": -1.0, "hue_shift_deg": 3.0}])
     (True, False)
+    >>> hue_drift_shown([{"delta_a": 9.0, "hue_shift_deg": None}, {"delta_a": 2.0, "hue_shift_deg": 13.0}])
+    False
     """
-    return any(abs(row.get("hue_shift_deg") or 0.0) >= HUE_DRIFT_SHOWN_DEG for row in trend_rows(rows)[0])
+    aligned = trend_rows(rows)[0]
+    if not aligned or aligned[0]["delta_a"] >= constants.REDNESS_MIN_DELTA_A:
+        return False
+    return any(abs(row.get("hue_shift_deg") or 0.0) >= HUE_DRIFT_SHOWN_DEG for row in aligned)
 
 
 def contrast_line_rows(rows):
@@ -371,6 +391,17 @@ def elapsed_unit(days):
 def elapsed_text(days, unit):
     """A visit's time since the first, in the series' ``unit`` (:func:`elapsed_unit`): "6 h" or "day 62".
 
+    Parameters
+    ----------
+    days : float
+        Days since the first visit.
+    unit : str
+        "hours" or "days".
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> elapsed_text(0.25, "hours"), elapsed_text(61.6, "days")
@@ -431,6 +462,16 @@ def _png(rgb_uint8, width_mm):
 def shown_number(value, pattern="{:+.1f}"):
     """A number as the page and the report show it: ``pattern`` applied, "–" for None, and a value that
     rounds to zero shown without a sign ("0", never "-0" or "+0").
+
+    Parameters
+    ----------
+    value : float or None
+    pattern : str
+        A format string with one field, e.g. ``"{:.0f} %"``.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -527,7 +568,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     """Build the PDF a client can take home.
 
     Page 1: the practice's name, before and after side by side with the area outlined, the numbers of
-    that pair with their definitions. Then every visit's numbers, the trend chart and the definitions.
+    that pair with their definitions. Then every visit's numbers, the trend chart and the definitions of
+    what the report shows (:func:`report_definitions`).
     Every name is printed as plain text (reportlab markup in a name is escaped, never interpreted).
 
     Parameters
@@ -537,6 +579,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         One per visit, in date order: ``taken`` (datetime or ISO text), ``days``, ``delta_l``,
         ``delta_a``, ``delta_b``, ``delta_e00``, ``pigmentation``, ``fade_percent``,
         ``redness_resolution_percent``, ``quality``, ``ita_deg``, ``ita_category``; optionally
+        ``area_change_percent`` (spread), ``hue_shift_deg`` (a column when :func:`hue_drift_shown`),
         ``aligned`` (False: not aligned with the first visit) and ``status`` (:data:`NOT_ALIGNED`,
         :data:`NOT_COMPARED`), shown instead of its fade %.
     pictures : sequence of (caption, uint8 RGB array)
@@ -547,9 +590,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     comparison : dict, optional
         The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...; with
         ``followup_outline`` the caption says the after photo outlines the before's area mapped, as the
-        app draws it). Without it page 1
-        gives no before → after change: it says the photos could not be compared (``pair_refusal`` says
-        why) and names the latest visit aligned with the first.
+        app draws it). Without it page 1 gives no before → after change: it says the photos could not be
+        compared (``pair_refusal`` says why) and names the latest visit aligned with the first.
     practice_name : str, optional
         Default: the ``SKINSCAN_PRACTICE_NAME`` environment variable.
     show_fade : bool, optional

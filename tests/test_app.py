@@ -70,6 +70,13 @@ def _visit_page_on(at, client_id, area_id):
     return at
 
 
+def _true_delta_e00(name):
+    """CIEDE2000 between the rendered area and its skin (truth.json's L*a*b*)."""
+    from skimage.color import deltaE_ciede2000
+
+    return float(deltaE_ciede2000(np.array(TRUTH[name]["treated_lab"]), np.array(TRUTH[name]["reference_lab"])))
+
+
 def _save_again(at):
     """Tick "Save … again anyway": the photo is one the area's record holds already (the demo's)."""
     next(c for c in at.checkbox if c.key.startswith("again_")).check().run()
@@ -362,16 +369,17 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
     assert any("visit 3's area lies" in c.value for c in at.caption)
     assert any(m.label == "Δa* (red–green vs skin)" for m in at.metric)  # the scar is less red than its skin
-    # Compared with the first visit: the numbers the timeline will show, consistent with the fade.
-    against = next(c.value for c in at.caption if c.value.startswith("Against the first visit"))
-    against = re.sub(r"\\(.)", r"\1", against)
-    before, after, fade = (float(v) for v in re.search(r"ΔE00 ([\d.]+) → ([\d.]+),.*fade (-?\d+) %", against).groups())
-    assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
-    # The same numbers lead the photo's results, as metrics, before the box's own (a walk read those as the
-    # visit's result).
+    # Compared with the first visit: the numbers the timeline will show lead the photo's results, before
+    # the box's own (a walk read those as the visit's result), and they are the rendered truth's.
     labels = [m.label for m in at.metric]
-    assert labels[:4] == ["fade %", "ΔE00 before → after", "Δa* before → after", "spread %"]
-    assert at.metric[0].value == f"{fade:.0f}" and at.metric[1].value == f"{before:.1f} → {after:.1f}"
+    assert labels[:5] == ["fade %", "redness resolved %", "ΔE00 before → after", "Δa* before → after", "spread %"]
+    fade = float(at.metric[0].value)
+    before, after = (float(v) for v in at.metric[2].value.split(" → "))
+    assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
+    true_before, true_after = (_true_delta_e00(name) for name in ("scar_session1.jpg", "scar_session3.jpg"))
+    assert fade == pytest.approx(100 * (1 - true_after / true_before), abs=10)  # truth 66 %
+    # The scar is paler, not redder, than its skin: no redness to resolve, and the metric says why.
+    assert at.metric[1].value == "–" and "showed no redness" in at.metric[1].proto.help
     # ... and where that area lies on this photo is drawn, so it can be checked.
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any(c.endswith("the first visit's area placed on this photo (magenta)") for c in captions)
@@ -1014,3 +1022,25 @@ def test_a_later_visit_is_compared_over_the_whole_box_when_so_marked(data_folder
     x, y, w, h = box
     compared = comparison.baseline.full_mask("treated")
     assert compared[y : y + h, x : x + w].mean() >= 0.95 and compared.sum() <= 1.05 * w * h
+
+
+def test_the_first_visits_area_is_outlined_where_it_lies():
+    """display_overlay draws the first visit's area (a photo-sized mask) in FIRST_VISIT_AREA_COLOUR along its
+    edge at the display's scale, and nowhere else."""
+    from app_pages.common import DISPLAY_LONG_SIDE, FIRST_VISIT_AREA_COLOUR, display_overlay
+    from skinscan import analyze, load_photo
+
+    photo = load_photo(ROOT / "sample_images" / "scar_session3.jpg")
+    box = tuple(TRUTH["scar_session3.jpg"]["roi"])
+    analysis = analyze(photo, roi=box, chart="mini24")
+    area = np.zeros(photo.rgb.shape[:2], bool)
+    area[100:300, 600:900] = True  # away from the box, on skin
+    drawn = display_overlay(analysis, box, area)
+    scale = min(1.0, DISPLAY_LONG_SIDE / max(photo.rgb.shape[:2]))
+    magenta = np.all(drawn == FIRST_VISIT_AREA_COLOUR, axis=2)
+    ys, xs = np.nonzero(magenta)
+    assert magenta.sum() > 500
+    edge = np.round(np.array([100, 300, 600, 900]) * scale)
+    assert ys.min() >= edge[0] - 3 and ys.max() <= edge[1] + 3 and xs.min() >= edge[2] - 3 and xs.max() <= edge[3] + 3
+    assert not magenta[int(edge[0]) + 8 : int(edge[1]) - 8, int(edge[2]) + 8 : int(edge[3]) - 8].any()  # an outline
+    assert not np.all(display_overlay(analysis, box) == FIRST_VISIT_AREA_COLOUR, axis=2).any()

@@ -597,8 +597,9 @@ def test_a_visits_saved_warnings_are_shown_with_its_photo(demo, data_folder):
     # said is not said under it (a walk read "does not stand out" under a visible tattoo), and that area
     # is what its picture outlines.
     assert OWN_BOX_ONLY not in said[0]
-    assert any(c.startswith("Photo 1: colour-corrected on its card, the first visit's area placed on it outlined")
-               for c in _captions(at))
+    first, *_, last = [c for c in _captions(at) if c.startswith("Photo 1:")]  # the visits' photos, in order
+    assert last.startswith("Photo 1: colour-corrected on its card, the first visit's area placed on it outlined")
+    assert first == "Photo 1: colour-corrected on its card, area measured outlined"  # the first visit: its own
 
 
 def test_the_timeline_compares_with_the_first_visits_chosen_patch():
@@ -670,8 +671,8 @@ def test_the_reports_table_fits_the_page(monkeypatch):
     grids = []
     original = report._grid
     monkeypatch.setattr(report, "_grid", lambda cells, header=True: grids.append(original(cells, header)) or grids[-1])
-    rows = [_row("2026-10-05T10:00", 0.0, 3.0), _row("2027-10-05T10:00", 365.0, 1.0, NOT_COMPARED),
-            _row("2028-10-05T10:00", 731.0, 1.0)]
+    rows = [_row("2026-10-05T10:00", 0.0, -3.0), _row("2027-10-05T10:00", 365.0, -1.0, NOT_COMPARED),
+            _row("2028-10-05T10:00", 731.0, -1.0)]  # a pigment (less red than its skin) drifting in hue
     for row, hue in zip(rows, (None, -7.0, -78.0)):
         row.update(hue_shift_deg=hue, area_change_percent=None if hue is None else 1.0)
     area_report("client", "brow", rows, practice_name="")
