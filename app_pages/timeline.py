@@ -48,8 +48,12 @@ def timeline_page():
     fade_first = shows_fade_by_default(area["name"], procedures)
     if rows:
         unit = elapsed_unit([row["days"] for row in rows])[1]
+        # The fade % column is widened only when it holds a status ("not compared"): else it pushed spread %
+        # and hue drift out of sight (walk).
+        statuses = any(row["status"] in (NOT_ALIGNED, NOT_COMPARED) for row in rows)
         st.dataframe([_shown(row, delta_a_line_name(rows), unit) for row in rows], hide_index=True,
-                     column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")})
+                     column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")} if statuses
+                     else None)
         _status_notes(rows)
         without_card = no_card_caption(rows)
         if without_card:
@@ -249,12 +253,17 @@ def _trend(rows, fade_first):
         figure.add_scatter(x=[r["days"] * per_day for r in apart], y=[r["delta_e00"] for r in apart], mode="markers",
                            marker=dict(symbol="x-open", size=10, color="#7f8c8d"),
                            name=apart_legend(apart))
+    # The right axis spans 0-100 % at least (a fade from 53 to 89 % must not fill it) and keeps its own
+    # round ticks (overlaid, Plotly would sync them to the left axis's grid: "8.2, 25.8, 43.4").
+    right = [v for r in aligned for v in (r["fade_percent"], r["hue_shift_deg"]) if v is not None]
+    low, high = min([0.0, *right]), max([100.0, *right])
     figure.update_layout(xaxis=dict(title=f"{unit} since first visit", rangemode="tozero"),
                          yaxis=dict(title="ΔE00, Δa*"),
-                         # From 0 to 100 % at least, so a fade from 53 to 89 % does not fill the axis.
                          yaxis2=dict(title="fade %, hue drift °", overlaying="y", side="right", showgrid=False,
-                                     autorangeoptions=dict(include=[0, 100])),
-                         height=320, margin=dict(l=10, r=10, t=10, b=10))
+                                     range=[low - 0.05 * (high - low), high + 0.05 * (high - low)],
+                                     tickmode="auto", nticks=6),
+                         legend=dict(orientation="h", yanchor="top", y=-0.25, x=0),
+                         height=360, margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure)
     if apart:
         st.caption(trend_caption(apart))
