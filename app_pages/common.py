@@ -208,8 +208,9 @@ def show_numbers(analysis, said_elsewhere=()):
     columns[1].metric("ΔL* (lightness)", shown_number(contrast.delta_l), help=f"± {u['delta_l']:.1f}")
     columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
     columns[3].metric("Blend", contrast.pigmentation, help=f"redness: {contrast.redness}")
-    area = "–" if treated.area_mm2 is None else f"{treated.area_mm2:.0f} mm²"
-    columns[4].metric("Area", area)
+    # The unit in the label: "3036 mm²" was cut to "3036 m…" in a fifth of the page.
+    columns[4].metric("Area (mm²)", shown_number(treated.area_mm2, "{:.0f}"),
+                      help=None if treated.area_mm2 is not None else "not given: no colour card to scale it")
     st.caption(
         f"Redness: {contrast.redness} (ΔITA {shown_number(contrast.delta_ita_deg, '{:+.0f}')}°, Δ erythema index "
         f"{shown_number(contrast.delta_erythema_index)}). "

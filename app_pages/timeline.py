@@ -558,7 +558,10 @@ def _fill_pair(store, visits, pair):
         _show_after(store, pair, comparison)
         fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
         hue = comparison.get("hue_shift_deg")
-        columns = st.columns(5 if hue is None else 6)
+        # Two rows: the percentages, then the before -> after pairs in wide columns (in one row of five or
+        # six, "38.4 → 9.5" was cut to "38.4 …").
+        percentages, pairs = st.columns(4), st.columns(2)
+        columns = [*percentages[:2], pairs[0], pairs[1], percentages[2], percentages[3]]
         columns[0].metric("fade %", shown_number(fade, "{:.0f}"), help=(
             "since the first visit" if pair["before_is_first"] else
             f"since {pair['before'][0].split(' — ')[0]} (the before), not since the first visit as in the table")

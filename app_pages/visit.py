@@ -457,7 +457,10 @@ def _show_against_first_visit(comparison):
     resolved = comparison.redness_resolution_percent
     st.markdown("**Against the first visit** (its area placed on this photo, magenta: what the timeline and the "
                 "report use)")
-    columns = st.columns(5)
+    # Two rows: the percentages, then the before -> after pairs in wide columns (in one row of five,
+    # "-10.9 → -2.1" was cut to "-10.9 → …").
+    percentages, pairs = st.columns(3), st.columns(2)
+    columns = [*percentages[:2], *pairs, percentages[2]]
     columns[0].metric("fade %", shown_number(comparison.fade_percent, "{:.0f}"),
                       help="how much of the first visit's contrast with the skin is gone (100 % = none left)")
     columns[1].metric("redness resolved %", shown_number(resolved, "{:.0f}"), help=(

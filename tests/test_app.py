@@ -372,9 +372,9 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     # Compared with the first visit: the numbers the timeline will show lead the photo's results, before
     # the box's own (a walk read those as the visit's result), and they are the rendered truth's.
     labels = [m.label for m in at.metric]
-    assert labels[:5] == ["fade %", "redness resolved %", "ΔE00 before → after", "Δa* before → after", "spread %"]
+    assert labels[:5] == ["fade %", "redness resolved %", "spread %", "ΔE00 before → after", "Δa* before → after"]
     fade = float(at.metric[0].value)
-    before, after = (float(v) for v in at.metric[2].value.split(" → "))
+    before, after = (float(v) for v in at.metric[3].value.split(" → "))
     assert fade == pytest.approx(100 * (1 - after / before), abs=1.5)
     true_before, true_after = (_true_delta_e00(name) for name in ("scar_session1.jpg", "scar_session3.jpg"))
     assert fade == pytest.approx(100 * (1 - true_after / true_before), abs=10)  # truth 66 %
