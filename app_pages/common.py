@@ -11,6 +11,7 @@ import streamlit as st
 
 from skinscan import calibrate
 from skinscan import segment
+from skinscan.color import ita_text
 from skinscan.card import to_uint8
 from skinscan.errors import InputError, for_reader, without_cli_flags  # noqa: F401 - the pages import them from here
 from skinscan.demo import seed_demo
@@ -214,7 +215,7 @@ def show_numbers(analysis, said_elsewhere=()):
     st.caption(
         f"Redness: {contrast.redness} (ΔITA {shown_number(contrast.delta_ita_deg, '{:+.0f}')}°, Δ erythema index "
         f"{shown_number(contrast.delta_erythema_index)}). "
-        f"Surrounding skin: ITA {reference.ita_deg:.0f}° ({reference.ita_category}); "
+        f"Surrounding skin: ITA {ita_text(reference.ita_deg)} ({reference.ita_category}); "
         f"erythema index {treated.erythema_index:.1f} in the area vs {reference.erythema_index:.1f} around it."
     )
     if reference.ita_deg < DARK_SKIN_ITA:

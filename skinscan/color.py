@@ -228,6 +228,28 @@ def ita_category(ita):
     return constants.ITA_CATEGORIES[-1][1]
 
 
+def ita_text(ita):
+    """An ITA° as shown beside its category: whole degrees, or one decimal when whole degrees would put it
+    on a category's bound (41.3° "light" and 40.6° "intermediate" both read "41°" otherwise).
+
+    Parameters
+    ----------
+    ita : float
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> ita_text(33.7), ita_text(41.3), ita_text(40.6), ita_text(-30.2)
+    ('34°', '41.3°', '40.6°', '-30.2°')
+    """
+    bounds = [bound for bound, _ in constants.ITA_CATEGORIES[:-1]]
+    whole = round(ita)
+    return f"{ita:.1f}°" if any(whole == bound for bound in bounds) else f"{whole:.0f}°"
+
+
 def erythema_index(linear_rgb):
     """Erythema index EI = 100 · log10(R / G) of calibrated linear RGB.
 

@@ -23,6 +23,7 @@ from reportlab.platypus import (  # noqa: E402
 )
 
 from skinscan import constants  # noqa: E402
+from skinscan.color import ita_text  # noqa: E402
 from skinscan.metrics import redness_persists  # noqa: E402
 from skinscan.pipeline import NO_LONGER_STANDS_OUT_WARNING  # noqa: E402
 
@@ -655,7 +656,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     if rows:
         first = rows[0]
         story.append(Paragraph(
-            f"Surrounding skin at the first visit: ITA {first['ita_deg']:.0f}° ({plain(first['ita_category'])}).",
+            f"Surrounding skin at the first visit: ITA {ita_text(first['ita_deg'])} ({plain(first['ita_category'])}).",
             styles["Normal"],
         ))
     if len(rows) >= 2:
