@@ -318,13 +318,15 @@ def _visits_section(store, visits, compared_photos=frozenset()):
             columns = st.columns(min(len(visit["photos"]), 3))
             for index, photo in enumerate(visit["photos"]):
                 compared = photo["id"] in compared_photos
-                comparison = {m["kind"]: m["result"] for m in photo["measurements"]}.get("comparison") if compared else None
+                kept = {m["kind"]: m["result"] for m in photo["measurements"]}
+                comparison = kept.get("comparison") if compared else None
                 picture, mapped = _after_view(store, photo, comparison)
                 corrected = _picture(store, photo)[2]
                 column = columns[index % len(columns)]
                 column.image(picture, caption=f"Photo {index + 1}: " + (
                     "colour-corrected on its card, " if corrected else "not colour-corrected (no card was read), ")
-                    + ("the first visit's area placed on it outlined (its numbers)" if mapped else "area measured outlined"))
+                    + ("the first visit's area placed on it outlined (its numbers)" if mapped
+                       else "area measured outlined"))
                 said = _saved_warnings(photo, compared)
                 if said:
                     column.caption("Noted when measured: " + plain("; ".join(said)))
@@ -478,8 +480,8 @@ def _pair_section(store, visits, rows):
     # Numbered as the visits' sections are: two visits on one day (and time) stay apart.
     numbers = {visit["id"]: number for number, visit in enumerate(visits, start=1)}
     unit = elapsed_unit([row["days"] for row in rows])[1]  # as the table tells it: "(24 h)" or "(day 62)"
-    labels = {row["visit_id"]: f"Visit {numbers[row['visit_id']]} — {row['taken']} ({elapsed_text(row['days'], unit)})"
-              for row in rows}
+    labels = {row["visit_id"]: f"Visit {numbers[row['visit_id']]} — {row['taken']} "
+                               f"({elapsed_text(row['days'], unit)})" for row in rows}
     ids = [row["visit_id"] for row in rows]
     left, right = st.columns(2)
     before_id = left.selectbox("Before (baseline)", ids[:-1], format_func=labels.get, key="baseline_choice")
@@ -582,7 +584,8 @@ def _fill_pair(store, visits, pair):
             # Before -> after rather than a change: a fading ink's Δa* rises towards 0 from below (less
             # red than the skin), which a bare "+9.5" would read as redness going up.
             before, after = comparison["baseline_contrast"], comparison["followup_contrast"]
-            columns[3].metric("Δa* before → after", f"{shown_number(before['delta_a'])} → {shown_number(after['delta_a'])}",
+            columns[3].metric("Δa* before → after",
+                              f"{shown_number(before['delta_a'])} → {shown_number(after['delta_a'])}",
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         show_comparison_notes(comparison.get("warnings", []))

@@ -524,7 +524,8 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
             else ""),
          "change of the area's size since the before photo: above 0 it grew (ink or pigment spreading or "
          "blurring), below 0 it shrank"),
-        ("ΔE00 before → after", f"{shown_number(before_row.get('delta_e00'), '{:.1f}')} → {shown_number(after_row.get('delta_e00'), '{:.1f}')}",
+        ("ΔE00 before → after",
+         " → ".join(shown_number(row.get("delta_e00"), "{:.1f}") for row in (before_row, after_row)),
          "colour difference from the surrounding skin; about 1 is just noticeable, 2.0 is a common "
          "acceptability threshold"),
         ("Δa* before → after", f"{shown_number(before_row.get('delta_a'))} → {shown_number(after_row.get('delta_a'))}",
@@ -629,7 +630,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             [Paragraph(f"Before: {plain(before_caption)}", styles["Small"]),
              Paragraph(f"After: {plain(after_caption)}", styles["Small"])],
         ])
-        story += [KeepTogether([photos, Paragraph(_photos_caption(before_row, after_row, "followup_outline" in (comparison or {})), styles["Small"])]),
+        caption = _photos_caption(before_row, after_row, "followup_outline" in (comparison or {}))
+        story += [KeepTogether([photos, Paragraph(caption, styles["Small"])]),
                   Spacer(1, 3 * mm)]
         if comparison is None:
             story += _pair_refused(rows, pair_refusal, show_fade, pair_alignment_refused)
