@@ -412,13 +412,14 @@ def elapsed_text(days, unit):
 
 
 def _trend_png(rows, show_fade=False):
-    """A small chart of Δa*, ΔE00 (and fade %, on its own axis) against time since the first visit (in
-    hours or days, :func:`elapsed_unit`); the
-    visits not aligned with the first are left out of the lines, their ΔE00 marked apart (grey ✕)."""
+    """A small chart of Δa*, ΔE00 (and fade %, and hue drift when :func:`hue_drift_shown`, on their own
+    axis) against time since the first visit (in hours or days, :func:`elapsed_unit`); the visits not
+    aligned with the first are left out of the lines, their ΔE00 marked apart (grey ✕)."""
     per_day, unit = elapsed_unit([row["days"] for row in rows])
+    show_hue = hue_drift_shown(rows)
     rows, apart = trend_rows(rows)
     days = [row["days"] * per_day for row in rows]
-    figure, axis = plt.subplots(figsize=(6.4, 2.6), dpi=150)
+    figure, axis = plt.subplots(figsize=(6.4, 3.0), dpi=150)
     same_skin = contrast_line_rows(rows)
     same_days = [row["days"] * per_day for row in same_skin]
     axis.plot(same_days, [row["delta_a"] for row in same_skin], "o-", color="#c0392b", label=delta_a_line_name(rows))
@@ -431,15 +432,22 @@ def _trend_png(rows, show_fade=False):
     axis.set_ylabel("ΔE00, Δa*")
     axis.grid(alpha=0.3)
     handles, labels = axis.get_legend_handles_labels()
-    if show_fade:
-        fade_axis = axis.twinx()
-        faded = [(d, row.get("fade_percent")) for d, row in zip(days, rows) if row.get("fade_percent") is not None]
-        fade_axis.plot([d for d, _ in faded], [f for _, f in faded], "^--", color="#16a085", label="fade %")
-        fade_axis.set_ylabel("fade %")
-        fade_axis.set_ylim(min(-10, *(f for _, f in faded)) if faded else -10, 105)
-        more_handles, more_labels = fade_axis.get_legend_handles_labels()
+    if show_fade or show_hue:
+        # Percentages and degrees on the right axis, from 0 to 100 at least.
+        right_axis = axis.twinx()
+        plotted = []
+        for key, shown, marker, colour, name in (("fade_percent", show_fade, "^--", "#16a085", "fade %"),
+                                                 ("hue_shift_deg", show_hue, "v:", "#8e44ad", "hue drift °")):
+            points = [(d, row.get(key)) for d, row in zip(days, rows) if shown and row.get(key) is not None]
+            if shown:
+                right_axis.plot([d for d, _ in points], [v for _, v in points], marker, color=colour, label=name)
+            plotted += [v for _, v in points]
+        right_axis.set_ylabel(", ".join(name for name, shown in (("fade %", show_fade), ("hue drift °", show_hue))
+                                        if shown))
+        right_axis.set_ylim(min(-10, *plotted), max(105, *plotted))
+        more_handles, more_labels = right_axis.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
-    axis.legend(handles, labels, fontsize=7, loc="upper right")
+    axis.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
@@ -663,7 +671,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         ))
     if len(rows) >= 2:
         story += [Spacer(1, 3 * mm),
-                  Image(_trend_png(rows, fade_line_shown(rows, show_fade)), width=160 * mm, height=65 * mm)]
+                  Image(_trend_png(rows, fade_line_shown(rows, show_fade)), width=160 * mm, height=75 * mm)]
         apart = trend_rows(rows)[1]
         if apart:
             story.append(Paragraph(plain(trend_caption(apart)), styles["Small"]))
