@@ -16,9 +16,13 @@ def without_cli_flags(text):
     return _CLI_FLAG.sub("", text).strip()
 
 
+_CLIPPED = re.compile(r"ran off the photo: clipped to \d+,\d+,\d+,\d+")  # segment.box_on_photo's words
+
+
 def for_reader(text):
     """A pipeline message as the app shows it on its own: without its command-line advice
-    (:func:`without_cli_flags`) and starting with a capital letter, as a sentence does (the pipeline's
-    messages start in lower case because the CLI prints them after "warning: ")."""
-    text = without_cli_flags(text)
+    (:func:`without_cli_flags`), a clipped box told in words instead of its pixel numbers (the page shows
+    the box), and starting with a capital letter, as a sentence does (the pipeline's messages start in
+    lower case because the CLI prints them after "warning: ")."""
+    text = _CLIPPED.sub("ran off the photo: only its part on the photo was measured", without_cli_flags(text))
     return text[:1].upper() + text[1:]

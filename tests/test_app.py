@@ -913,6 +913,9 @@ def test_warnings_are_shown_as_sentences():
     assert for_reader(far) == "It may be other skin; choose a patch of untreated skin"
     assert for_reader("ΔE00 is low") == "ΔE00 is low"
     assert for_reader("") == ""
+    # A clipped box in words, not pixels (a walk read "clipped to 850,342,110,147").
+    assert for_reader("the box ran off the photo: clipped to 850,342,110,147") == \
+        "The box ran off the photo: only its part on the photo was measured"
 
 
 def test_a_chosen_reference_patch_is_kept_and_used_for_later_visits(data_folder):
