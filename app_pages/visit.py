@@ -363,8 +363,9 @@ def _measure_upload(name, data, chart, baseline, previous):
     caption = ("Colour-corrected" if corrected else "NOT colour-corrected (no colour card read)") + \
         ": found area (green), skin compared with (blue)" + \
         ("" if comparison is None else ", the first visit's area placed on this photo (magenta)")
-    st.image(display_overlay(analysis, box, None if comparison is None else comparison.followup_mask()),
-             caption=caption, width=640)
+    # The first visit's area on this photo (full size): built once, drawn here and weighed against the box below.
+    first_area = None if comparison is None else comparison.followup_mask()
+    st.image(display_overlay(analysis, box, first_area), caption=caption, width=640)
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
     if comparison is not None:
@@ -377,7 +378,6 @@ def _measure_upload(name, data, chart, baseline, previous):
         show_comparison_notes((*comparison.warnings, *over_first_area))
         st.markdown("**The box drawn, on its own** (the area found in it, green, against the skin around it, "
                     "blue)")
-        first_area = comparison.followup_mask()
         held = (analysis.full_mask("treated") & first_area).sum() / max(first_area.sum(), 1)
         if held < FIRST_AREA_HELD:
             # A box dragged elsewhere (a walk: on plain skin, or half over the tattoo's edge) measures other skin.

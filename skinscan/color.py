@@ -245,9 +245,9 @@ def ita_text(ita):
     >>> ita_text(33.7), ita_text(41.3), ita_text(40.6), ita_text(-30.2)
     ('34°', '41.3°', '40.6°', '-30.2°')
     """
-    bounds = [bound for bound, _ in constants.ITA_CATEGORIES[:-1]]
     whole = round(ita)
-    return f"{ita:.1f}°" if any(whole == bound for bound in bounds) else f"{whole:.0f}°"
+    on_a_bound = whole in {bound for bound, _ in constants.ITA_CATEGORIES}
+    return f"{ita:.1f}°" if on_a_bound else f"{whole:.0f}°"
 
 
 def erythema_index(linear_rgb):

@@ -435,15 +435,15 @@ def _trend_png(rows, show_fade=False):
     if show_fade or show_hue:
         # Percentages and degrees on the right axis, from 0 to 100 at least.
         right_axis = axis.twinx()
+        candidates = ((("fade_percent", "^--", "#16a085", "fade %"), show_fade),
+                      (("hue_shift_deg", "v:", "#8e44ad", "hue drift °"), show_hue))
+        series = [series for series, shown in candidates if shown]
         plotted = []
-        for key, shown, marker, colour, name in (("fade_percent", show_fade, "^--", "#16a085", "fade %"),
-                                                 ("hue_shift_deg", show_hue, "v:", "#8e44ad", "hue drift °")):
-            points = [(d, row.get(key)) for d, row in zip(days, rows) if shown and row.get(key) is not None]
-            if shown:
-                right_axis.plot([d for d, _ in points], [v for _, v in points], marker, color=colour, label=name)
+        for key, marker, colour, name in series:
+            points = [(d, row[key]) for d, row in zip(days, rows) if row.get(key) is not None]
+            right_axis.plot([d for d, _ in points], [v for _, v in points], marker, color=colour, label=name)
             plotted += [v for _, v in points]
-        right_axis.set_ylabel(", ".join(name for name, shown in (("fade %", show_fade), ("hue drift °", show_hue))
-                                        if shown))
+        right_axis.set_ylabel(", ".join(name for *_, name in series))
         right_axis.set_ylim(min(-10, *plotted), max(105, *plotted))
         more_handles, more_labels = right_axis.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
