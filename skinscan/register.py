@@ -19,9 +19,10 @@ Method
 4. **Local refinement.** ECC (Evangelidis & Psarakis 2008, IEEE TPAMI 30:1858) refines the mapping by
    intensity on the body around the area (the box grown by ``REFINE_MARGIN_BOXES``; masks on both
    photos), so the mapping is right where the numbers are read even when a limb bends elsewhere.
-   **Texture fallback** (no verified feature alignment): the skin around the area is searched over the
-   follow-up by normalised cross-correlation at several scales and rotations, and the best places are
-   refined coarse to fine by ECC and verified with stricter bounds.
+   A fit on fewer than ``MIN_INLIERS`` matches (method "texture") is judged on the intensity check
+   alone, with stricter bounds. There is no search without features: a correlation search over the
+   follow-up (scales, rotations, then ECC) aligned none of the real pairs of the same tattoo nor the
+   rendered low-texture limbs, and accepted a different person's tattoo (2026-11-27).
 5. **Verification** before any number: inliers spread around the area (angular sectors), a
    photometric check (band-passed baseline skin against the warped follow-up, local normalised
    cross-correlation, i.e. after a local gain and offset), a plausible scale and tilt. These combine
@@ -62,7 +63,7 @@ MIN_INLIERS = 10
 GUIDED_RADIUS_PX = 6.0
 GUIDED_RATIO = 0.9
 GUIDED_DISTANCE_PERCENTILE = 90
-#: Fewest consistent matches from which models are fitted (fewer: the texture fallback alone).
+#: Fewest consistent matches from which models are fitted (fewer: refused, "too few skin features").
 MIN_SEED_MATCHES = 4
 #: Matches must agree with the expected scale (from the cards) within this factor, and with the
 #: matches' common rotation within this many degrees.
@@ -84,18 +85,8 @@ REFINE_MAX_MOVE_BOXES = 0.15
 REFINED_CANDIDATES = 2
 #: Follow-up working scales tried after the first, relative to it.
 RETRY_SCALES = (0.5, 2.0)
-#: Texture fallback: the skin around the area is searched over the follow-up by normalised
-#: cross-correlation with its longer side at TEXTURE_TEMPLATE_PX pixels, its inner TEXTURE_INNER
-#: square turned by TEXTURE_ANGLES_DEG, at 7 scales 0.5-2x (or the cards' scale); the
-#: TEXTURE_SEEDS best places are refined (ECC) and verified. Its correlation must clear stricter
-#: bounds (the search itself picks the best-correlating place): TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
-TEXTURE_TEMPLATE_PX = 64
-TEXTURE_INNER = 0.7
-TEXTURE_ANGLES_DEG = tuple(range(-30, 31, 10))
-TEXTURE_SEEDS = 3
-#: Texture seeds are refined coarse to fine (sub-sampling factors) and may move this far (box sizes).
-TEXTURE_LEVELS = (4, 2, 1)
-TEXTURE_MAX_MOVE_BOXES = 0.4
+#: A fit on fewer than MIN_INLIERS matches (method "texture") has little geometric support: its
+#: correlation must clear stricter bounds, TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
 TEXTURE_NCC_NONE = 0.15
 TEXTURE_NCC_FULL = 0.35
 #: Band-pass for the photometric check (Gaussian sigmas in working pixels) and the window of the local
@@ -405,7 +396,7 @@ def align(baseline_rgb, followup_rgb, area_box, baseline_body=None, followup_bod
 
 def match(view_b, view_f, area_box, expected_scale=None):
     """Match two views, fit, refine and verify (see :func:`align`). Retries the follow-up at other
-    scales when the first reading gives no verified alignment, then the texture fallback."""
+    scales when the first reading gives no verified alignment."""
     best = _match_once(view_b, view_f, area_box, expected_scale)
     if not best.ok and expected_scale is None and view_f.source:
         rgb, body, card = view_f.source
@@ -418,28 +409,6 @@ def match(view_b, view_f, area_box, expected_scale=None):
                 best = attempt
             if best.ok:
                 break
-    if not best.ok:
-        texture = _texture_match(view_b, view_f, area_box, expected_scale)
-        if texture is not None and _rank(texture) > _rank(best):
-            best = texture
-    return best
-
-
-def _texture_match(view_b, view_f, area_box, expected_scale):
-    """The texture fallback: correlation seeds (:func:`_texture_seeds`), refined coarse to fine and
-    verified; the best, or None."""
-    best = None
-    for warp in _texture_seeds(view_b, view_f, area_box, expected_scale):
-        homography = view_f.to_photo() @ warp @ np.linalg.inv(view_b.to_photo())
-        refined = _refine(homography, view_b, view_f, area_box, "affine", TEXTURE_LEVELS, TEXTURE_MAX_MOVE_BOXES)
-        if refined is None:
-            continue
-        attempt = verify(refined, view_b, view_f, area_box, np.zeros((0, 2)), np.zeros((0, 2)), "texture",
-                         "affine", expected_scale)
-        if best is None or _rank(attempt) > _rank(best):
-            best = attempt
-        if best.ok:
-            break
     return best
 
 
@@ -561,54 +530,6 @@ def _guided_matches(view_b, view_f, warp, matches):
     return _consistent(found, view_b.keypoints, view_f.keypoints, view_f.scale / view_b.scale, False)
 
 
-def _texture_seeds(view_b, view_f, area_box, expected_scale=None):
-    """Seeds for the texture fallback: the skin around the area searched over the follow-up by
-    normalised cross-correlation, at several scales and rotations, on a coarse grid.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        3x3 similarity warps (baseline working px -> follow-up working px), best first.
-    """
-    gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
-    template = cv2.GaussianBlur(view_b.grey[gy0:gy1, gx0:gx1], (0, 0), 1.5).astype(np.float32)
-    image = cv2.GaussianBlur(view_f.grey, (0, 0), 1.5).astype(np.float32)
-    shrink = max(1.0, max(template.shape) / TEXTURE_TEMPLATE_PX)
-    small_t = cv2.resize(template, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
-    small_i = cv2.resize(image, None, fx=1 / shrink, fy=1 / shrink, interpolation=cv2.INTER_AREA)
-    height, width = small_t.shape
-    centre_t = np.array([width / 2, height / 2])
-    relative = view_f.scale / view_b.scale
-    scales = [relative * expected_scale] if expected_scale else relative * np.geomspace(0.5, 2.0, 7)
-    found = []
-    for scale in scales:
-        side = int(TEXTURE_INNER * min(width, height) * scale)
-        if side < 12 or side >= min(small_i.shape):
-            continue
-        for angle in TEXTURE_ANGLES_DEG:
-            rotation = np.deg2rad(angle)
-            linear = scale * np.array([[np.cos(rotation), -np.sin(rotation)], [np.sin(rotation), np.cos(rotation)]])
-            # Template pixel t -> patch pixel p = linear (t - centre_t) + side/2 (a square cut from the middle).
-            to_patch = np.hstack([linear, (side / 2 - linear @ centre_t)[:, None]])
-            patch = cv2.warpAffine(small_t, to_patch, (side, side), flags=cv2.INTER_LINEAR)
-            if patch.std() < 1.0:
-                continue
-            scores = cv2.matchTemplate(small_i, patch, cv2.TM_CCOEFF_NORMED)
-            _, best, _, location = cv2.minMaxLoc(scores)
-            # Template centre (baseline working px) -> follow-up working px at the patch's centre.
-            found.append((best, linear, np.array(location) + side / 2))
-    found.sort(key=lambda item: -item[0])
-    seeds = []
-    origin_b = np.array([gx0, gy0]) + centre_t * shrink
-    for _, linear, centre_small in found[:TEXTURE_SEEDS]:
-        centre_f = centre_small * shrink
-        warp = np.eye(3)
-        warp[:2, :2] = linear
-        warp[:2, 2] = centre_f - linear @ origin_b
-        seeds.append(warp)
-    return seeds
-
-
 def _rank(registration):
     """Order of preference between candidate mappings: confidence, then the raw correlation."""
     ncc = registration.checks.get("ncc")
@@ -652,10 +573,9 @@ def _around_area(view, area_box):
     return max(0, int(gx0)), max(0, int(gy0)), min(width, int(np.ceil(gx1))), min(height, int(np.ceil(gy1)))
 
 
-def _refine(homography, view_b, view_f, area_box, model, levels=(1,), max_move=None):
-    """ECC refinement on the body around the area (box grown by REFINE_MARGIN_BOXES), coarse to fine
-    over ``levels`` (sub-sampling factors); None when it fails or moves the box's corners further than
-    ``max_move`` box sizes (default REFINE_MAX_MOVE_BOXES) from where it started."""
+def _refine(homography, view_b, view_f, area_box, model):
+    """ECC refinement on the body around the area (box grown by REFINE_MARGIN_BOXES); None when it fails
+    or moves the box's corners further than REFINE_MAX_MOVE_BOXES box sizes from where it started."""
     x, y, w, h = area_box
     to_work_b = np.linalg.inv(view_b.to_photo())
     gx0, gy0, gx1, gy1 = _around_area(view_b, area_box)
@@ -675,36 +595,24 @@ def _refine(homography, view_b, view_f, area_box, model, levels=(1,), max_move=N
     warp = np.linalg.inv(view_f.to_photo()) @ homography @ view_b.to_photo() @ shift
     warp /= warp[2, 2]
     motion = cv2.MOTION_HOMOGRAPHY if model == "homography" else cv2.MOTION_AFFINE
-    for level in levels:
-        # The warp on a grid sub-sampled by ``level``: S · W · S⁻¹ with S = diag(1/level, 1/level, 1).
-        down = np.diag([1.0 / level, 1.0 / level, 1.0])
-        template = view_b.grey[gy0:gy1, gx0:gx1]
-        image, mask, image_mask = view_f.grey, template_mask, view_f.body.astype(np.uint8)
-        if level > 1:
-            template = cv2.resize(template, None, fx=1 / level, fy=1 / level, interpolation=cv2.INTER_AREA)
-            image = cv2.resize(image, None, fx=1 / level, fy=1 / level, interpolation=cv2.INTER_AREA)
-            mask = cv2.resize(mask, (template.shape[1], template.shape[0]), interpolation=cv2.INTER_NEAREST)
-            image_mask = cv2.resize(image_mask, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
-        template = cv2.GaussianBlur(template, (0, 0), 1.0).astype(np.float32)
-        image = cv2.GaussianBlur(image, (0, 0), 1.0).astype(np.float32)
-        scaled = down @ warp @ np.linalg.inv(down)
-        start = scaled.astype(np.float32) if motion == cv2.MOTION_HOMOGRAPHY else scaled[:2].astype(np.float32)
-        try:
-            # Masks for both: the baseline's body around the area, the follow-up's body.
-            _, refined = cv2.findTransformECCWithMask(template, image, mask, image_mask, start, motion,
-                                                      (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), 3)
-        except cv2.error:
-            return None
-        refined = refined.astype(np.float64)
-        if motion != cv2.MOTION_HOMOGRAPHY:
-            refined = np.vstack([refined, [0, 0, 1]])
-        warp = np.linalg.inv(down) @ refined @ down
+    template = cv2.GaussianBlur(view_b.grey[gy0:gy1, gx0:gx1], (0, 0), 1.0).astype(np.float32)
+    image = cv2.GaussianBlur(view_f.grey, (0, 0), 1.0).astype(np.float32)
+    start = warp.astype(np.float32) if motion == cv2.MOTION_HOMOGRAPHY else warp[:2].astype(np.float32)
+    try:
+        # Masks for both: the baseline's body around the area, the follow-up's body.
+        _, refined = cv2.findTransformECCWithMask(template, image, template_mask, view_f.body.astype(np.uint8), start,
+                                                  motion, (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-4), 3)
+    except cv2.error:
+        return None
+    warp = refined.astype(np.float64)
+    if motion != cv2.MOTION_HOMOGRAPHY:
+        warp = np.vstack([warp, [0, 0, 1]])
     result = view_f.to_photo() @ warp @ np.linalg.inv(shift) @ np.linalg.inv(view_b.to_photo())
     corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
     before = cv2.perspectiveTransform(corners[None], homography)[0]
     after = cv2.perspectiveTransform(corners[None], result)[0]
     box_f = max(np.ptp(before[:, 0]), np.ptp(before[:, 1]))
-    limit = (REFINE_MAX_MOVE_BOXES if max_move is None else max_move) * box_f
+    limit = REFINE_MAX_MOVE_BOXES * box_f
     if not np.all(np.isfinite(after)) or np.abs(after - before).max() > limit:
         return None
     return result / result[2, 2]

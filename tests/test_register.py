@@ -40,7 +40,7 @@ def limb_pairs():
 @pytest.mark.parametrize("kind", ["background", "bent", "closer", "dark"])
 def test_rendered_pairs_align_within_2_px_at_the_area(limb_pairs, kind):
     """A tiled floor moving on its own, a limb bent beyond the area, a follow-up twice as close, dark
-    skin with little texture (the texture fallback)."""
+    skin with little texture (few features: judged on the intensity check alone)."""
     pair = limb_pairs[kind]
     registration = align_photos(pair.baseline, pair.followup, pair.roi)
     assert registration.ok, registration.message
@@ -292,7 +292,11 @@ def test_real_reference_on_the_shaded_side_is_shared():
 
 
 @pytest.mark.parametrize("baseline, followup", [("23_1.jpg", "23_2.jpg"), ("10_1.JPG", "10_3.JPG"),
-                                                ("17_1.JPG", "17_2.JPG")])
+                                                ("17_1.JPG", "17_2.JPG"),
+                                                # Another person's tattoo (sunflowers on a back, an owl on
+                                                # a forearm): a correlation search without features once
+                                                # aligned them at confidence 0.69.
+                                                ("24_2.JPG", "102_1.JPG")])
 def test_real_different_views_are_refused(baseline, followup):
     registration = align_photos(_real(baseline), _real(followup), _box(baseline))
     assert not registration.ok
