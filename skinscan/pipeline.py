@@ -393,10 +393,12 @@ def _thin_dark_lines(photo, crop, step, shape):
     return _pool_any(hair_fine, shape)
 
 
-def _work_region(calibration, area_box, boxes, tight=False):
+def _work_region(calibration, area_box, boxes, tight=False, skin_seed=None, skin_hint=None):
     """Cut, correct and screen the region around ``area_box`` (and ``boxes``) of a calibrated photo.
 
     ``tight``: ``area_box`` is a mask's bounding box (grown by MASK_BOX_GROWTH to seed the skin map).
+    ``skin_seed``: the box (photo pixels, one of ``boxes``) that seeds the skin map instead.
+    ``skin_hint``: photo-sized bool, where the skin is known to be (:func:`skin.skin_map`).
     """
     photo = calibration.photo
     crop = _work_crop(photo.shape, [area_box, *boxes], WORK_MARGIN_FRACTION * max(area_box[2], area_box[3]) + 4)
@@ -413,13 +415,16 @@ def _work_region(calibration, area_box, boxes, tight=False):
         grow_x, grow_y = MASK_BOX_GROWTH * box_on_grid[2], MASK_BOX_GROWTH * box_on_grid[3]
         seed_box = (box_on_grid[0] - grow_x, box_on_grid[1] - grow_y,
                     box_on_grid[2] + 2 * grow_x, box_on_grid[3] + 2 * grow_y)
+    if skin_seed is not None:
+        seed_box = _box_on_grid(skin_seed, offset, step)
     card_quad = None if calibration.reading is None else (calibration.reading.corners - offset) / step
     with ThreadPoolExecutor(max_workers=1) as pool:
         # Hairs are found in a second thread while the skin is mapped (the skin map needs them only
         # at its hair step).
         pending_lines = pool.submit(_thin_dark_lines, photo, crop, step, camera.shape)
         skin_map = skin.skin_map(color.linear_to_srgb(np.clip(linear, 0, 1)).astype(np.float32), seed_box,
-                                 card_quad=card_quad, lab=lab, lines=pending_lines.result)
+                                 card_quad=card_quad, lab=lab, lines=pending_lines.result,
+                                 skin_hint=None if skin_hint is None else skin_hint[crop][::step, ::step])
         lines = pending_lines.result()
     hair = skin_map.hair if skin_map.found else lines
     if skin_map.found:
@@ -432,11 +437,15 @@ def _work_region(calibration, area_box, boxes, tight=False):
 
 
 def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=False, extra_boxes=(),
-             reference_mask=None, on_work=None):
+             reference_mask=None, on_work=None, seed_box=None, skin_hint=None):
     """:func:`analyze` on a calibration; ``extra_boxes`` (photo pixels) are kept inside the work region.
 
     ``reference_mask`` (photo-sized bool): a follow-up's reference mapped from its baseline
     (:func:`segment.reference_mapped`); used when enough of it is skin here, else the ring.
+    ``seed_box`` (photo pixels, one of ``extra_boxes``): with ``mask``, the box that seeds the skin map
+    instead of the mask's bounds grown (a follow-up's: the baseline's box mapped, so that its skin map
+    is made as the baseline's was). ``skin_hint`` (photo-sized bool): where the skin is known to be (a
+    follow-up: its baseline's skin mapped), for the skin map (:func:`skin.skin_map`).
     ``on_work``: called with the :class:`WorkRegion` as soon as it is read (compare starts the
     follow-up's own segmentation on it while the measurement goes on).
     """
@@ -455,7 +464,8 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
         reference_roi, clipped = segment.box_on_photo(reference_roi, shape, "--reference-roi")
         warnings.extend([clipped] if clipped else [])
         boxes.append(reference_roi)
-    work = _work_region(calibration, area_box, boxes, tight=mask is not None)
+    work = _work_region(calibration, area_box, boxes, tight=mask is not None,
+                        skin_seed=seed_box if mask is not None else None, skin_hint=skin_hint)
     if on_work is not None:
         on_work(work)
     crop, step, crop_shape, lab, linear, camera, valid = (
@@ -1010,6 +1020,12 @@ def compare(
     spread_box = area_box if box_given is not None else segment.grown_box(mask_box, MASK_BOX_GROWTH, base.calibration.photo.shape)
     search_box = mapped_box(registration, spread_box, shape_f)
     measure_spread = search_box is not None and not whole_roi
+    # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped (seeded by
+    # the mapped area's bounds, the same photo compared with itself read Δa* 1.5 higher, or took a floor
+    # tile for skin), and its skin is the colour found where the baseline's skin lands.
+    seed_box = search_box if box_given is not None else None
+    skin_hint = (register.warp_mask(_to_full_resolution(base.work.skin.skin, base.sample_step, base.work.crop_shape),
+                                    registration, shape_f, offset=base.work.offset) if base.work.skin.found else None)
 
     def own_area(work, box=search_box):
         """A photo's own area found in ``box`` (the follow-up's in the mapped box: its spread), in photo
@@ -1035,7 +1051,8 @@ def compare(
             # The spread is segmented on the follow-up's work region while the follow-up is measured.
             pending_area = []
             measured = _analyze(follow_calibration, mask=treated_f, reference_roi=reference_box,
-                                extra_boxes=extra_boxes, reference_mask=reference_mask,
+                                extra_boxes=extra_boxes, reference_mask=reference_mask, seed_box=seed_box,
+                                skin_hint=skin_hint,
                                 on_work=(lambda work: pending_area.append(pool.submit(own_area, work)))
                                 if measure_spread else None)
             return measured, reference_mask, pending_area[0].result() if pending_area else None

@@ -46,6 +46,8 @@ REFERENCE_UNEVEN_IQR_L = 8.0
 #: A reference pixel further than this (CIE76, smoothed) from the ring's median is another lesion,
 #: a mole, a vein or a shadow, and is left out.
 REFERENCE_OUTLIER_DE76 = 6.0
+#: At most this many more rounds of the outlier screen, each against the median of what the last kept.
+OUTLIER_ROUNDS = 5
 #: With a skin map, the area is judged against the skin's colour where it is (:func:`skin_field`),
 #: carried with a Gaussian of this fraction of the box's longer side.
 SKIN_FIELD_FRACTION = 0.15
@@ -683,8 +685,17 @@ def without_outliers(region, lab):
         )
     smooth = cv2.GaussianBlur(lab.astype(np.float32), (0, 0), 1.5)
     centre = np.median(smooth[region], axis=0)
-    far = np.linalg.norm(smooth - centre, axis=2) > REFERENCE_OUTLIER_DE76
-    kept = region & ~far
+    kept = region & (np.linalg.norm(smooth - centre, axis=2) <= REFERENCE_OUTLIER_DE76)
+    for _ in range(OUTLIER_ROUNDS):
+        # Until every pixel kept is within the bound of the kept pixels' own median (a fixed point: the
+        # same skin screened again, mapped into a follow-up, keeps the same pixels).
+        if kept.sum() < MIN_REFERENCE_PIXELS:
+            break
+        centre = np.median(smooth[kept], axis=0)
+        again = kept & (np.linalg.norm(smooth - centre, axis=2) <= REFERENCE_OUTLIER_DE76)
+        if again.sum() == kept.sum():
+            break
+        kept = again
     if kept.sum() < MIN_REFERENCE_PIXELS:
         # Uneven skin (callus, maceration, a tan line): the half of it nearest its own median, which
         # reference_warnings then reports as uneven, rather than no answer.

@@ -64,6 +64,9 @@ SKIN_MAX_LIGHTNESS_SIGMA = 25.0
 #: photos, a white sheet beside a foot 5.8 there (so that sheet is still taken for skin).
 SKIN_NEUTRAL_CHROMA = 5.0
 SKIN_LIGHTNESS_SIGMAS = 4.0
+#: A candidate skin colour agrees with a skin hint (:func:`skin_map`) when at least this fraction of
+#: its surface lies on the hint.
+SKIN_HINT_PRECISION = 0.5
 #: Floors on the model's robust spread, a* b* and L* units (JPEG and sensor noise alone give ~1-2).
 SKIN_CHROMA_SIGMA_FLOOR = 1.5
 SKIN_LIGHTNESS_SIGMA_FLOOR = 5.0
@@ -416,7 +419,7 @@ def _card_mask(shape, card_quad, scale):
     return zone.astype(bool)
 
 
-def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
+def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None, skin_hint=None):
     """The skin map of the body part that holds ``box``.
 
     Parameters
@@ -434,6 +437,9 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
         Thin dark lines (:func:`skinscan.segment.hair_mask`) when the caller found them on a finer
         grid, or a function of no arguments returning them (called only at the hair step, so that a
         caller can find them in another thread while the skin is mapped); default: found here on L*.
+    skin_hint : numpy.ndarray of bool, shape (H, W), optional
+        Where the skin is known to be (a follow-up: its baseline's skin map, mapped into it): the skin
+        model is chosen among the candidates lying mostly there (step 3).
 
     Returns
     -------
@@ -453,7 +459,10 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
        skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
        SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
        coverage of the border band, the lightest wins (a beige wall at a corner loses to the arm that
-       runs through; ink, bruising and wounds darken skin).
+       runs through; ink, bruising and wounds darken skin). With a ``skin_hint``, only candidates of
+       which at least SKIN_HINT_PRECISION of the surface lies on the hint compete, when any does: a
+       follow-up's skin is the colour found where its baseline's skin lands (a cream floor tile or a
+       plastic wrap lighter than a leg can otherwise win in one photo of a pair and not the other).
     4. Skin = that surface, opened and closed (3 px) and limited to components overlapping the box.
     5. Body = skin with its small holes filled (hairs, pores, moles; HOLE_FILL_FRACTION) plus, inside
        the box, what the skin encloses once closed by a tenth of the box, and the non-skin pixels whose
@@ -510,6 +519,11 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None):
     # best, the lightest is the untreated skin.
     top = max(candidate[0] for candidate in candidates)
     close = [candidate for candidate in candidates if candidate[0] >= SKIN_CANDIDATE_SHARE * top]
+    if skin_hint is not None:
+        hint = cv2.resize(np.asarray(skin_hint, np.uint8), (grid[1], grid[0]), interpolation=cv2.INTER_NEAREST) > 0
+        on_hint = [candidate for candidate in close
+                   if (candidate[4] & hint).sum() >= SKIN_HINT_PRECISION * max(candidate[4].sum(), 1)]
+        close = on_hint or close
     _, centre, sigma, covariance, surface, used = max(close, key=lambda candidate: candidate[1][0])
     # Hysteresis: skin-coloured within the loose bound and connected to the strict surface.
     loose = _skin_coloured(smooth, centre, sigma, covariance, SKIN_MAHALANOBIS_LOOSE) & ~excluded

@@ -279,6 +279,20 @@ def test_a_timeline_row_gives_the_first_visits_delta_e00_its_fade_came_from(hidd
     assert abs(row["baseline_delta_e00"] - analyze(pair.baseline, roi=pair.roi).contrast.delta_e00) > 1.0
 
 
+@pytest.mark.parametrize("name", ["4_1.JPG", "13_1.JPG"])
+def test_real_photo_compared_with_itself_reads_no_change(name):
+    """The same photo as baseline and follow-up (as the app did with a first visit once saved): no fade,
+    no change of redness, the baseline's reference skin. The follow-up's skin map is made as the
+    baseline's was (seeded by the box mapped, hinted by the baseline's skin): seeded by the mapped area's
+    bounds it read Δa* +6.0 -> +7.5 on 4_1 and took a cream floor tile for the skin on 13_1."""
+    photo = _real(name)
+    comparison = compare(photo, photo, roi=_box(name))
+    assert abs(comparison.fade_percent) <= 0.5
+    assert abs(comparison.followup.contrast.delta_a - comparison.baseline.contrast.delta_a) <= 0.1
+    assert comparison.followup.reference_source == "mapped"
+    assert np.abs(comparison.followup.reference.lab - comparison.baseline.reference.lab).max() <= 0.5
+
+
 def test_real_reference_on_the_shaded_side_is_shared():
     """24_1 -> 24_2 (no card, the same tattoo): the baseline's reference ring lies on the shaded back,
     which is out of the follow-up's skin; the follow-up's own ring is on the lit side. Measured on that
