@@ -14,7 +14,8 @@ from skinscan.pipeline import align_photos
 from skinscan.report import (
     NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
     delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, hue_drift_shown, late_redness,
-    late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts, shown_number, shows_fade_by_default,
+    late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts, redness_resolved_shown, shown_number,
+    shows_fade_by_default,
     trend_caption, trend_rows, unaligned_first_visit_reason,
 )
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
@@ -217,7 +218,7 @@ def visit_rows(visits):
             "delta_b": contrast["delta_b"], "delta_e00": contrast["delta_e00"],
             "pigmentation": contrast["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
-            "redness_resolution_percent": comparison.get("redness_resolution_percent"),
+            "redness_resolution_percent": redness_resolved_shown(comparison.get("redness_resolution_percent")),
             "area_change_percent": comparison.get("area_change_percent"),
             "hue_shift_deg": comparison.get("hue_shift_deg"),
             "quality": analysis["quality"]["verdict"],
@@ -558,7 +559,8 @@ def _fill_pair(store, visits, pair):
             return
         comparison = numbers["comparison"]
         _show_after(store, pair, comparison)
-        fade, resolved = comparison.get("fade_percent"), comparison.get("redness_resolution_percent")
+        fade = comparison.get("fade_percent")
+        resolved = redness_resolved_shown(comparison.get("redness_resolution_percent"))
         hue = comparison.get("hue_shift_deg")
         # Two rows: the percentages, then the before -> after pairs in wide columns (in one row of five or
         # six, "38.4 → 9.5" was cut to "38.4 …").

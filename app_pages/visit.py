@@ -30,8 +30,8 @@ from app_pages.common import (
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
 UNCONFIRMED = "; not confirmed"
-#: Below this share of the first visit's area (mapped) inside the area found in a later photo's box, the
-#: page says the box's own numbers are of other skin.
+#: Below this share of the first visit's area (mapped) inside a later photo's box, the page says the box's
+#: own numbers are of other skin.
 FIRST_AREA_HELD = 0.5
 
 CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
@@ -217,7 +217,6 @@ def _already_saved(ready, visits):
     from the camera (with its EXIF) is found as well as one exported from the record. The name is
     worked out once per photo and session.
     """
-    names = st.session_state.setdefault("stored_names", {})
     days_by_file = {}
     for visit in visits:
         for photo in visit["photos"]:
@@ -226,11 +225,20 @@ def _already_saved(ready, visits):
                 days.append(visit["taken"][:10])
     found = []
     for p in ready:
-        if p["hash"] not in names:
-            names[p["hash"]] = stored_file_name(p["item"]["data"], p["item"]["analysis"].calibration.photo)
-        if names[p["hash"]] in days_by_file:
-            found.append((p, days_by_file[names[p["hash"]]]))
+        name = _stored_name(p["item"]["data"], p["item"]["analysis"].calibration.photo)
+        if name in days_by_file:
+            found.append((p, days_by_file[name]))
     return found
+
+
+def _stored_name(data, photo):
+    """The file name the store gives (or gave) this photo (:func:`skinscan.store.stored_file_name`), worked
+    out once per photo and session."""
+    names = st.session_state.setdefault("stored_names", {})
+    digest = photo_key(data)
+    if digest not in names:
+        names[digest] = stored_file_name(data, photo)
+    return names[digest]
 
 
 def _saved_message(area, target, saved, left_out):
@@ -378,7 +386,8 @@ def _measure_upload(name, data, chart, baseline, previous):
         show_comparison_notes((*comparison.warnings, *over_first_area))
         st.markdown("**The box drawn, on its own** (the area found in it, green, against the skin around it, "
                     "blue)")
-        held = (analysis.full_mask("treated") & first_area).sum() / max(first_area.sum(), 1)
+        x, y, w, h = (int(round(v)) for v in box)
+        held = first_area[max(0, y):y + h, max(0, x):x + w].sum() / max(first_area.sum(), 1)
         if held < FIRST_AREA_HELD:
             # A box dragged elsewhere (a walk: on plain skin, or half over the tattoo's edge) measures other skin.
             st.info(f"The box drawn holds {100 * held:.0f} % of the first visit's area (magenta): its own numbers "
@@ -451,10 +460,11 @@ def _show_against_first_visit(comparison):
     ----------
     comparison : skinscan.pipeline.Comparison
     """
-    from skinscan.report import shown_number  # matplotlib and reportlab: loaded once a photo is measured
+    # matplotlib and reportlab: loaded once a photo is measured
+    from skinscan.report import redness_resolved_shown, shown_number
 
     before, after = comparison.baseline.contrast, comparison.followup.contrast
-    resolved = comparison.redness_resolution_percent
+    resolved = redness_resolved_shown(comparison.redness_resolution_percent)
     st.markdown("**Against the first visit** (its area placed on this photo, magenta: what the timeline and the "
                 "report use)")
     # Two rows: the percentages, then the before -> after pairs in wide columns (in one row of five,
@@ -560,9 +570,9 @@ def _comparison(baseline, data, chart, calibration):
     """This photo measured over the first visit's area, and the registration it stands on.
 
     Returns ``(comparison, registration, not_compared, error)``: ``(None, None, None, None)`` without a
-    first visit; when it cannot be compared, the comparison is None, the registration the refused
-    alignment (None when the failure was not the alignment's), ``not_compared`` why (the refused
-    registration or the error's message; the caller says it once,
+    first visit or when this photo is the first visit's; when it cannot be compared, the comparison is
+    None, the registration the refused alignment (None when the failure was not the alignment's),
+    ``not_compared`` why (the refused registration or the error's message; the caller says it once,
     :func:`app_pages.common.alignment_refusal`) and ``error`` the error raised (kept in the record:
     :func:`skinscan.demo.measurement_records`).
     """
@@ -570,6 +580,10 @@ def _comparison(baseline, data, chart, calibration):
         return None, None, None, None
     comparisons = st.session_state.setdefault("comparisons", {})
     data_before, _, (inputs, outline) = baseline
+    if _stored_name(data, calibration.photo).split(".")[0] == photo_key(data_before):
+        # The first visit's own photo (shown again once saved, or uploaded again; the store keeps it without
+        # its metadata, named by the digest of what it keeps): nothing to compare.
+        return None, None, None, None
     key = (photo_key(data_before), photo_key(data), json.dumps([inputs, outline]), chart, _card_key(calibration))
     if key not in comparisons:
         try:

@@ -536,6 +536,11 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
     reference_measurement = metrics.measure_region(
         work.lab[reference], work.linear[reference], work.camera[reference], sample_step=step
     )
+    if reference_measurement.lab[0] < skin.SKIN_L_RANGE[0]:
+        # A box on a black border or a dark background: every number would describe black, not skin.
+        raise InputError(f"the skin around the area reads near-black (L* {reference_measurement.lab[0]:.0f}, under "
+                         f"{skin.SKIN_L_RANGE[0]:.0f}): the box is on a black border or background, or the photo is "
+                         "far too dark; draw the box on the skin, or retake the photo with more light")
     edge = segment.edge_width_px(work.lab, treated, reference)
     return Analysis(
         calibration=calibration,

@@ -45,7 +45,8 @@ DEFINITIONS = (
     ("redness", "red when Δa* is at least 2.0, the erythema index 100·log10(R/G) rose and Δa* exceeds Δb*; "
                 "else not red"),
     ("fade %", "100 × (1 − ΔE00 now / ΔE00 at the first visit), over the same skin"),
-    ("redness resolved %", "100 × (1 − Δa* now / Δa* at the first visit); redness after needling should "
+    ("redness resolved %", "100 × (1 − Δa* now / Δa* at the first visit), shown at most 100 (an area now less "
+                           "red than its skin has no redness left); redness after needling should "
                            "settle within 48 hours"),
     ("spread %", "100 × (area found now / area found at the first visit − 1), both found in the same box "
                  "(the first visit's, placed on this photo) and set to the same scale: above 0 the area grew "
@@ -468,6 +469,30 @@ def _png(rgb_uint8, width_mm):
     return Image(buffer, width=width_mm * mm, height=height_mm * mm)
 
 
+def redness_resolved_shown(percent):
+    """A redness resolution as the page and the report show it: at most 100.
+
+    ``redness_resolution_percent`` = 100 · (1 − Δa*_followup / Δa*_baseline) passes 100 when the area,
+    redder than its skin at the first visit, now reads less red than it (Δa* +6.0 -> −1.6 gives 127 %):
+    all of the redness is gone, which is 100 % resolved. The record, the JSON and the CSV export keep the
+    figure as computed.
+
+    Parameters
+    ----------
+    percent : float or None
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> redness_resolved_shown(126.7), redness_resolved_shown(-25.0), redness_resolved_shown(None)
+    (100.0, -25.0, None)
+    """
+    return None if percent is None else min(float(percent), 100.0)
+
+
 def shown_number(value, pattern="{:+.1f}"):
     """A number as the page and the report show it: ``pattern`` applied, "–" for None, and a value that
     rounds to zero shown without a sign ("0", never "-0" or "+0").
@@ -525,7 +550,8 @@ def _pair_numbers(comparison, before_row, after_row, show_fade):
     lines = [
         ("fade %", shown_number(comparison.get("fade_percent"), "{:.0f} %"),
          "how much of the contrast with the surrounding skin is gone (100 % = none left)"),
-        ("redness resolved", shown_number(comparison.get("redness_resolution_percent"), "{:.0f} %"),
+        ("redness resolved", shown_number(redness_resolved_shown(comparison.get("redness_resolution_percent")),
+                                          "{:.0f} %"),
          "how much of the redness (Δa*) is gone since the before photo"),
         ("spread", shown_number(comparison.get("area_change_percent"), "{:+.0f} %")
          + (" (the area no longer stands out)" if NO_LONGER_STANDS_OUT_WARNING in comparison.get("warnings", ())
@@ -566,7 +592,7 @@ def _pair_refused(rows, pair_refusal, show_fade, alignment_refused):
     if aligned:
         latest = aligned[-1]
         number = (f"fade {latest['fade_percent']:.0f} %" if show_fade or latest.get("redness_resolution_percent") is None
-                  else f"redness resolved {latest['redness_resolution_percent']:.0f} %")
+                  else f"redness resolved {redness_resolved_shown(latest['redness_resolution_percent']):.0f} %")
         story.append(Paragraph(plain(f"The latest visit aligned with the first visit ({_taken_text(rows[0])}) is "
                                      f"{_taken_text(latest)}: {number}; every visit is in the table below."),
                                styles["Normal"]))
@@ -658,7 +684,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         table.append([
             _taken_text(row).replace(" ", "\n"), elapsed_text(row["days"], unit), shown_number(row["delta_l"]),
             shown_number(row["delta_a"]), shown_number(row["delta_b"]), shown_number(row["delta_e00"], "{:.1f}"),
-            row["pigmentation"], fade, shown_number(row.get("redness_resolution_percent"), "{:.0f}"),
+            row["pigmentation"], fade,
+            shown_number(redness_resolved_shown(row.get("redness_resolution_percent")), "{:.0f}"),
             shown_number(row.get("area_change_percent"), "{:+.0f}"),
             *([shown_number(row.get("hue_shift_deg"), "{:+.0f}")] if hue else []), row.get("quality", ""),
         ])

@@ -264,6 +264,17 @@ def test_no_skin_around_the_box_is_a_clear_message():
         analyze(photo, roi=(0, 0, 400, 300))
 
 
+def test_a_box_on_a_black_border_is_a_clear_message():
+    """A photo letter-boxed in black, the box dragged onto the border (a walk read ITA −90°, "dark" skin
+    and the darker-skin advice there): refused, saying why, in one line."""
+    scene = render_scene(400, 300, background_lab=SKIN["light"], card=None, seed=9)
+    photo = np.pad(Camera(seed=9).capture(scene.linear), ((0, 0), (200, 0), (0, 0)))  # black on the left
+    with pytest.raises(InputError, match="near-black") as raised:
+        analyze(photo, roi=(20, 60, 120, 120))
+    assert "\n" not in str(raised.value) and "draw the box on the skin" in str(raised.value)
+    assert analyze(photo, roi=(350, 100, 120, 100)).reference.lab[0] > 50  # on the skin: measured
+
+
 def test_hair_mask_finds_hairs_not_ink_or_pores():
     scene = render_scene(600, 450, background_lab=SKIN["light"], card=None, seed=21)
     add_lesions(scene, [Lesion(centre=(0.3, 0.5), radii=(0.12, 0.1), lab=(30.0, 1.0, -3.0), seed=21)])

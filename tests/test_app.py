@@ -357,6 +357,21 @@ def test_the_box_belongs_to_its_photo(data_folder):
     assert saved == list(box)
 
 
+def test_the_first_visits_own_photo_is_not_compared_with_itself(data_folder):
+    """The first visit's photo shown again (once saved, or uploaded again) is not compared with itself: a
+    walk saw a saved first visit read "redness resolved −25 %" against itself."""
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.selectbox(key="visit_area").select_index(1).run()  # the demo forearm scar: scar_session1.jpg first
+    data = (SAMPLES / "scar_session1.jpg").read_bytes()
+    at.file_uploader(key="uploads").upload("scar1.jpg", data, "image/jpeg").run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels and "fade %" not in labels and "redness resolved %" not in labels
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert captions and not any("first visit's area" in c for c in captions)
+
+
 def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     at = _start()
     at.switch_page("app_pages/visit.py").run()

@@ -679,3 +679,17 @@ def test_the_reports_table_fits_the_page(monkeypatch):
     area_report("client", "brow", rows, practice_name="")
     frame = A4[0] - 2 * 72  # SimpleDocTemplate's default margins
     assert len(grids[-1]._cellvalues[0]) == 12 and all(grid.wrap(frame, A4[1])[0] <= frame for grid in grids)
+
+
+def test_redness_resolved_is_shown_at_most_100_in_the_report(monkeypatch):
+    """Δa* +6.0 -> −1.6 computes 127 % (a walk read "redness resolved 128 %" in a client's PDF): all of the
+    redness is gone, shown as 100; a rise of redness stays negative."""
+    grids = []
+    original = report._grid
+    monkeypatch.setattr(report, "_grid", lambda cells, header=True: grids.append(original(cells, header)) or grids[-1])
+    rows = [_row("2026-10-05T10:00", 0.0, 6.0), _row("2026-10-06T10:00", 1.0, -1.6), _row("2026-10-07T10:00", 2.0, 7.5)]
+    rows[1]["redness_resolution_percent"], rows[2]["redness_resolution_percent"] = 126.7, -25.0
+    area_report("client", "cheek", rows, practice_name="")
+    table = next(grid._cellvalues for grid in grids if grid._cellvalues[0][0] == "date")
+    column = table[0].index("redness\nresolved %")
+    assert [cells[column] for cells in table[1:]] == ["–", "100", "-25"]
