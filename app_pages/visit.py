@@ -508,17 +508,23 @@ def _box_inputs(photo, digest, suggested=None, note=None):
     typed = tuple(st.session_state.get(key) for key in keys)
     # The photo shows the box held so far (typed, or the suggestion about to fill empty inputs).
     shown = box_to_outline(typed, suggested, any(key in st.session_state for key in keys))
-    rectangles = drawn_shapes(photo, state_key(digest, "box_canvas"), "rect", shown_box=shown)
+    # Each drawing gets a fresh canvas once it is taken: the box it set is then the cyan outline, alone
+    # (a walk saw every box dragged before stay drawn on the photo, the numbers following only the last).
+    drawings_key = state_key(digest, "box_canvas_drawings")
+    drawings = st.session_state.get(drawings_key, 0)
+    rectangles = drawn_shapes(photo, state_key(digest, f"box_canvas_{drawings}"), "rect", shown_box=shown)
     if rectangles:
         drawn = tuple(int(round(v)) for v in rectangles[-1])
         if st.session_state.get(drawn_key) != drawn:
             st.session_state[drawn_key] = drawn
             for key, value in zip(keys, drawn):
                 st.session_state[key] = value
+            st.session_state[drawings_key] = drawings + 1
     elif suggested_key not in st.session_state or st.session_state[suggested_key] != suggested:
         # The box the page last suggested (none yet: the empty box) is replaced while it is untouched.
         last = st.session_state.get(suggested_key) or (None,) * 4
-        if typed == tuple(last):
+        # ... but not a box drawn (a box drawn, then suggested as it is once saved, stays when that goes).
+        if typed == tuple(last) and typed != st.session_state.get(drawn_key):
             for key, value in zip(keys, suggested or (None,) * 4):
                 st.session_state[key] = value
         st.session_state[suggested_key] = suggested

@@ -86,7 +86,9 @@ def _draw_box(at, data, box, photo_width=960):
     """Draw a box on a photo's canvas, as the browser would report it (canvas pixels)."""
     scale = CANVAS_WIDTH / photo_width
     x, y, w, h = box
-    at.session_state[_key(data, "box_canvas")] = {"drawing": {"raw": {"objects": [
+    # The page gives each drawing a fresh canvas once it has taken it (app_pages/visit.py _box_inputs).
+    drawings = at.session_state[_key(data, "box_canvas_drawings")] if _key(data, "box_canvas_drawings") in at.session_state else 0
+    at.session_state[_key(data, f"box_canvas_{drawings}")] = {"drawing": {"raw": {"objects": [
         {"type": "rect", "left": x * scale, "top": y * scale, "width": w * scale, "height": h * scale}]},
         "data": None}, "backgroundFit": None}
     return at.run()

@@ -226,6 +226,11 @@ def test_the_typed_box_is_outlined_on_the_photo(app_url, browser):
     shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
     old_box = shot[int(y * pixel) - 3 : int((y + h) * pixel) + 4, int(x * pixel) - 3 : int((x + w) * pixel) + 4]
     assert (np.abs(old_box - [0, 229, 255]).sum(axis=2) < 60).sum() == 0, "the old box is still outlined"
+    # The box dragged is the one outlined in cyan, and the drawing itself (yellow) does not stay on the photo
+    # (a walk saw every box dragged before stay drawn, the numbers following only the last).
+    rows, columns = np.nonzero(np.abs(shot - [0, 229, 255]).sum(axis=2) < 60)
+    assert len(rows) > 100 and abs(columns.min() - 100 * pixel) < 6 and abs(rows.min() - 80 * pixel) < 6
+    assert (np.abs(shot - [255, 220, 0]).sum(axis=2) < 60).sum() < 20, "the drawing stays on the photo"
     page.close()
 
 
