@@ -258,8 +258,15 @@ def _trend(rows, fade_first):
     # round ticks (overlaid, Plotly would sync them to the left axis's grid: "8.2, 25.8, 43.4").
     right = [v for r in aligned for v in (r["fade_percent"], r["hue_shift_deg"]) if v is not None]
     low, high = min([0.0, *right]), max([100.0, *right])
-    figure.update_layout(xaxis=dict(title=f"{unit} since first visit", rangemode="tozero"),
-                         yaxis=dict(title="ΔE00, Δa*"),
+    # The time and ΔE00 / Δa* axes span their points with a margin (a single visit's points sat on the
+    # chart's left edge and above its top: Plotly fits a lone point's axis to it).
+    left = [v for r in same_skin for v in (r["delta_a"], r["delta_e00"]) if v is not None] + \
+        [r["delta_e00"] for r in apart if r["delta_e00"] is not None]
+    left_low, left_high = min([0.0, *left]), max([1.0, *left])
+    latest = max([1.0, *days, *(r["days"] * per_day for r in apart)])
+    figure.update_layout(xaxis=dict(title=f"{unit} since first visit", range=[-0.04 * latest, 1.04 * latest]),
+                         yaxis=dict(title="ΔE00, Δa*", range=[left_low - 0.08 * (left_high - left_low),
+                                                              left_high + 0.08 * (left_high - left_low)]),
                          yaxis2=dict(title="fade %, hue drift °", overlaying="y", side="right", showgrid=False,
                                      range=[low - 0.05 * (high - low), high + 0.05 * (high - low)],
                                      tickmode="auto", nticks=6),

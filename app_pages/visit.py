@@ -11,7 +11,7 @@ already holds is said. Each visit form saves once: after the save its button is 
 
 import json
 import uuid
-from datetime import datetime, time as day_time
+from datetime import datetime
 
 import numpy as np
 import streamlit as st
@@ -124,9 +124,15 @@ def _save_section(store, area, chart, photos, target, visits):
     if target is None:
         photo = ready[0]["item"]["analysis"].calibration.photo
         default_day = photo.taken.date() if photo.taken else datetime.now().date()
-        taken_day = st.date_input("Visit date", value=default_day, key="visit_date",
-                                  help="From the photo's EXIF when it has one.")
-        taken_time = photo.taken.time() if photo.taken else day_time(12, 0)
+        day_column, time_column = st.columns(2)
+        taken_day = day_column.date_input("Visit date", value=default_day, key="visit_date",
+                                          help="From the photo's EXIF when it has one.")
+        # Redness is followed in hours: a photo without a time of its own is taken now unless told
+        # otherwise (it was saved at noon, so two visits of one day read 0 h apart).
+        default_time = photo.taken.time() if photo.taken else datetime.now().time().replace(second=0, microsecond=0)
+        taken_time = time_column.time_input("Time", value=default_time, key="visit_time", step=60,
+                                            help="From the photo's EXIF when it has one, else now: set it when "
+                                                 "the photo was taken earlier.")
         notes, treatment = _treatment_inputs(token)
         confirmed = _before_first_visit(datetime.combine(taken_day, taken_time), ready, visits, token) and confirmed
     if left_out:

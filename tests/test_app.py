@@ -429,6 +429,27 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert _typed_box(at, data) == (None, None, None, None)
 
 
+def test_a_photo_without_a_time_of_its_own_is_saved_at_the_time_given(data_folder):
+    """Redness is followed in hours: a photo with no EXIF time starts at the current time (it was saved at
+    noon, so two visits of one day read 0 h apart), and the time set is the visit's."""
+    from datetime import datetime
+
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    data = _png(np.asarray(Image.open(SAMPLES / "brow_year0.jpg").convert("RGB")))  # no EXIF
+    at.file_uploader(key="uploads").upload("brow.png", data, "image/png").run()
+    _draw_box(at, data, TRUTH["brow_year0.jpg"]["roi"])
+    before = datetime.now().replace(second=0, microsecond=0)
+    shown = at.time_input(key="visit_time").value
+    assert abs((datetime.combine(before.date(), shown) - before).total_seconds()) <= 120
+    at.time_input(key="visit_time").set_value(datetime(2026, 1, 1, 15, 45).time()).run()
+    at.button(key="save_visit").click().run()
+    assert not at.exception
+    with Store(data_folder) as store:
+        taken, = [visit["taken"] for visit in store.visits(area_id)]
+    assert taken.endswith("T15:45:00")
+
+
 def test_save_twice_saves_once(data_folder):
     """Issue 11: a second click on "Save visit" saved the visit again."""
     client_id, area_id = _new_area(data_folder)
@@ -851,6 +872,7 @@ def test_a_photo_dated_before_the_first_visit_is_said_and_confirmed_when_not_com
     at.file_uploader(key="uploads").upload("brow1.jpg", data, "image/jpeg").run()
     assert any("Could not place" in w.value and "compare it with the first visit" in w.value for w in at.warning)
     assert not at.exception and str(at.date_input(key="visit_date").value) == "2025-06-20"
+    assert str(at.time_input(key="visit_time").value) == TRUTH["brow_year1.jpg"]["taken"].split(" ")[1]  # EXIF
     assert any(_shown(w.value) == "This date is before the area's first visit (2027-01-01): saved, this photo "
                "becomes the first visit and later visits are compared with it." for w in at.warning)
     assert at.button(key="save_visit").disabled

@@ -640,6 +640,11 @@ def test_a_series_within_days_is_told_in_hours(demo):
     assert on_right == {"fade % (right axis)", "hue drift ° (right axis)"}
     low, high = chart["layout"]["yaxis2"]["range"]
     assert low <= 0 and high >= 100  # a fade axis, not a zoom on the values
+    # Every point inside the chart, with a margin (a walk saw a single visit's points on its edges).
+    x_low, x_high = chart["layout"]["xaxis"]["range"]
+    y_low, y_high = chart["layout"]["yaxis"]["range"]
+    left = [y for t in lines if t.get("yaxis") != "y2" for y in t["y"]]
+    assert x_low < 0 and x_high > max(hours) and y_low < min(0, *left) and y_high > max(left)
     # The before and after are named in the same hours.
     assert [o.split("(")[-1] for o in at.selectbox(key="baseline_choice").options] == [f"{h} h)" for h in hours[:2]]
     # Redness gone by the last photo: its area no longer stands out, said as information, not as an alert.
