@@ -531,7 +531,7 @@ def reference_ring(treated, valid, lab):
     REFERENCE_ENOUGH_FRACTION of the area's pixels (and MIN_REFERENCE_PIXELS) of it are skin, the band
     is widened outward (× REFERENCE_WIDENING, in turn) before giving up. Pixels more than
     REFERENCE_OUTLIER_DE76 from the ring's median (after light smoothing) are other lesions and are
-    left out.
+    left out (:func:`without_outliers`).
     """
     radius, gap, band, distance = _ring_geometry(treated)
     enough = max(MIN_REFERENCE_PIXELS, REFERENCE_ENOUGH_FRACTION * treated.sum())
@@ -677,8 +677,11 @@ def reference_mapped(mapped, treated, valid, lab):
 
 def without_outliers(region, lab):
     """``region`` without the pixels more than REFERENCE_OUTLIER_DE76 from its median colour (after light
-    smoothing): other lesions, moles, a shadow. Raises InputError when fewer than MIN_REFERENCE_PIXELS
-    are left to start with; uneven skin keeps the half of it nearest its median."""
+    smoothing): other lesions, moles, a shadow. The screen is repeated against the median of the pixels
+    kept (at most OUTLIER_ROUNDS more times) until it keeps them all: screened again, as a baseline's
+    reference mapped into a follow-up is, the same skin keeps the same pixels. Raises InputError when
+    fewer than MIN_REFERENCE_PIXELS are left to start with; uneven skin keeps the half of it nearest its
+    median."""
     if region.sum() < MIN_REFERENCE_PIXELS:
         raise InputError(
             "too little untreated skin to compare with: choose a reference patch (--reference-roi)"
