@@ -180,18 +180,19 @@ def show_definitions():
 
 def show_comparison_notes(warnings):
     """A comparison's warnings as the app shows them: "no redness at baseline" not at all (the redness
-    resolved metric's help says it), "no longer stands out" as information (redness gone, ink faded:
-    often the result hoped for), the others as warnings.
+    resolved metric's help says it), "no longer stands out" (redness gone, ink faded: often the result
+    hoped for) and "spread not measured without cards" (the no-card warning says why) as information,
+    the others as warnings.
 
     Parameters
     ----------
     warnings : iterable of str
         As the pipeline words them (:attr:`skinscan.pipeline.Comparison.warnings`).
     """
-    from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, NO_LONGER_STANDS_OUT_WARNING
+    from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, NO_LONGER_STANDS_OUT_WARNING, SPREAD_WITHOUT_CARDS_WARNING
 
     for warning in warnings:
-        if warning == NO_LONGER_STANDS_OUT_WARNING:
+        if warning in (NO_LONGER_STANDS_OUT_WARNING, SPREAD_WITHOUT_CARDS_WARNING):
             st.info(plain(for_reader(warning)))
         elif warning != NO_BASELINE_REDNESS_WARNING:
             st.warning(plain(for_reader(warning)))

@@ -643,7 +643,7 @@ class Comparison:
         pixels by the registration's local area scale; both areas are found in their box (the box given,
         mapped), also when the baseline's area came as a mask (then A_baseline is the area found in the
         mask's bounds grown by MASK_BOX_GROWTH each way, not the mask). None when the area no longer
-        stands out.
+        stands out, and when either photo has no colour card (SPREAD_WITHOUT_CARDS_WARNING).
     warnings : tuple of str
     """
 
@@ -704,6 +704,12 @@ class Comparison:
 #: it where that number would be shown instead of as a warning (on every ink or pale scar's visit).
 NO_BASELINE_REDNESS_WARNING = (f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness "
                                "resolution is not defined")
+
+
+#: A comparison's note when a photo has no colour card: area_change_percent is None (the areas found in two
+#: photos in their own light are not comparable).
+SPREAD_WITHOUT_CARDS_WARNING = ("the spread was not measured: without a colour card in both photos, the area found "
+                                "in each changes with its light")
 
 
 #: A comparison's note when the follow-up's own area no longer stands out in the mapped box (redness gone,
@@ -1024,7 +1030,11 @@ def compare(
     # (a loose box around the area, as a practitioner draws one), at the baseline and mapped at the follow-up.
     spread_box = area_box if box_given is not None else segment.grown_box(mask_box, MASK_BOX_GROWTH, base.calibration.photo.shape)
     search_box = mapped_box(registration, spread_box, shape_f)
-    measure_spread = search_box is not None and not whole_roi
+    # The spread compares two areas found afresh, one in each photo: without a card in both, each is found
+    # in its own light, and on real pairs of an unchanged tattoo it read -79 % to +374 %. Not measured then.
+    spread_without_cards = (search_box is not None and not whole_roi
+                            and not (base.calibration.found and follow_calibration.found))
+    measure_spread = search_box is not None and not whole_roi and not spread_without_cards
     # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped (seeded by
     # the mapped area's bounds, the same photo compared with itself read Δa* 1.5 higher, or took a floor
     # tile for skin), and its skin is the colour found where the baseline's skin lands.
@@ -1080,7 +1090,9 @@ def compare(
     # Like with like: the follow-up's area is found in the mapped box, so an area given as a mask (an
     # outline clicked or drawn by hand) is set against the area found in the same box at the baseline.
     base_pixels = base.treated.pixels if box_given is not None or not measure_spread else own_area(base.work, spread_box)
-    if measure_spread and own_pixels is None:
+    if spread_without_cards:
+        warnings.append(SPREAD_WITHOUT_CARDS_WARNING)
+    elif measure_spread and own_pixels is None:
         warnings.append(NO_LONGER_STANDS_OUT_WARNING)
     elif measure_spread and base_pixels is None:
         warnings.append("the area given as a mask does not stand out in its box at the baseline: its spread was "

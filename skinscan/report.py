@@ -50,7 +50,8 @@ DEFINITIONS = (
                            "settle within 48 hours"),
     ("spread %", "100 × (area found now / area found at the first visit − 1), both found in the same box "
                  "(the first visit's, placed on this photo) and set to the same scale: above 0 the area grew "
-                 "(ink or pigment spreading or blurring), below 0 it shrank"),
+                 "(ink or pigment spreading or blurring), below 0 it shrank; not measured unless both photos "
+                 "have a colour card"),
     ("hue drift °", "change of the area's hue angle atan2(b*, a*) since the first visit, in degrees (CIE 15): "
                     "a brow turning ash or blue-grey drifts one way, turning salmon or red the other; not given "
                     "for black or grey ink, which has no hue"),

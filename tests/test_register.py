@@ -15,7 +15,7 @@ import pytest
 
 from skinscan import InputError, analyze, color, compare, constants, load_photo, register, report
 from skinscan.demo import comparison_record, measurement_records
-from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING, align_photos, place_area
+from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING, SPREAD_WITHOUT_CARDS_WARNING, align_photos, place_area
 from visits import hidden_reference_pair, limb_pair
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real_skin" / "tattoo"
@@ -207,8 +207,10 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     # bench/eval_real_pairs.py).
     assert abs(comparison.fade_percent) <= 25.0
     # ... and the warning says how much the skin around the area changed, so the practitioner can judge.
-    warning, = [warning for warning in comparison.warnings if "colour card" in warning]
+    warning, = [warning for warning in comparison.warnings if "colour card" in warning and "spread" not in warning]
     assert warning.startswith("neither photo has a colour card: ")
+    # The spread is not measured without cards (it read -79 % to +374 % on these unchanged tattoos), and says so.
+    assert comparison.area_change_percent is None and SPREAD_WITHOUT_CARDS_WARNING in comparison.warnings
     size, way = re.search(r"reads (\d+\.\d) L\* (lighter|darker) at the follow-up", warning).groups()
     said = float(size) if way == "lighter" else -float(size)
     assert said == pytest.approx(comparison.followup.reference.lab[0] - comparison.baseline.reference.lab[0], abs=0.051)
