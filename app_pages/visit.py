@@ -30,6 +30,8 @@ from app_pages.common import (
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
 UNCONFIRMED = "; not confirmed"
+#: Why a photo with no box or outline yet is left out.
+NO_AREA_MARKED = "no treated area marked yet"
 #: Below this share of the first visit's area (mapped) inside a later photo's box, the page says the box's
 #: own numbers are of other skin.
 FIRST_AREA_HELD = 0.5
@@ -110,9 +112,11 @@ def _save_section(store, area, chart, photos, target, visits):
                                                                for p in left_out))
     if not ready:
         unconfirmed = [p["name"] for p in waiting]
+        unmarked = [p for p in left_out if p["left_out"] == NO_AREA_MARKED]
         st.info("Nothing to save yet: " + (
             f"tick “Save … anyway” under {plain(' and '.join(unconfirmed))} to save it as it is."
-            if unconfirmed else "mark the treated area on a photo."))
+            if unconfirmed else "mark the treated area on a photo." if unmarked or not left_out else
+            "no photo could be measured (each one says why above)."))
         return
     repeated = _already_saved(ready, visits)
     for p, days in repeated:
@@ -332,7 +336,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         outline = drawn_outline_mask(photo, state_key(digest, "outline_canvas"))
         if outline is None:
             st.info("Click around the treated area on the photo; click the first point again to close the outline.")
-            entry["left_out"] = "no treated area marked yet"
+            entry["left_out"] = NO_AREA_MARKED
             return entry
         rows, columns = np.flatnonzero(outline.any(axis=1)), np.flatnonzero(outline.any(axis=0))
         box = (int(columns[0]), int(rows[0]), int(columns[-1] - columns[0] + 1), int(rows[-1] - rows[0] + 1))
@@ -352,7 +356,11 @@ def _measure_upload(name, data, chart, baseline, previous):
         for warning in placement.warnings if placement is not None else ():
             st.warning(f"Placing visit {number}'s area: {plain(without_cli_flags(warning))}.")
         note = None
-        if placement is not None and placement.box is not None:
+        same_photo = any(n == number and path.name == _stored_name(data, photo) for n, path, _ in previous)
+        if placement is not None and placement.box is not None and same_photo:
+            # This very photo is visit N's (shown again once saved, or uploaded again): nothing was aligned.
+            note = f"The box is the one visit {number} was measured with (this same photo): drag or type to change it."
+        elif placement is not None and placement.box is not None:
             note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
                     "photos on the skin around it, verified"
                     + (f"; {visits_named(unaligned)} could not be aligned" if unaligned else "")
@@ -360,7 +368,7 @@ def _measure_upload(name, data, chart, baseline, previous):
         box, whole = _box_inputs(photo, digest, None if placement is None else placement.box, note)
         if box is None:
             st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")
-            entry["left_out"] = "no treated area marked yet"
+            entry["left_out"] = NO_AREA_MARKED
             return entry
     reference_box = _reference_inputs(photo, digest)
     try:

@@ -384,7 +384,8 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     placed = x, y, w, h = _typed_box(at, data)
     tx, ty, tw, th = TRUTH["scar_session1.jpg"]["roi"]
     assert w == pytest.approx(tw, rel=0.5) and h == pytest.approx(th, rel=0.5)
-    assert any("visit 3's area lies" in c.value for c in at.caption)
+    # scar_session3.jpg is the demo's visit 3 itself: its box is that visit's, and said so.
+    assert any("the one visit 3 was measured with (this same photo)" in c.value for c in at.caption)
     assert any(m.label == "Δa* (red–green vs skin)" for m in at.metric)  # the scar is less red than its skin
     # Compared with the first visit: the numbers the timeline will show lead the photo's results, before
     # the box's own (a walk read those as the visit's result), and they are the rendered truth's.
@@ -417,12 +418,12 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert len(refusals) == 1 and refusals[0].startswith("Could not place the previous visit's area on this photo")
     assert not any(word in refusals[0] for word in ("--", "confidence", "retake"))
     at.selectbox(key="visit_area").select_index(1).run()  # back to the scar: its placement again
-    assert _typed_box(at, data) == placed and any("visit 3's area lies" in c.value for c in at.caption)
+    assert _typed_box(at, data) == placed and any("visit 3 was measured with" in c.value for c in at.caption)
     # To the outline and back to the box: Streamlit dropped the hidden box inputs; the suggestion comes back.
     at.radio(key=_key(data, "mode")).set_value("outline").run()
     at.radio(key=_key(data, "mode")).set_value("box").run()
     assert not at.exception
-    assert _typed_box(at, data) == placed and any("visit 3's area lies" in c.value for c in at.caption)
+    assert _typed_box(at, data) == placed and any("visit 3 was measured with" in c.value for c in at.caption)
     for name in ("x", "y", "w", "h"):  # emptied by hand: stays empty
         at.session_state[_key(data, name)] = None
     at.run()
@@ -458,6 +459,10 @@ def test_save_twice_saves_once(data_folder):
     at.file_uploader(key="uploads").upload("brow.jpg", data, "image/jpeg").run()
     _draw_box(at, data, TRUTH["brow_year0.jpg"]["roi"])
     at.button(key="save_visit").click().run()
+    # Shown again once saved, the photo is the area's first visit: not compared with itself, and its box
+    # is not said to have been found by aligning it with itself.
+    assert not any("area lies on this photo" in c.value for c in at.caption)
+    assert "fade %" not in [m.label for m in at.metric]
     for button in [b for b in at.button if b.label == "Save visit" and not b.disabled]:
         button.click().run()  # what a second click can still reach
     assert not at.exception
