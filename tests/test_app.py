@@ -451,6 +451,22 @@ def test_a_photo_without_a_time_of_its_own_is_saved_at_the_time_given(data_folde
     assert taken.endswith("T15:45:00")
 
 
+def test_nothing_to_save_says_why_when_no_photo_can_be_measured(data_folder):
+    """A box on a photo's black border is refused with its reason; the line under it says no photo could be
+    measured, not "mark the treated area" (a walk: a box was marked)."""
+    client_id, area_id = _new_area(data_folder)
+    at = _visit_page_on(_start(), client_id, area_id)
+    photo = np.pad(np.asarray(Image.open(SAMPLES / "brow_year0.jpg").convert("RGB")), ((0, 0), (0, 300), (0, 0)))
+    data = _png(photo)  # a black band 300 px wide on the right
+    at.file_uploader(key="uploads").upload("band.png", data, "image/png").run()
+    for name, value in zip(("x", "y", "w", "h"), (1000, 200, 150, 200)):
+        at.number_input(key=_key(data, name)).set_value(value).run()
+    assert not at.exception
+    assert any("near-black" in _shown(e.value) for e in at.error)
+    assert any(_shown(i.value) == "Nothing to save yet: no photo could be measured (each one says why above)."
+               for i in at.info)
+
+
 def test_save_twice_saves_once(data_folder):
     """Issue 11: a second click on "Save visit" saved the visit again."""
     client_id, area_id = _new_area(data_folder)
