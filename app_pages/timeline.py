@@ -192,13 +192,15 @@ def visit_rows(visits):
     """
     rows = []
     first_taken = datetime.fromisoformat(visits[0]["taken"])
-    baseline_photo = None
+    baseline_photo = baseline_card = None
     for visit in visits:
         photo, results = _measured_photo(visit)
         if photo is None:
             continue
         baseline_photo = baseline_photo or photo
         analysis = results["analysis"]
+        card_found = bool((analysis.get("card") or {}).get("found", True))
+        baseline_card = card_found if baseline_card is None else baseline_card
         status, why = comparison_status(photo, results, baseline_photo)
         aligned = status in (BASELINE, ALIGNED)
         comparison = (results.get("comparison") or {}) if status == ALIGNED else {}
@@ -219,13 +221,15 @@ def visit_rows(visits):
             "pigmentation": contrast["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
             "redness_resolution_percent": redness_resolved_shown(comparison.get("redness_resolution_percent")),
-            "area_change_percent": comparison.get("area_change_percent"),
+            # No spread without a card in both photos (pipeline.SPREAD_WITHOUT_CARDS_WARNING; records saved
+            # before 2026-11-27 kept one).
+            "area_change_percent": comparison.get("area_change_percent") if card_found and baseline_card else None,
             "hue_shift_deg": comparison.get("hue_shift_deg"),
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
             "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
-            "card_found": bool((analysis.get("card") or {}).get("found", True)),
+            "card_found": card_found,
         })
     return rows
 

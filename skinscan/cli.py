@@ -362,6 +362,9 @@ def _summary_timeline(result):
             lines.append(f"{row['taken']} (+{row['hours_since_first']:.0f} h): not aligned with the first photo "
                          f"({row['alignment_message']}): no numbers")
             continue
+        if visit.error:
+            lines.append(f"{row['taken']} (+{row['hours_since_first']:.0f} h): not measured ({visit.error}): no numbers")
+            continue
         if visit.comparison is not None:
             resolved = row["redness_resolution_percent"]
             fade = row["fade_percent"]

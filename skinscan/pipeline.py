@@ -538,7 +538,7 @@ def _measured_against(calibration, work, treated_full, treated_measurement, refe
     )
     if reference_measurement.lab[0] < skin.SKIN_L_RANGE[0]:
         # A box on a black border or a dark background: every number would describe black, not skin.
-        raise InputError(f"the skin around the area reads near-black (L* {reference_measurement.lab[0]:.0f}, under "
+        raise InputError(f"the skin around the area reads near-black (L* {reference_measurement.lab[0]:.1f}, under "
                          f"{skin.SKIN_L_RANGE[0]:.0f}): the box is on a black border or background, or the photo is "
                          "far too dark; draw the box on the skin, or retake the photo with more light")
     edge = segment.edge_width_px(work.lab, treated, reference)
@@ -1035,10 +1035,11 @@ def compare(
     spread_without_cards = (search_box is not None and not whole_roi
                             and not (base.calibration.found and follow_calibration.found))
     measure_spread = search_box is not None and not whole_roi and not spread_without_cards
-    # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped (seeded by
+    # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped (a mask's
+    # baseline was seeded by the mask's bounds grown, as the follow-up's mapped mask is; seeded by
     # the mapped area's bounds, the same photo compared with itself read Δa* 1.5 higher, or took a floor
     # tile for skin), and its skin is the colour found where the baseline's skin lands.
-    seed_box = search_box if box_given is not None else None
+    seed_box = search_box if box_given is not None and mask is None else None
     skin_hint = (register.warp_mask(_to_full_resolution(base.work.skin.skin, base.sample_step, base.work.crop_shape),
                                     registration, shape_f, offset=base.work.offset) if base.work.skin.found else None)
 
@@ -1120,14 +1121,18 @@ class TimelineVisit:
     hours : float
         Hours since the first photo.
     analysis : Analysis or None
-        None when the photo could not be aligned with the first (no numbers are shown for it).
+        None when the photo could not be aligned with the first, or measured (``error``): no numbers are
+        shown for it.
     comparison : Comparison or None
-        None for the first photo and for a photo that could not be aligned.
+        None for the first photo and for a photo that could not be aligned or measured.
     persistent_redness : bool
         More than 48 h after the first photo, Δa* still exceeds REDNESS_PERSISTENT_DELTA_A beyond its
         uncertainty.
     registration : register.Registration or None
         The alignment with the first photo (None for the first photo), refused ones included.
+    error : str
+        Why a photo aligned (or not tried) could not be measured against the first ('' when it was): a
+        photo far too dark, the area falling outside it. It shows no numbers.
     """
 
     name: str
@@ -1137,6 +1142,7 @@ class TimelineVisit:
     comparison: object
     persistent_redness: bool
     registration: object = None
+    error: str = ""
 
     @property
     def aligned(self):
@@ -1154,6 +1160,7 @@ class TimelineVisit:
             "aligned": self.aligned,
             "registration_confidence": None if registration is None else round(float(registration.confidence), 3),
             "alignment_message": "" if registration is None else registration.message,
+            "error": self.error,
         }
         if self.analysis is None:
             numbers = dict.fromkeys(("delta_l", "delta_a", "delta_b", "delta_e00", "pigmentation",
@@ -1239,11 +1246,14 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
     Raises
     ------
     InputError
-        Fewer than two photos, a photo with no date and none given, or any error of :func:`compare`.
+        Fewer than two photos, a photo that cannot be read or is too small to measure, a photo with no
+        date and none given, or an error measuring the first photo. A later photo that cannot be
+        measured against the first (far too dark, the area off it) is a visit with ``error`` instead.
     """
     if len(photos) < 2:
         raise InputError("a timeline needs at least two photos")
-    loaded = [load_photo(photo) for photo in photos]
+    # Bad files end the series (they are the user's to replace); a later photo's measurement does not.
+    loaded = [require_measurable(load_photo(photo)) for photo in photos]
     if names is None:
         names = [os.fspath(p) if isinstance(p, (str, os.PathLike)) else f"photo {i + 1}" for i, p in enumerate(photos)]
     if dates is not None:
@@ -1269,6 +1279,10 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
             # Shown as not aligned, never with numbers from a wrong alignment.
             visits.append(TimelineVisit(names[index], taken[index], hours, None, None, False, error.registration))
             continue
+        except InputError as error:
+            # One photo that cannot be measured (far too dark, the area off it) does not end the series.
+            visits.append(TimelineVisit(names[index], taken[index], hours, None, None, False, error=str(error)))
+            continue
         analysis = comparison.followup
         persistent = metrics.redness_persists(hours, analysis.contrast.delta_a, analysis.uncertainty["delta_a"])
         visits.append(TimelineVisit(names[index], taken[index], hours, analysis, comparison, persistent,
@@ -1278,6 +1292,10 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
     if unaligned:
         warnings.append(f"{len(unaligned)} photo(s) could not be aligned with the first and show no numbers "
                         f"({', '.join(unaligned)}): retake with the same framing, or compare them with --landmarks")
+    unmeasured = [f"{visit.name} ({visit.error})" for visit in visits if visit.error]
+    if unmeasured:
+        warnings.append(f"{len(unmeasured)} photo(s) could not be measured against the first and show no numbers: "
+                        + "; ".join(unmeasured))
     if any(v.persistent_redness for v in visits):
         warnings.append(
             f"redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} h: consider referring the client"

@@ -718,8 +718,8 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
     median local NCC (:func:`photometric_correlation`) from NCC_NONE..NCC_FULL onto 0..1, times
     min(1, coverage / COVERAGE_FULL), spread is
     the sector coverage of the inliers (:func:`_spread`) and support = min(1, inliers / INLIERS_FULL)
-    raised to 1/2. A texture alignment (method "texture": no features) is judged on the photometric
-    score alone, with the stricter TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
+    raised to 1/2. A texture alignment (method "texture": fewer than MIN_INLIERS matches) is judged on the
+    photometric score alone, with the stricter TEXTURE_NCC_NONE..TEXTURE_NCC_FULL.
 
     Returns
     -------

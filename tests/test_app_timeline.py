@@ -698,3 +698,29 @@ def test_redness_resolved_is_shown_at_most_100_in_the_report(monkeypatch):
     table = next(grid._cellvalues for grid in grids if grid._cellvalues[0][0] == "date")
     column = table[0].index("redness\nresolved %")
     assert [cells[column] for cells in table[1:]] == ["–", "100", "-25"]
+
+
+def _synthetic_visit(visit_id, taken, file, card_found, comparison=None):
+    """A visit as the store returns it: one photo, its analysis (and comparison) records."""
+    analysis = {"contrast": {"delta_l": -10.0, "delta_a": -3.0, "delta_b": -4.0, "delta_e00": 12.0,
+                             "pigmentation": "hyper"},
+                "uncertainty": {"delta_a": 0.2}, "quality": {"verdict": "good" if card_found else "retake"},
+                "reference": {"ita_deg": 40.0}, "card": {"found": card_found}}
+    measurements = [{"kind": "analysis", "result": analysis}]
+    if comparison is not None:
+        measurements.append({"kind": "comparison", "result": comparison})
+    return {"id": visit_id, "taken": taken, "photos": [{"id": visit_id, "file": file, "measurements": measurements}]}
+
+
+def test_a_saved_spread_without_cards_is_not_shown():
+    """Records saved before 2026-11-27 kept a spread measured without a card in both photos (it read −79 % to
+    +374 % on unchanged tattoos): the timeline's rows leave it out, as a comparison now does; with cards it stays."""
+    from app_pages.timeline import visit_rows
+
+    comparison = {"baseline_file": "first.jpg", "registration": {"ok": True, "confidence": 0.9, "message": ""},
+                  "fade_percent": 3.0, "redness_resolution_percent": None, "area_change_percent": 120.0}
+    for card_found, shown in ((False, None), (True, 120.0)):
+        rows = visit_rows([_synthetic_visit(1, "2026-10-01T10:00:00", "first.jpg", card_found),
+                           _synthetic_visit(2, "2026-11-01T10:00:00", "later.jpg", card_found, comparison)])
+        assert rows[1]["status"] != NOT_COMPARED and rows[1]["fade_percent"] == 3.0
+        assert rows[1]["area_change_percent"] == shown

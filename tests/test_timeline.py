@@ -28,6 +28,29 @@ def test_photos_are_put_in_exif_date_order_and_compared_with_the_first():
     assert not series.persistent_redness
 
 
+def test_a_photo_that_cannot_be_measured_does_not_end_the_series(monkeypatch):
+    """One follow-up refused for a reason other than its alignment (far too dark, the area off the photo)
+    is listed without numbers, with its reason; the others are measured (a review: one very dark photo
+    ended the whole series)."""
+    from skinscan import pipeline
+
+    compare, calls = pipeline.compare, []
+
+    def refusing_day1(baseline, followup, **options):
+        calls.append(followup)
+        if len(calls) == 1:  # the series' second photo (day 1) is compared first
+            raise InputError("the treated area falls (partly) outside the follow-up photo")
+        return compare(baseline, followup, **options)
+
+    monkeypatch.setattr(pipeline, "compare", refusing_day1)
+    series = timeline(DAYS, roi=ROI, chart="mini24")
+    rows = [visit.row() for visit in series.visits]
+    assert rows[1]["error"] == "the treated area falls (partly) outside the follow-up photo"
+    assert rows[1]["delta_a"] is None and rows[1]["fade_percent"] is None and rows[1]["aligned"]
+    assert rows[2]["delta_a"] is not None and rows[2]["fade_percent"] is not None and rows[2]["error"] == ""
+    assert any("could not be measured against the first" in w and "needling_day1.jpg" in w for w in series.warnings)
+
+
 def test_redness_still_present_after_48_hours_is_flagged():
     start = datetime(2026, 10, 5, 10, 30)
     series = timeline([DAYS[0], DAYS[1]], roi=ROI, chart="mini24", dates=[start, start + timedelta(hours=72)])
