@@ -1035,10 +1035,10 @@ def compare(
     spread_without_cards = (search_box is not None and not whole_roi
                             and not (base.calibration.found and follow_calibration.found))
     measure_spread = search_box is not None and not whole_roi and not spread_without_cards
-    # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped (a mask's
-    # baseline was seeded by the mask's bounds grown, as the follow-up's mapped mask is; seeded by
-    # the mapped area's bounds, the same photo compared with itself read Δa* 1.5 higher, or took a floor
-    # tile for skin), and its skin is the colour found where the baseline's skin lands.
+    # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped, when the
+    # baseline's was seeded by that box (with a mask, both are seeded by the mask's bounds grown); seeded by
+    # the mapped area's bounds instead, the same photo compared with itself read Δa* 1.5 higher, or took a
+    # floor tile for skin. Its skin is the colour found where the baseline's skin lands.
     seed_box = search_box if box_given is not None and mask is None else None
     skin_hint = (register.warp_mask(_to_full_resolution(base.work.skin.skin, base.sample_step, base.work.crop_shape),
                                     registration, shape_f, offset=base.work.offset) if base.work.skin.found else None)
