@@ -221,10 +221,10 @@ def visit_rows(visits):
             "pigmentation": contrast["pigmentation"],
             "fade_percent": comparison.get("fade_percent"),
             "redness_resolution_percent": redness_resolved_shown(comparison.get("redness_resolution_percent")),
-            # No spread without a card in both photos (pipeline.SPREAD_WITHOUT_CARDS_WARNING; records saved
-            # before 2026-11-27 kept one).
+            # No spread or hue drift without a card in both photos (pipeline.SPREAD_WITHOUT_CARDS_WARNING;
+            # records saved before 2026-11-27 kept them).
             "area_change_percent": comparison.get("area_change_percent") if card_found and baseline_card else None,
-            "hue_shift_deg": comparison.get("hue_shift_deg"),
+            "hue_shift_deg": comparison.get("hue_shift_deg") if card_found and baseline_card else None,
             "quality": analysis["quality"]["verdict"],
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),

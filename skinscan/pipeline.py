@@ -675,6 +675,15 @@ class Comparison:
         return metrics.percent_reduction(self.baseline.contrast.delta_e00, self.followup.contrast.delta_e00)
 
     @property
+    def hue_shift_deg(self):
+        """Hue drift of the area between the visits (:func:`metrics.hue_shift_degrees`); None unless both
+        photos have a colour card: on uncorrected photos a change of white balance turns the hue as much
+        (up to 22° on real card-less pairs of an unchanged tattoo), as a change of light moves the spread."""
+        if not (self.baseline.calibration.found and self.followup.calibration.found):
+            return None
+        return metrics.hue_shift_degrees(self.baseline.treated.lab, self.followup.treated.lab)
+
+    @property
     def redness_resolution_percent(self):
         """100 · (1 − Δa*_followup / Δa*_baseline); None when the baseline shows no redness (Δa* < 0.5)."""
         return metrics.percent_reduction(self.baseline.contrast.delta_a, self.followup.contrast.delta_a,
@@ -693,7 +702,7 @@ class Comparison:
             "redness_resolution_percent": rounded(self.redness_resolution_percent),
             "delta_a_change": rounded(self.followup.contrast.delta_a - self.baseline.contrast.delta_a),
             "delta_e00_change": rounded(self.followup.contrast.delta_e00 - self.baseline.contrast.delta_e00),
-            "hue_shift_deg": rounded(metrics.hue_shift_degrees(self.baseline.treated.lab, self.followup.treated.lab)),
+            "hue_shift_deg": rounded(self.hue_shift_deg),
             "area_change_percent": rounded(self.area_change_percent),
             "edge_width_mm": self.edge_width_mm(),
             "warnings": list(self.warnings),
@@ -706,10 +715,10 @@ NO_BASELINE_REDNESS_WARNING = (f"no redness at baseline (Δa* < {constants.REDNE
                                "resolution is not defined")
 
 
-#: A comparison's note when a photo has no colour card: area_change_percent is None (the areas found in two
-#: photos in their own light are not comparable).
-SPREAD_WITHOUT_CARDS_WARNING = ("the spread was not measured: without a colour card in both photos, the area found "
-                                "in each changes with its light")
+#: A comparison's note when a photo has no colour card: area_change_percent and hue_shift_deg are None (the
+#: areas found in two photos in their own light, and their hues, are not comparable).
+SPREAD_WITHOUT_CARDS_WARNING = ("the spread and the hue drift were not measured: without a colour card in both "
+                                "photos, the area found in each, and its hue, change with its light")
 
 
 #: A comparison's note when the follow-up's own area no longer stands out in the mapped box (redness gone,

@@ -54,7 +54,7 @@ DEFINITIONS = (
                  "have a colour card"),
     ("hue drift °", "change of the area's hue angle atan2(b*, a*) since the first visit, in degrees (CIE 15): "
                     "a brow turning ash or blue-grey drifts one way, turning salmon or red the other; not given "
-                    "for black or grey ink, which has no hue"),
+                    "for black or grey ink, which has no hue, nor unless both photos have a colour card"),
     ("ITA°", "individual typology angle atan2(L* − 50, b*) of the surrounding skin, with its skin-tone category"),
     ("not aligned", "the photo could not be matched with the first visit's on the skin around the area: no change "
                     "is given for it, and it may show other skin"),

@@ -712,15 +712,18 @@ def _synthetic_visit(visit_id, taken, file, card_found, comparison=None):
     return {"id": visit_id, "taken": taken, "photos": [{"id": visit_id, "file": file, "measurements": measurements}]}
 
 
-def test_a_saved_spread_without_cards_is_not_shown():
-    """Records saved before 2026-11-27 kept a spread measured without a card in both photos (it read −79 % to
-    +374 % on unchanged tattoos): the timeline's rows leave it out, as a comparison now does; with cards it stays."""
+def test_a_saved_spread_or_hue_drift_without_cards_is_not_shown():
+    """Records saved before 2026-11-27 kept a spread and a hue drift measured without a card in both photos
+    (−79 % to +374 % and up to 22° on unchanged tattoos): the timeline's rows leave them out, as a comparison
+    now does; with cards they stay."""
     from app_pages.timeline import visit_rows
 
     comparison = {"baseline_file": "first.jpg", "registration": {"ok": True, "confidence": 0.9, "message": ""},
-                  "fade_percent": 3.0, "redness_resolution_percent": None, "area_change_percent": 120.0}
+                  "fade_percent": 3.0, "redness_resolution_percent": None, "area_change_percent": 120.0,
+                  "hue_shift_deg": 22.0}
     for card_found, shown in ((False, None), (True, 120.0)):
         rows = visit_rows([_synthetic_visit(1, "2026-10-01T10:00:00", "first.jpg", card_found),
                            _synthetic_visit(2, "2026-11-01T10:00:00", "later.jpg", card_found, comparison)])
         assert rows[1]["status"] != NOT_COMPARED and rows[1]["fade_percent"] == 3.0
         assert rows[1]["area_change_percent"] == shown
+        assert rows[1]["hue_shift_deg"] == (22.0 if card_found else None)

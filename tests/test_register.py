@@ -209,8 +209,10 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     # ... and the warning says how much the skin around the area changed, so the practitioner can judge.
     warning, = [warning for warning in comparison.warnings if "colour card" in warning and "spread" not in warning]
     assert warning.startswith("neither photo has a colour card: ")
-    # The spread is not measured without cards (it read -79 % to +374 % on these unchanged tattoos), and says so.
+    # The spread and the hue drift are not measured without cards (they read -79 % to +374 % and up to 22° on
+    # these unchanged tattoos), and it says so.
     assert comparison.area_change_percent is None and SPREAD_WITHOUT_CARDS_WARNING in comparison.warnings
+    assert comparison.hue_shift_deg is None and comparison.to_dict()["hue_shift_deg"] is None
     size, way = re.search(r"reads (\d+\.\d) L\* (lighter|darker) at the follow-up", warning).groups()
     said = float(size) if way == "lighter" else -float(size)
     assert said == pytest.approx(comparison.followup.reference.lab[0] - comparison.baseline.reference.lab[0], abs=0.051)
