@@ -356,15 +356,16 @@ def _measure_upload(name, data, chart, baseline, previous):
         for warning in placement.warnings if placement is not None else ():
             st.warning(f"Placing visit {number}'s area: {plain(without_cli_flags(warning))}.")
         note = None
-        same_photo = any(n == number and path.name == _stored_name(data, photo) for n, path, _ in previous)
-        if placement is not None and placement.box is not None and same_photo:
-            # This very photo is visit N's (shown again once saved, or uploaded again): nothing was aligned.
-            note = f"The box is the one visit {number} was measured with (this same photo): drag or type to change it."
-        elif placement is not None and placement.box is not None:
-            note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
-                    "photos on the skin around it, verified"
-                    + (f"; {visits_named(unaligned)} could not be aligned" if unaligned else "")
-                    + "): check it, drag or type to change it.")
+        if placement is not None and placement.box is not None:
+            if any(n == number and path.name == _stored_name(data, photo) for n, path, _ in previous):
+                # This very photo is visit N's (shown again once saved, or uploaded again): nothing was aligned.
+                note = (f"The box is the one visit {number} was measured with (this same photo): drag or type to "
+                        "change it.")
+            else:
+                note = (f"The box starts where visit {number}'s area lies on this photo (found by aligning the two "
+                        "photos on the skin around it, verified"
+                        + (f"; {visits_named(unaligned)} could not be aligned" if unaligned else "")
+                        + "): check it, drag or type to change it.")
         box, whole = _box_inputs(photo, digest, None if placement is None else placement.box, note)
         if box is None:
             st.info("Drag a loose box around the treated area on the photo, or type all four numbers.")

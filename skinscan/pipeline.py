@@ -1041,9 +1041,9 @@ def compare(
     search_box = mapped_box(registration, spread_box, shape_f)
     # The spread compares two areas found afresh, one in each photo: without a card in both, each is found
     # in its own light, and on real pairs of an unchanged tattoo it read -79 % to +374 %. Not measured then.
-    spread_without_cards = (search_box is not None and not whole_roi
-                            and not (base.calibration.found and follow_calibration.found))
-    measure_spread = search_box is not None and not whole_roi and not spread_without_cards
+    spread_wanted = search_box is not None and not whole_roi
+    spread_without_cards = spread_wanted and not (base.calibration.found and follow_calibration.found)
+    measure_spread = spread_wanted and not spread_without_cards
     # The follow-up's skin map is made as the baseline's was: seeded by the box given, mapped, when the
     # baseline's was seeded by that box (with a mask, both are seeded by the mask's bounds grown); seeded by
     # the mapped area's bounds instead, the same photo compared with itself read Δa* 1.5 higher, or took a
