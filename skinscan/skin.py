@@ -63,6 +63,23 @@ SKIN_MAX_LIGHTNESS_SIGMA = 25.0
 #: (Del Bino et al. 2006); uncalibrated pale plantar skin reads down to about 6 on the shared wound
 #: photos, a white sheet beside a foot 5.8 there (so that sheet is still taken for skin).
 SKIN_NEUTRAL_CHROMA = 5.0
+#: ... and so is a cream, beige or white surface (a* at most SKIN_CREAM_MAX_A: no blood red in it),
+#: at least SKIN_CREAM_LIGHTER_L lighter (white and cream surfaces reflect more than skin), beside a
+#: candidate at least SKIN_REDDER_A redder in a* whose colour is skin's (L* at least
+#: SKIN_REDDER_MIN_L, hue angle at least SKIN_REDDER_MIN_HUE_DEG, C*ab at most
+#: SKIN_REDDER_MAX_CHROMA: not red ink, not a wound bed): haemoglobin makes skin of every tone redder
+#: than a white or cream surface under the same light. On the shared photos, the floor tiles, plastic
+#: wrap, walls, sheet and clothing that won over the limb read a* 0-4 and 8-34 L* lighter beside skin at
+#: a* 18-22 (13_2, 45_1, 66_1, wounds 0135, 0428). Kept: untreated skin at a* 1 beside a fresh
+#: tattoo's reddened halo 5 L* darker (4_2); pale skin under cool light at a* 2-4 beside a wall or a
+#: door at most 8 redder (72_1, 17_8, wound 0688); skin beside red ink or a wound bed 12 redder, which
+#: is darker, more chromatic or redder in hue (51_1, 17_5, 120_1, wounds 0919, 0932).
+SKIN_CREAM_MAX_A = 5.0
+SKIN_CREAM_LIGHTER_L = 6.0
+SKIN_REDDER_A = 12.0
+SKIN_REDDER_MIN_L = 40.0
+SKIN_REDDER_MIN_HUE_DEG = 25.0
+SKIN_REDDER_MAX_CHROMA = 45.0
 SKIN_LIGHTNESS_SIGMAS = 4.0
 #: A candidate skin colour agrees with a skin hint (:func:`skin_map`) when at least this fraction of
 #: its surface lies on the hint.
@@ -257,13 +274,17 @@ def _fit_model(lab_pixels, mode):
     return centre, sigma, covariance, int(len(chosen))
 
 
-def _without_ink_candidates(candidates):
+def _without_ink_candidates(candidates, cream=True):
     """Candidate skin colours without those that are another one's ink or shadow, or a wall beside it.
 
     Parameters
     ----------
     candidates : list of tuple
         (band coverage in pixels, centre L*a*b*, ...) per candidate skin colour.
+    cream : bool
+        Drop a cream surface beside redder skin (below). A follow-up's skin map does without it: its
+        baseline's skin, mapped, chooses there (in 4_1 -> 4_2 a realistic tattoo's own flesh-toned
+        shading in the follow-up's band met the rule and would have dropped the untreated skin).
 
     Returns
     -------
@@ -278,7 +299,11 @@ def _without_ink_candidates(candidates):
     much of the band it covers (a sleeve of ink, a box drawn across the whole limb). So is a
     near-neutral one (C*ab under SKIN_NEUTRAL_CHROMA) as much lighter and greyer (a wall, a sheet),
     and one as much greyer whose lightness spreads beyond SKIN_MAX_LIGHTNESS_SIGMA: grey ink and a
-    grey wall (or chair, or floor) share one chromaticity mode and are not one skin surface.
+    grey wall (or chair, or floor) share one chromaticity mode and are not one skin surface. A cream
+    surface (a* ≤ SKIN_CREAM_MAX_A: a floor tile, a wrap, a wall, a sheet) is not skin beside an
+    eligible candidate at least SKIN_CREAM_LIGHTER_L darker and SKIN_REDDER_A redder in a* whose
+    colour is skin's, not red ink's or a wound's (L* ≥ SKIN_REDDER_MIN_L, hue ≥
+    SKIN_REDDER_MIN_HUE_DEG, C*ab ≤ SKIN_REDDER_MAX_CHROMA), however little greyer the cream is.
     """
     top = max(candidate[0] for candidate in candidates)
     eligible = [candidate for candidate in candidates if candidate[0] >= SKIN_CANDIDATE_MIN_SHARE * top]
@@ -295,10 +320,20 @@ def _without_ink_candidates(candidates):
     def white_beside(candidate, other):  # lighter and near-neutral: a wall, a sheet, a towel
         return candidate[1][0] - other[1][0] >= SKIN_INK_DARKER_L and chroma(candidate) < SKIN_NEUTRAL_CHROMA
 
+    def skin_coloured(candidate):  # not red ink, not a wound bed
+        lightness, a, b = candidate[1]
+        return (lightness >= SKIN_REDDER_MIN_L and chroma(candidate) <= SKIN_REDDER_MAX_CHROMA
+                and np.degrees(np.arctan2(b, a)) >= SKIN_REDDER_MIN_HUE_DEG)
+
+    def cream_beside(candidate, other):  # no blood red in it, beside skin that has it
+        return (candidate[1][1] <= SKIN_CREAM_MAX_A and other[1][1] - candidate[1][1] >= SKIN_REDDER_A
+                and candidate[1][0] - other[1][0] >= SKIN_CREAM_LIGHTER_L and skin_coloured(other))
+
     kept = [
         candidate for candidate in candidates
-        if not any((shadow_of(candidate, other) or mixture(candidate) or white_beside(candidate, other))
-                   and chroma(other) - chroma(candidate) >= SKIN_INK_GREYER_CHROMA for other in eligible)
+        if not any(((shadow_of(candidate, other) or mixture(candidate) or white_beside(candidate, other))
+                    and chroma(other) - chroma(candidate) >= SKIN_INK_GREYER_CHROMA)
+                   or (cream and cream_beside(candidate, other)) for other in eligible)
     ]
     return kept or candidates
 
@@ -453,8 +488,9 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None, skin_hint=None
        card and padding excluded. The strongest modes of their (a*, b*) histogram are candidate skin
        colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
     3. Candidates that are another's ink or shadow (much darker and greyer), a near-neutral wall or
-       sheet beside it (much lighter and greyer) or a mixture of surfaces of one hue (lightness
-       spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) are dropped
+       sheet beside it (much lighter and greyer), a mixture of surfaces of one hue (lightness
+       spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) or, without a ``skin_hint``, a
+       cream surface (a floor tile, a wrap, a wall) lighter than redder skin beside it are dropped
        (:func:`_without_ink_candidates`). Spatial coherence chooses among the rest: of those whose
        skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
        SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
@@ -514,7 +550,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None, skin_hint=None
         coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
         surface = _components_touching(coloured, inside)
         candidates.append((int((surface & band).sum()), centre, sigma, covariance, surface, used))
-    candidates = _without_ink_candidates(candidates)
+    candidates = _without_ink_candidates(candidates, cream=skin_hint is None)
     # Ink, bruising and wounds darken skin: of the candidates that cover the band nearly as well as the
     # best, the lightest is the untreated skin.
     top = max(candidate[0] for candidate in candidates)

@@ -72,3 +72,18 @@ def test_a_reference_taken_far_from_the_area_is_flagged():
 
     assert len(far_warnings("10_3")) == 1
     assert far_warnings("4_1") == []
+
+
+def test_a_wall_floor_or_clothing_beside_the_limb_is_not_the_reference():
+    """Photos where the lightest skin-coloured surface in the box's border band is not skin: a white
+    wall beside a chest (66_1, its second box), a foot against clothing and a sheet (wound 0135), and
+    in front of a wall (wound 0428). Those surfaces read a* 0-5 here, the skin beside them 18-22; the
+    reference used to be the wall or the clothing (a* -0.5 to 5)."""
+    from skinscan import analyze
+
+    photo, boxes = real_skin.tattoo("66_1")
+    references = {"66_1#1": analyze(photo, roi=boxes[1]).reference.lab}
+    for name in ("0135", "0428"):
+        photo, _, box = real_skin.wound(name)
+        references[name] = analyze(photo, roi=box).reference.lab
+    assert all(lab[1] >= 12 for lab in references.values()), {k: np.round(v, 1) for k, v in references.items()}
