@@ -347,9 +347,12 @@ def _visits_section(store, visits, compared_photos=frozenset()):
                 if consent != photo["consent"]:
                     store.update_photo(photo["id"], consent=consent)
                     _changed(f"Consent of photo {index + 1} of visit {number} changed.")
-                if len(visit["photos"]) > 1 and column.button("Delete this photo", key=f"delete_photo_{photo['id']}"):
-                    store.delete_photo(photo["id"])
-                    _changed(f"Photo {index + 1} of visit {number} deleted.")
+                if len(visit["photos"]) > 1:
+                    # As a visit is: a clinical photo is erased for good only once confirmed.
+                    confirm = column.checkbox("Yes, delete this photo", key=f"confirm_delete_photo_{photo['id']}")
+                    if column.button("Delete this photo", key=f"delete_photo_{photo['id']}", disabled=not confirm):
+                        store.delete_photo(photo["id"])
+                        _changed(f"Photo {index + 1} of visit {number} deleted: its file and numbers are erased.")
             details = [f"{label}: {visit['treatment'][key]:g}" if isinstance(visit["treatment"][key], float)
                        else f"{label}: {visit['treatment'][key]}"
                        for key, label, _ in TREATMENT_FIELDS if key in visit["treatment"]]
@@ -410,7 +413,7 @@ def _edit_visit(store, visit, number):
             taken = datetime.fromisoformat(visit["taken"])
             day = st.date_input("Date", value=taken.date())
             notes = st.text_area("Notes", value=visit["notes"])
-            treatment = {key: st.text_input(label, value=str(visit["treatment"].get(key, "")))
+            treatment = {key: st.text_input(label, value=_shown_detail(visit["treatment"].get(key, "")))
                          for key, label, _ in TREATMENT_FIELDS}
             if st.form_submit_button("Save changes"):
                 try:
@@ -424,6 +427,11 @@ def _edit_visit(store, visit, number):
         if st.button("Delete visit", key=f"delete_visit_{visit['id']}", disabled=not confirm):
             store.delete_visit(visit["id"])
             _changed(f"Visit {number} deleted: its photos and numbers are erased (the audit log keeps that it was).")
+
+
+def _shown_detail(value):
+    """A treatment detail as the form shows it: numbers without a trailing ``.0`` (1064, not 1064.0)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _changed(message):

@@ -162,6 +162,8 @@ def clean_treatment(treatment):
         An unknown key or a value that is not a number where one is due.
     """
     kinds = {key: kind for key, _, kind in TREATMENT_FIELDS}
+    labels = {key: label for key, label, _ in TREATMENT_FIELDS}
+    units = {key: label[label.find("(") + 1 : -1] if label.endswith(")") else None for key, label, _ in TREATMENT_FIELDS}
     cleaned = {}
     for key, value in (treatment or {}).items():
         if key not in kinds:
@@ -169,16 +171,57 @@ def clean_treatment(treatment):
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if kinds[key] is float:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise InputError(f"treatment detail {key} must be a number, got {value!r}") from None
-            if not np.isfinite(value) or value < 0:
-                raise InputError(f"treatment detail {key} must be a positive number, got {value!r}")
+            number = treatment_number(value, units[key])
+            if number is None:
+                raise InputError(f"{labels[key]} must be a number (e.g. 3.5), got {value!r}")
+            if not np.isfinite(number) or number < 0:
+                raise InputError(f"{labels[key]} must be a positive number, got {value!r}")
+            value = number
         else:
             value = str(value).strip()
         cleaned[key] = value
     return cleaned
+
+
+_NUMBER_WITH_UNIT = re.compile(r"\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)\s*(\S.*?)?\s*")
+
+
+def treatment_number(value, unit=None):
+    """A treatment detail's number as typed: ``3.5``, ``3,5`` (a decimal comma), or followed by the
+    field's own unit (``3,5 J/cm²``, ``3,5 J``, ``1064 nm``); None when it is not one number in that unit.
+
+    Parameters
+    ----------
+    value : str, float or int
+    unit : str, optional
+        The field's unit (``J/cm²``, ``nm``, ``mm``): typed after the number it is accepted as it is, with
+        a plain 2 for ², or its part before "/" alone. Any other text after the number is refused (500 µm
+        typed in a field in mm must not read as 500 mm).
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> treatment_number("3,5 J", "J/cm²"), treatment_number(" 1064 nm", "nm"), treatment_number(0.25, "mm")
+    (3.5, 1064.0, 0.25)
+    >>> treatment_number("3 or 4", "mm"), treatment_number("500 µm", "mm")
+    (None, None)
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = _NUMBER_WITH_UNIT.fullmatch(str(value))
+    if match is None:
+        return None
+    typed = (match.group(2) or "").replace(" ", "").replace("²", "2").replace("³", "3").lower()
+    accepted = {""}
+    if unit:
+        own = unit.replace(" ", "").replace("²", "2").replace("³", "3").lower()
+        accepted |= {own, own.split("/")[0]}
+    if typed not in accepted:
+        return None
+    return float(match.group(1).replace(",", "."))
 
 
 def csv_safe(value):

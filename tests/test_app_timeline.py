@@ -153,6 +153,9 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert len([c for c in captions if c.startswith("Photo ")]) == 4  # every photo of every visit
     assert sum("colour-corrected on its card" in c for c in captions) == 3  # card_check.jpg has a card but no area
     assert [c.split(":")[0] for c in captions if not c.startswith("Photo ")] == ["Before", "After"]
+    # A photo, as a visit, is deleted only once confirmed (one stray click used to erase it).
+    assert at.button(key=f"delete_photo_{extra}").disabled
+    at.checkbox(key=f"confirm_delete_photo_{extra}").check().run()
     at.button(key=f"delete_photo_{extra}").click().run()
     assert not at.exception
     with Store(data_folder) as store:

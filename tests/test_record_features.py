@@ -51,16 +51,22 @@ def test_treatment_details_are_kept_validated_and_edited(record):
         store.update_visit(visit, treatment={"colour": "red"})
     with pytest.raises(InputError, match="must be a number"):
         store.update_visit(visit, treatment={"fluence_j_cm2": "strong"})
+    # Said with the field's own label, not its key; 500 µm in a field in mm is refused, not read as 500 mm.
+    with pytest.raises(InputError, match=r"^Needle depth \(mm\) must be a number"):
+        store.update_visit(visit, treatment={"needle_depth_mm": "500 µm"})
+    # A decimal comma and the field's unit after the number are read as typed.
+    store.update_visit(visit, treatment={"fluence_j_cm2": "3,5 J/cm²", "laser_wavelength_nm": "1064 nm"})
+    assert store.visits(area)[0]["treatment"] == {"fluence_j_cm2": 3.5, "laser_wavelength_nm": 1064.0}
     store.update_visit(visit, taken="2026-10-06T09:00:00", notes="second look",
                        treatment={"procedure": "laser", "laser_wavelength_nm": 1064, "fluence_j_cm2": 3.5})
     edited = store.visits(area)[0]
     assert edited["taken"] == "2026-10-06T09:00:00" and edited["notes"] == "second look"
     assert edited["treatment"] == {"procedure": "laser", "laser_wavelength_nm": 1064.0, "fluence_j_cm2": 3.5}
     edits = [e for e in store.audit() if e["action"] == "edit visit"]
-    assert len(edits) == 1 and "taken, notes, treatment changed" in edits[0]["detail"]
-    assert "laser" not in edits[0]["detail"]  # which fields, never their (possibly personal) values
+    assert len(edits) == 2 and "taken, notes, treatment changed" in edits[1]["detail"]
+    assert "laser" not in edits[1]["detail"]  # which fields, never their (possibly personal) values
     store.update_visit(visit, notes="second look")  # nothing changed: nothing logged
-    assert len([e for e in store.audit() if e["action"] == "edit visit"]) == 1
+    assert len([e for e in store.audit() if e["action"] == "edit visit"]) == 2
 
 
 def test_a_version_1_record_is_migrated_with_its_visits(tmp_path):
