@@ -449,10 +449,16 @@ def _corners_from_user(data, chart, calibration, digest):
     if None in (v for c in corners for v in c) or len(set(corners)) < 4:
         return calibration
     try:
-        return session_calibration(data, chart, np.array(corners, float))
+        given = session_calibration(data, chart, np.array(corners, float))
     except InputError as error:
         st.error(plain(for_reader(str(error))))
         return calibration
+    if not given.found:
+        # Said, not left to the unchanged "no colour card found" above: the corners were tried.
+        st.error(f"No {CHART_NAMES.get(chart, chart)} could be read inside the four corners given: check that they "
+                 "are the outer corners of the card's patch area and that the chart chosen is this card; the photo "
+                 "is measured without colour correction until then.")
+    return given
 
 
 def _number(container, label, key, low, high):

@@ -209,6 +209,13 @@ def test_photo_without_a_card_asks_for_corners(data_folder):
     assert not at.exception
     assert any("No colour card found" in w.value for w in at.warning)
     assert at.number_input(key=_key(data, "cx0")).value is None
+    # Corners typed around plain skin: said in one line that no card was read inside them (the page
+    # used to show only the unchanged "No colour card found").
+    for corner, (x, y) in enumerate([(50, 50), (350, 50), (350, 250), (50, 250)]):
+        at.number_input(key=_key(data, f"cx{corner}")).set_value(x).run()
+        at.number_input(key=_key(data, f"cy{corner}")).set_value(y).run()
+    assert not at.exception
+    assert any("could be read inside the four corners given" in e.value for e in at.error)
 
 
 def test_timeline_report_and_export(data_folder):
