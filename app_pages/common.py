@@ -20,6 +20,9 @@ from skinscan.store import Store, default_data_folder
 from app_pages.gate import PASSWORD_VARIABLE, SignInGuard, is_network_address, refusal
 
 DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks post-inflammatory pigment change
+#: After a skin-tone category read without a colour card: exposure and white balance move ITA° by tens of
+#: degrees (one client's forearm read −26°, −24°, 8° and 36° in four card-less photos, real 10_1 to 10_4).
+UNCALIBRATED_TONE = ", no colour card: indicative only"
 
 
 # --- showing what people typed -----------------------------------------------------------------------
@@ -216,13 +219,17 @@ def show_numbers(analysis, said_elsewhere=()):
     st.caption(
         f"Redness: {contrast.redness} (ΔITA {shown_number(contrast.delta_ita_deg, '{:+.0f}')}°, Δ erythema index "
         f"{shown_number(contrast.delta_erythema_index)}). "
-        f"Surrounding skin: ITA {ita_text(reference.ita_deg)} ({reference.ita_category}); "
+        f"Surrounding skin: ITA {ita_text(reference.ita_deg)} ({reference.ita_category}"
+        f"{'' if analysis.calibration.found else UNCALIBRATED_TONE}); "
         f"erythema index {treated.erythema_index:.1f} in the area vs {reference.erythema_index:.1f} around it."
     )
     if reference.ita_deg < DARK_SKIN_ITA:
         st.info(
-            "Darker skin (ITA below 10°): needling and laser carry a higher risk of post-inflammatory "
-            "hyper- or hypopigmentation. Consider a test patch and document the baseline carefully."
+            ("Darker skin (ITA below 10°): " if analysis.calibration.found else
+             "The skin reads darker here (ITA below 10°), but without a colour card the camera's exposure and white "
+             "balance set that reading: judge the skin tone yourself. On darker skin, ")
+            + ("needling and laser carry a higher risk of post-inflammatory hyper- or hypopigmentation. Consider a "
+               "test patch and document the baseline carefully.")
         )
     for warning in analysis.warnings:
         if warning not in said_elsewhere:

@@ -694,7 +694,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     if rows:
         first = rows[0]
         story.append(Paragraph(
-            f"Surrounding skin at the first visit: ITA {ita_text(first['ita_deg'])} ({plain(first['ita_category'])}).",
+            f"Surrounding skin at the first visit: ITA {ita_text(first['ita_deg'])} ({plain(first['ita_category'])}"
+            + (", no colour card: indicative only, as the camera's exposure and white balance set it"
+               if first.get("card_found", True) is False else "") + ").",
             styles["Normal"],
         ))
     if len(rows) >= 2:

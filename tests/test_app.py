@@ -1114,3 +1114,24 @@ def test_the_first_visits_area_is_outlined_where_it_lies():
     assert ys.min() >= edge[0] - 3 and ys.max() <= edge[1] + 3 and xs.min() >= edge[2] - 3 and xs.max() <= edge[3] + 3
     assert not magenta[int(edge[0]) + 8 : int(edge[1]) - 8, int(edge[2]) + 8 : int(edge[3]) - 8].any()  # an outline
     assert not np.all(display_overlay(analysis, box) == FIRST_VISIT_AREA_COLOUR, axis=2).any()
+
+
+def test_a_skin_tone_read_without_a_card_is_called_indicative(data_folder):
+    """Without a colour card the camera's exposure and white balance set ITA° (one client's forearm read
+    −26° to 36° in four card-less photos): the skin-tone category and the darker-skin advice say so
+    instead of stating a tone as measured."""
+    from scene import Camera, Lesion, add_lesions, render_scene
+
+    scene = render_scene(400, 300, background_lab=(38.0, 12.0, 20.0), card=None, seed=5)
+    add_lesions(scene, [Lesion(centre=(0.5, 0.5), radii=(0.1, 0.12), lab=(22.0, 2.0, 2.0), softness=0.1, seed=5)])
+    data = _png(Camera(cct=5000, white_balance=0.7, seed=5).capture(scene.linear))
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    at.file_uploader(key="uploads").upload("dark.png", data, "image/png").run()
+    for name, value in (("x", 130), ("y", 90), ("w", 140), ("h", 120)):
+        at.number_input(key=_key(data, name)).set_value(value).run()
+    assert not at.exception
+    notes = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]
+    assert any("Surrounding skin: ITA" in n and "no colour card: indicative only" in n for n in notes), notes
+    advice = [i.value for i in at.info if "post-inflammatory" in i.value]
+    assert len(advice) == 1 and "judge the skin tone yourself" in advice[0]

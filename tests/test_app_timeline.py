@@ -340,6 +340,15 @@ def test_report_prints_names_and_markup_as_written():
     assert "brow <b>bold</b>" in text and 'x<y' in text and '<img src="/etc/hostname"/>' in text
 
 
+def test_the_pdf_calls_a_skin_tone_read_without_a_card_indicative():
+    row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -5.0, "delta_a": 3.0, "delta_b": 1.0,
+           "delta_e00": 8.0, "pigmentation": "hyper", "quality": "good", "ita_deg": 8.0, "ita_category": "brown"}
+    with_card = " ".join(_pdf_text(area_report("Client", "forearm", [row])).split())
+    without = " ".join(_pdf_text(area_report("Client", "forearm", [{**row, "card_found": False}])).split())
+    assert "ITA 8° (brown)." in with_card and "indicative" not in with_card
+    assert "ITA 8° (brown, no colour card: indicative only" in without
+
+
 @pytest.fixture
 def refused_alignment(monkeypatch):
     """Every automatic alignment refused as the matcher refuses a photo of other skin (a brow photo saved on
