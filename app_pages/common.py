@@ -19,6 +19,7 @@ from skinscan.store import Store, default_data_folder
 
 from app_pages.gate import PASSWORD_VARIABLE, SignInGuard, is_network_address, refusal
 
+CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
 DARK_SKIN_ITA = 10.0  # below: tan/brown/dark categories where needling risks post-inflammatory pigment change
 #: After a skin-tone category read without a colour card: exposure and white balance move ITA° by tens of
 #: degrees (one client's forearm read −26°, −24°, 8° and 36° in four card-less photos, real 10_1 to 10_4).
@@ -214,8 +215,12 @@ def show_numbers(analysis, said_elsewhere=()):
     columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
     columns[3].metric("Blend", contrast.pigmentation, help=f"redness: {contrast.redness}")
     # The unit in the label: "3036 mm²" was cut to "3036 m…" in a fifth of the page.
+    # The card's size sets the scale: a Mini is about half a Classic across, so a wrong choice of card
+    # quarters or quadruples the area. Said with the number.
     columns[4].metric("Area (mm²)", shown_number(treated.area_mm2, "{:.0f}"),
-                      help=None if treated.area_mm2 is not None else "not given: no colour card to scale it")
+                      help=(f"at the scale of the card chosen, a {CHART_NAMES.get(analysis.calibration.reading.chart)}: "
+                            "choose the card in the photo for a true area")
+                      if treated.area_mm2 is not None else "not given: no colour card to scale it")
     st.caption(
         f"Redness: {contrast.redness} (ΔITA {shown_number(contrast.delta_ita_deg, '{:+.0f}')}°, Δ erythema index "
         f"{shown_number(contrast.delta_erythema_index)}). "

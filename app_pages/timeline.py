@@ -412,12 +412,15 @@ def _edit_visit(store, visit, number):
         with st.form(f"edit_visit_{visit['id']}"):
             taken = datetime.fromisoformat(visit["taken"])
             day = st.date_input("Date", value=taken.date())
+            # Redness is followed in hours: the time is edited as the date is.
+            time_of_day = st.time_input("Time", value=taken.time().replace(second=0, microsecond=0), step=60)
             notes = st.text_area("Notes", value=visit["notes"])
             treatment = {key: st.text_input(label, value=_shown_detail(visit["treatment"].get(key, "")))
                          for key, label, _ in TREATMENT_FIELDS}
             if st.form_submit_button("Save changes"):
                 try:
-                    store.update_visit(visit["id"], taken=datetime.combine(day, taken.time()), notes=notes,
+                    kept = taken.time() if time_of_day == taken.time().replace(second=0, microsecond=0) else time_of_day
+                    store.update_visit(visit["id"], taken=datetime.combine(day, kept), notes=notes,
                                        treatment=treatment)
                 except InputError as error:
                     st.error(f"Not saved: {error}")

@@ -22,10 +22,10 @@ from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
-    alignment_refusal, area_choice, area_keywords, baseline_of, baseline_photo, box_to_outline, display_overlay,
-    draw_box, drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store, photo_key, plain,
-    refusal_reason, session_calibration, show_comparison_notes, show_numbers, state_key, to_uint8, verdict_badge,
-    visits_named, without_cli_flags,
+    CHART_NAMES, alignment_refusal, area_choice, area_keywords, baseline_of, baseline_photo, box_to_outline,
+    display_overlay, draw_box, drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store,
+    photo_key, plain, refusal_reason, session_calibration, show_comparison_notes, show_numbers, state_key, to_uint8,
+    verdict_badge, visits_named, without_cli_flags,
 )
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
@@ -36,7 +36,6 @@ NO_AREA_MARKED = "no treated area marked yet"
 #: own numbers are of other skin.
 FIRST_AREA_HELD = 0.5
 
-CHART_NAMES = {"classic24": "ColorChecker Classic", "mini24": "Classic Mini", "passport24": "Passport"}
 
 
 def visit_page():
@@ -66,9 +65,11 @@ def visit_page():
         try:
             photos.append(_measure_upload(upload.name, data, chart, baseline, previous))
         except InputError as error:
-            st.error(f"{plain(upload.name)} cannot be measured: {plain(error)}")
+            # The file is named already: not again as "the uploaded file" (the reader's name for bytes).
+            reason = str(error).removeprefix("the uploaded file: ")
+            st.error(f"{plain(upload.name)} cannot be measured: {plain(reason)}")
             photos.append({"name": upload.name, "hash": photo_key(data), "item": None,
-                           "left_out": f"cannot be measured: {error}"})
+                           "left_out": f"cannot be measured: {reason}"})
     _save_section(store, area, chart, photos, target, visits)
 
 

@@ -157,6 +157,9 @@ def test_a_visit_from_upload_to_save(data_folder):
     assert any("good" in m.value for m in at.markdown)
     labels = [m.label for m in at.metric]
     assert "Δa* (redness)" in labels
+    # The area's scale is the card chosen's (a wrong card quarters or quadruples it): said with it.
+    area_help = next(m.proto.help for m in at.metric if m.label == "Area (mm²)")
+    assert "at the scale of the card chosen, a Classic Mini" in area_help
     delta_a = float(next(m.value for m in at.metric if m.label == "Δa* (redness)"))
     assert delta_a == pytest.approx(TRUTH["needling_day1.jpg"]["delta_a"], abs=1.5)
     at.radio(key=_key(data, "consent")).set_value("clinical+marketing").run()
@@ -199,6 +202,8 @@ def test_bad_uploads_get_a_message_not_a_traceback(data_folder):
     at.file_uploader(key="uploads").upload("broken.jpg", b"\xff\xd8\xff\xe0 not really", "image/jpeg").run()
     assert not at.exception
     assert any("cannot be measured" in e.value for e in at.error)
+    # Named once, by its own name (it used to read "broken.jpg cannot be measured: the uploaded file: ...").
+    assert not any("the uploaded file" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_photo_without_a_card_asks_for_corners(data_folder):

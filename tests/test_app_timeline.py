@@ -7,7 +7,7 @@ import io
 import json
 import re
 import shutil
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 import numpy as np
@@ -169,10 +169,13 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     form_inputs = [t for t in at.text_input if t.label == "Needle depth (mm)"]
     form_inputs[-1].input("0.5")
     [t for t in at.text_input if t.label == "Procedure"][-1].input("microneedling")
+    # The time too, not only the date (redness is followed in hours).
+    [t for t in at.time_input if t.label == "Time"][-1].set_value(time(16, 45))
     [b for b in at.button if b.label == "Save changes"][-1].click().run()
     assert not at.exception
     with Store(data_folder) as store:
         assert store.visit(last)["treatment"] == {"procedure": "microneedling", "needle_depth_mm": 0.5}
+        assert store.visit(last)["taken"][11:16] == "16:45" and store.visit(last)["taken"][:10] == visits[-1]["taken"][:10]
     assert any(c.value.startswith("Treatment — ") and "microneedling" in c.value and "0\\.5" in c.value
                for c in at.caption)
     # Deleting asks for a confirmation first.
