@@ -222,10 +222,19 @@ def test_the_typed_box_is_outlined_on_the_photo(app_url, browser):
     page.mouse.up()
     expect(page.get_by_label("x", exact=True).first).to_have_value(re.compile(r"^(9\d|10\d)$"))
     _settle(page)
-    page.wait_for_timeout(800)
-    shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
-    old_box = shot[int(y * pixel) - 3 : int((y + h) * pixel) + 4, int(x * pixel) - 3 : int((x + w) * pixel) + 4]
-    assert (np.abs(old_box - [0, 229, 255]).sum(axis=2) < 60).sum() == 0, "the old box is still outlined"
+
+    def old_box_pixels():
+        shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot())).convert("RGB")).astype(int)
+        old_box = shot[int(y * pixel) - 3 : int((y + h) * pixel) + 4, int(x * pixel) - 3 : int((x + w) * pixel) + 4]
+        return shot, int((np.abs(old_box - [0, 229, 255]).sum(axis=2) < 60).sum())
+
+    # The canvas is redrawn after the rerun: on a loaded machine that can take a few seconds.
+    for _ in range(20):
+        page.wait_for_timeout(500)
+        shot, left = old_box_pixels()
+        if left == 0 and (np.abs(shot - [0, 229, 255]).sum(axis=2) < 60).sum() > 100:
+            break
+    assert left == 0, "the old box is still outlined"
     # The box dragged is the one outlined in cyan, and the drawing itself (yellow) does not stay on the photo
     # (a walk saw every box dragged before stay drawn, the numbers following only the last).
     rows, columns = np.nonzero(np.abs(shot - [0, 229, 255]).sum(axis=2) < 60)
