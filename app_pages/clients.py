@@ -35,19 +35,47 @@ def clients_page():
                     store.add_area(client["id"], name)
                     st.session_state.client_id = client["id"]
                     st.rerun()
+            _erase_section(store, client)
     with st.form("new_client", clear_on_submit=True):
         st.subheader("New client")
         name = st.text_input("Name")
         notes = st.text_area("Notes", help="e.g. date of birth, so two clients with one name can be told apart")
         if st.form_submit_button("Create client"):
             try:
+                namesakes = [c for c in store.clients() if c["name"].casefold() == name.strip().casefold()]
                 st.session_state.client_id = store.add_client(name, notes)
                 st.session_state.client_created = name.strip()
+                st.session_state.client_namesakes = [client_label(c) for c in namesakes]
                 st.rerun()
             except InputError as error:
                 st.error(plain(for_reader(str(error))))
     if st.session_state.get("client_created"):
         st.success(f"Client {plain(st.session_state.pop('client_created'))} created.")
+        namesakes = st.session_state.pop("client_namesakes", [])
+        if namesakes:
+            st.info(f"A client with this name was already on record: {plain(', '.join(namesakes))}. If the new "
+                    "record was made by mistake, erase it (Erase this client, under its name).")
+    if st.session_state.get("client_erased"):
+        st.success(plain(st.session_state.pop("client_erased")))
+
+
+def _erase_section(store, client):
+    """Erase a client and everything held about them (right to erasure), once their name is typed."""
+    with st.popover("Erase this client"):
+        st.caption("Erases this client with every treated area, visit, photo and number held about them. It "
+                   "cannot be undone. The audit log keeps that a client was erased, with counts, not who.")
+        typed = st.text_input("Type the client's name to confirm", key=f"erase_name_{client['id']}")
+        confirmed = typed.strip().casefold() == client["name"].strip().casefold()
+        if st.button("Erase client", key=f"erase_client_{client['id']}", disabled=not confirmed, type="primary"):
+            areas = {area["id"] for area in store.areas(client["id"])}
+            store.erase_client(client["id"])
+            # The pages open on the client and area chosen last: not on records that no longer exist.
+            if st.session_state.get("client_id") == client["id"]:
+                st.session_state.pop("client_id")
+            if st.session_state.get("area_id") in areas:
+                st.session_state.pop("area_id")
+            st.session_state.client_erased = f"{client_label(client)} erased, with all their records and photos."
+            st.rerun()
 
 
 def _open(client, area, page):

@@ -1140,3 +1140,31 @@ def test_a_skin_tone_read_without_a_card_is_called_indicative(data_folder):
     assert any("Surrounding skin: ITA" in n and "no colour card: indicative only" in n for n in notes), notes
     advice = [i.value for i in at.info if "post-inflammatory" in i.value]
     assert len(advice) == 1 and "judge the skin tone yourself" in advice[0]
+
+
+def test_a_client_is_erased_from_the_app_once_their_name_is_typed(data_folder):
+    """The right to erasure from the Clients page (the store and the CLI had it, the app did not); a
+    client created twice by mistake is said to share a name with one on record."""
+    at = _start()
+    for _ in range(2):
+        [t for t in at.text_input if t.label == "Name"][0].input("Maria Twice")
+        [b for b in at.button if b.label == "Create client"][0].click().run()
+    assert not at.exception
+    assert any("already on record: Maria Twice \\(\\#" in i.value for i in at.info), [i.value for i in at.info]
+    with Store(data_folder) as store:
+        twins = [c for c in store.clients() if c["name"] == "Maria Twice"]
+        first, second = twins[0]["id"], twins[1]["id"]
+        area = store.add_area(second, "left brow")
+        store.save_visit(area, "2026-10-05T10:00:00", [{"data": _png(np.full((80, 80, 3), 180, np.uint8))}])
+    at.run()
+    erase = at.button(key=f"erase_client_{second}")
+    assert erase.disabled  # not before the name is typed
+    at.text_input(key=f"erase_name_{second}").input("Maria").run()
+    assert at.button(key=f"erase_client_{second}").disabled
+    at.text_input(key=f"erase_name_{second}").input("maria twice").run()
+    at.button(key=f"erase_client_{second}").click().run()
+    assert not at.exception and any("erased" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        assert [c["id"] for c in store.clients() if c["name"] == "Maria Twice"] == [first]
+        assert store.check() == []
+        assert store.audit()[-1]["action"] == "erase" and "Maria" not in store.audit()[-1]["detail"]
