@@ -37,7 +37,6 @@ NO_AREA_MARKED = "no treated area marked yet"
 FIRST_AREA_HELD = 0.5
 
 
-
 def visit_page():
     st.header("New visit")
     store = open_store()

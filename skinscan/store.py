@@ -163,7 +163,9 @@ def clean_treatment(treatment):
     """
     kinds = {key: kind for key, _, kind in TREATMENT_FIELDS}
     labels = {key: label for key, label, _ in TREATMENT_FIELDS}
-    units = {key: label[label.find("(") + 1 : -1] if label.endswith(")") else None for key, label, _ in TREATMENT_FIELDS}
+    # A number's unit is its label's last parenthesis: "Fluence (J/cm²)".
+    units = {key: label[label.rfind("(") + 1 : -1] if label.endswith(")") else None
+             for key, label, _ in TREATMENT_FIELDS}
     cleaned = {}
     for key, value in (treatment or {}).items():
         if key not in kinds:
