@@ -309,8 +309,13 @@ def refusal_reason(refusal):
     return without_cli_flags(text).rstrip(".") or "the alignment was not verified"
 
 
-def alignment_refusal(refusal, could_not="place the previous visit's area on this photo",
-                      then="Draw the box yourself."):
+#: What to do when the previous visit's area could not be placed: a photo of other skin (another area,
+#: another client) is as likely as one framed otherwise (a walk saved another tattoo's photo in an area).
+DRAW_IT_YOURSELF = ("Draw the box yourself; if this photo shows another area or another client, save it "
+                    "there instead.")
+
+
+def alignment_refusal(refusal, could_not="place the previous visit's area on this photo", then=DRAW_IT_YOURSELF):
     """One plain sentence for a refused alignment: what could not be done, why, and what to do.
 
     ``"Could not {could_not}: {reason}. {then}"`` with the reason from :func:`refusal_reason`; plain

@@ -56,6 +56,7 @@ def timeline_page():
                      column_config={"fade %": st.column_config.TextColumn("fade %", width="medium")} if statuses
                      else None)
         _status_notes(rows)
+        _several_photos_note(visits, rows)
         without_card = no_card_caption(rows)
         if without_card:
             st.caption(plain(without_card))
@@ -116,6 +117,21 @@ def _status_notes(rows):
         st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
                    "area (or has the wrong date), delete it or correct its date: every change is measured "
                    "from the first visit.")
+
+
+def _several_photos_note(visits, rows):
+    """Say which photo a row's numbers are of, for the visits holding more than one photo (a walk added a
+    second photo to a visit and saw only the first one's numbers in the table, with nothing saying so)."""
+    shown = {row["photo_id"] for row in rows}
+    named = []
+    for number, visit in enumerate(visits, start=1):
+        if len(visit["photos"]) > 1:
+            index = next((i for i, photo in enumerate(visit["photos"], start=1) if photo["id"] in shown), None)
+            if index is not None:
+                named.append(f"visit {number}: photo {index} of {len(visit['photos'])}")
+    if named:
+        st.caption("A row shows one photo's numbers: " + "; ".join(named) + ". The others are under the visit "
+                   "below; the before and after compares any two visits.")
 
 
 def _measured_photo(visit):
@@ -425,7 +441,12 @@ def _edit_visit(store, visit, number):
                 except InputError as error:
                     st.error(f"Not saved: {error}")
                 else:
-                    _changed(f"Visit {number} changed.")
+                    # A new date can move it: say where it now stands (and when it became the first).
+                    order = [v["id"] for v in store.visits(visit["area_id"])]
+                    now = order.index(visit["id"]) + 1
+                    _changed(f"Visit {number} changed." if now == number else
+                             f"Visit {number} changed: it is now visit {now}"
+                             + (", the first, which the others are compared with." if now == 1 else "."))
         confirm = st.checkbox("Yes, delete this visit and its photos", key=f"confirm_delete_{visit['id']}")
         if st.button("Delete visit", key=f"delete_visit_{visit['id']}", disabled=not confirm):
             store.delete_visit(visit["id"])

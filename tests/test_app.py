@@ -794,7 +794,8 @@ def test_a_photo_of_another_scene_is_refused_and_gets_no_box(data_folder):
     refusals = [_shown(w.value) for w in at.warning if "Could not" in w.value]
     assert len(refusals) == 1, [w.value for w in at.warning]  # one failure (the first visit tried last): one message
     assert refusals[0].startswith("Could not place the previous visit's area on this photo")
-    assert refusals[0].endswith("Draw the box yourself.")
+    assert refusals[0].endswith("Draw the box yourself; if this photo shows another area or another client, save "
+                                "it there instead.")
     assert not any(word in refusals[0] for word in ("--", "confidence", "retake"))
     assert not any("compared" in c.value for c in at.caption)
     assert _typed_box(at, data) == (None, None, None, None)
@@ -891,7 +892,8 @@ def test_refusals_are_worded_for_the_app():
                  "--landmarks takes 3 or 4 baseline points then as many follow-up points (12 or 16 numbers)"):
         assert refusal_reason(kept) == kept
     assert alignment_refusal(refused) == ("Could not place the previous visit's area on this photo: too few skin "
-                                          "features agree. Draw the box yourself.")
+                                          "features agree. Draw the box yourself; if this photo shows another "
+                                          "area or another client, save it there instead.")
 
 
 def test_a_photo_dated_before_the_first_visit_is_said_and_confirmed_when_not_compared(data_folder):

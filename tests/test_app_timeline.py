@@ -153,6 +153,8 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert len([c for c in captions if c.startswith("Photo ")]) == 4  # every photo of every visit
     assert sum("colour-corrected on its card" in c for c in captions) == 3  # card_check.jpg has a card but no area
     assert [c.split(":")[0] for c in captions if not c.startswith("Photo ")] == ["Before", "After"]
+    # Which photo the table's row is of, for the visit holding two.
+    assert any(c.value.startswith("A row shows one photo's numbers: visit 1: photo 1 of 2.") for c in at.caption)
     # A photo, as a visit, is deleted only once confirmed (one stray click used to erase it).
     assert at.button(key=f"delete_photo_{extra}").disabled
     at.checkbox(key=f"confirm_delete_photo_{extra}").check().run()
@@ -742,3 +744,20 @@ def test_a_saved_spread_or_hue_drift_without_cards_is_not_shown():
         assert rows[1]["status"] != NOT_COMPARED and rows[1]["fade_percent"] == 3.0
         assert rows[1]["area_change_percent"] == shown
         assert rows[1]["hue_shift_deg"] == (22.0 if card_found else None)
+
+
+def test_a_visit_moved_before_the_first_is_said_to_be_the_first_now(demo, data_folder):
+    """A walk moved visit 3 before visit 1 and read "Visit 3 changed.": the message now says where it stands."""
+    area_id = demo["areas"][0]["id"]
+    with Store(data_folder) as store:
+        visits = store.visits(area_id)
+    last = visits[-1]["id"]
+    at = _timeline(area_id)
+    first_day = datetime.fromisoformat(visits[0]["taken"]).date()
+    [d for d in at.date_input if d.label == "Date"][-1].set_value(first_day.replace(year=first_day.year - 1))
+    [b for b in at.button if b.label == "Save changes"][-1].click().run()
+    assert not at.exception
+    assert any(s.value == f"Visit {len(visits)} changed: it is now visit 1, the first, which the others are compared "
+                          "with." for s in at.success), [s.value for s in at.success]
+    with Store(data_folder) as store:
+        assert store.visits(area_id)[0]["id"] == last
