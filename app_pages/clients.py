@@ -23,12 +23,14 @@ def clients_page():
             if not areas:
                 st.write("No treated areas yet.")
             for area in areas:
-                name, new_visit, timeline = st.columns([3, 1, 1], vertical_alignment="center")
+                name, new_visit, timeline, edit = st.columns([3, 1, 1, 1], vertical_alignment="center")
                 name.write(plain(area["name"]))
                 if new_visit.button("New visit", key=f"visit_{area['id']}", icon="📷"):
                     _open(client, area, "app_pages/visit.py")
                 if timeline.button("Open timeline", key=f"timeline_{area['id']}", icon="📈"):
                     _open(client, area, "app_pages/timeline.py")
+                with edit:
+                    _area_edit(store, area)
             with st.form(f"area_form_{client['id']}", clear_on_submit=True):
                 name = st.text_input("New treated area (e.g. left brow, forearm scar)")
                 if st.form_submit_button("Add area") and name.strip():
@@ -55,8 +57,28 @@ def clients_page():
         if namesakes:
             st.info(f"A client with this name was already on record: {plain(', '.join(namesakes))}. If the new "
                     "record was made by mistake, erase it (Erase this client, under its name).")
-    if st.session_state.get("client_erased"):
-        st.success(plain(st.session_state.pop("client_erased")))
+    for key in ("client_erased", "area_changed"):
+        if st.session_state.get(key):
+            st.success(plain(st.session_state.pop(key)))
+
+
+def _area_edit(store, area):
+    """Rename a treated area, or delete it with its visits and photos once its name is typed."""
+    with st.popover("Rename or delete"):
+        new_name = st.text_input("New name", value=area["name"], key=f"area_name_{area['id']}")
+        if st.button("Rename", key=f"rename_area_{area['id']}", disabled=new_name.strip() in ("", area["name"])):
+            store.rename_area(area["id"], new_name)
+            st.session_state.area_changed = f"Area “{area['name']}” renamed “{new_name.strip()}”."
+            st.rerun()
+        st.caption("Deleting erases this area with every visit, photo and number in it. It cannot be undone.")
+        typed = st.text_input("Type the area's name to delete it", key=f"delete_area_name_{area['id']}")
+        confirmed = typed.strip().casefold() == area["name"].strip().casefold()
+        if st.button("Delete area", key=f"delete_area_{area['id']}", disabled=not confirmed):
+            store.delete_area(area["id"])
+            if st.session_state.get("area_id") == area["id"]:
+                st.session_state.pop("area_id")
+            st.session_state.area_changed = f"Area “{area['name']}” deleted, with its visits and photos."
+            st.rerun()
 
 
 def _erase_section(store, client):

@@ -824,6 +824,30 @@ class Store:
         )
         return [dict(row) for row in rows]
 
+    def rename_area(self, area_id, name):
+        """Rename a treated area (a typo, "left brow" that is the right one); the audit log keeps that it was,
+        not the names."""
+        name = (name or "").strip()
+        if not name:
+            raise InputError("a treated area needs a name")
+        if self._connection.execute("SELECT id FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
+            raise InputError(f"no treated area with id {area_id}")
+        with self._transaction() as db:
+            db.execute("UPDATE areas SET name = ? WHERE id = ?", (name, int(area_id)))
+            self._log(db, "rename area", f"area #{int(area_id)} renamed")
+
+    def delete_area(self, area_id):
+        """Erase a treated area with its visits, photos and measurements (an area made by mistake); the
+        photo files go when nothing else uses them. The audit log keeps counts, no personal data."""
+        if self._connection.execute("SELECT id FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
+            raise InputError(f"no treated area with id {area_id}")
+        visits = self.visits(area_id)
+        files = [photo["file"] for visit in visits for photo in visit["photos"]]
+        with self._transaction() as db:
+            db.execute("DELETE FROM areas WHERE id = ?", (int(area_id),))
+            self._log(db, "delete area", f"area #{int(area_id)} deleted with {len(visits)} visits, {len(files)} photos")
+        self._remove_unreferenced(files)
+
     # --- visits ---------------------------------------------------------------------------------------
 
     def save_visit(self, area_id, taken, photos, notes="", treatment=None):

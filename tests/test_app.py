@@ -1170,3 +1170,25 @@ def test_a_client_is_erased_from_the_app_once_their_name_is_typed(data_folder):
         assert [c["id"] for c in store.clients() if c["name"] == "Maria Twice"] == [first]
         assert store.check() == []
         assert store.audit()[-1]["action"] == "erase" and "Maria" not in store.audit()[-1]["detail"]
+
+
+def test_an_area_is_renamed_and_deleted_from_the_clients_page(data_folder):
+    """An area made by mistake (a typo, the wrong side) could be neither renamed nor deleted (walk)."""
+    with Store(data_folder) as store:
+        client = store.add_client("Area Owner")
+        kept = store.add_area(client, "left brwo")
+        gone = store.add_area(client, "right brow")
+        store.save_visit(gone, "2026-10-05T10:00:00", [{"data": _png(np.full((80, 80, 3), 170, np.uint8))}])
+    at = _start()
+    at.text_input(key=f"area_name_{kept}").input("left brow").run()
+    at.button(key=f"rename_area_{kept}").click().run()
+    assert not at.exception and any("renamed" in s.value for s in at.success)
+    assert at.button(key=f"delete_area_{gone}").disabled
+    at.text_input(key=f"delete_area_name_{gone}").input("Right Brow").run()
+    at.button(key=f"delete_area_{gone}").click().run()
+    assert not at.exception and any("deleted" in s.value for s in at.success)
+    with Store(data_folder) as store:
+        assert [a["name"] for a in store.areas(client)] == ["left brow"]
+        assert store.check() == [] and not [f for f in store.photos_folder.iterdir() if not f.name.startswith(".")]
+        assert [e["action"] for e in store.audit()][-2:] == ["rename area", "delete area"]
+        assert "brow" not in " ".join(e["detail"] for e in store.audit()[-2:])
