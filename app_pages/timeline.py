@@ -18,7 +18,7 @@ from skinscan.report import (
     shows_fade_by_default,
     trend_caption, trend_rows, unaligned_first_visit_reason,
 )
-from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome
+from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome, treatment_text
 
 from app_pages.common import (
     alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, open_store, plain, refusal_reason,
@@ -245,7 +245,7 @@ def visit_rows(visits):
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
             "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
-            "card_found": card_found,
+            "card_found": card_found, "treatment": treatment_text(visit["treatment"]),
         })
     return rows
 
@@ -369,11 +369,9 @@ def _visits_section(store, visits, compared_photos=frozenset()):
                     if column.button("Delete this photo", key=f"delete_photo_{photo['id']}", disabled=not confirm):
                         store.delete_photo(photo["id"])
                         _changed(f"Photo {index + 1} of visit {number} deleted: its file and numbers are erased.")
-            details = [f"{label}: {visit['treatment'][key]:g}" if isinstance(visit["treatment"][key], float)
-                       else f"{label}: {visit['treatment'][key]}"
-                       for key, label, _ in TREATMENT_FIELDS if key in visit["treatment"]]
+            details = treatment_text(visit["treatment"])
             if details:
-                st.caption("Treatment — " + plain("; ".join(details)))
+                st.caption("Treatment — " + plain(details))
             if visit["notes"]:
                 st.caption("Notes: " + plain(visit["notes"]))
             if st.button("Add a photo to this visit", key=f"add_photo_{visit['id']}"):

@@ -691,6 +691,12 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             *([shown_number(row.get("hue_shift_deg"), "{:+.0f}")] if hue else []), row.get("quality", ""),
         ])
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
+    treated = [row for row in rows if row.get("treatment")]
+    if treated:
+        # What was done at each visit, for whoever reads the report next (a walk found it only in the ZIP).
+        story.append(Paragraph("Treatments:<br/>" + "<br/>".join(
+            f"{plain(_taken_text(row))} — {plain(row['treatment'])}" for row in treated), styles["Small"]))
+        story.append(Spacer(1, 3 * mm))
     if rows:
         first = rows[0]
         story.append(Paragraph(

@@ -143,6 +143,29 @@ def _taken_text(taken):
     return taken.isoformat() if isinstance(taken, datetime) else str(taken)
 
 
+def treatment_text(treatment):
+    """A visit's treatment details in one line, as the timeline and the PDF show them.
+
+    Parameters
+    ----------
+    treatment : dict
+        Cleaned details (:func:`clean_treatment`).
+
+    Returns
+    -------
+    str
+        "Label: value" pairs in TREATMENT_FIELDS order, numbers without a trailing .0, joined by "; "
+        (empty when there are none).
+
+    Examples
+    --------
+    >>> treatment_text({"procedure": "laser", "laser_wavelength_nm": 1064.0, "fluence_j_cm2": 3.5})
+    'Procedure: laser; Laser wavelength (nm): 1064; Fluence (J/cm²): 3.5'
+    """
+    return "; ".join(f"{label}: {treatment[key]:g}" if isinstance(treatment[key], float) else f"{label}: {treatment[key]}"
+                     for key, label, _ in TREATMENT_FIELDS if key in treatment)
+
+
 def clean_treatment(treatment):
     """Validate treatment details: known keys only, numbers where a number is due, empty values dropped.
 

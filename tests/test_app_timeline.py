@@ -354,6 +354,18 @@ def test_the_pdf_calls_a_skin_tone_read_without_a_card_indicative():
     assert "ITA 8° (brown, no colour card: indicative only" in without
 
 
+def test_the_pdf_lists_each_visits_treatment_as_written():
+    """The procedure, wavelength, fluence and notes were in the ZIP only (walk)."""
+    row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -5.0, "delta_a": 3.0, "delta_b": 1.0,
+           "delta_e00": 8.0, "pigmentation": "hyper", "quality": "good", "ita_deg": 40.0, "ita_category": "light"}
+    rows = [{**row, "treatment": "Procedure: Q-switch <b>laser</b>; Laser wavelength (nm): 1064"},
+            {**row, "taken": "2026-11-05T10:00", "days": 31.0, "treatment": ""}]
+    text = " ".join(_pdf_text(area_report("Client", "forearm", rows)).split())
+    assert "Treatments: 2026-10-05 10:00 — Procedure: Q-switch <b>laser</b>; Laser wavelength (nm): 1064" in text
+    assert "2026-11-05 10:00 —" not in text  # a visit without details is not listed
+    assert "Treatments" not in " ".join(_pdf_text(area_report("Client", "forearm", [row])).split())
+
+
 @pytest.fixture
 def refused_alignment(monkeypatch):
     """Every automatic alignment refused as the matcher refuses a photo of other skin (a brow photo saved on
