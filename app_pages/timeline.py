@@ -245,7 +245,7 @@ def visit_rows(visits):
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
             "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
-            "card_found": card_found, "treatment": treatment_text(visit["treatment"]),
+            "card_found": card_found, "treatment": treatment_text(visit.get("treatment") or {}),
         })
     return rows
 
