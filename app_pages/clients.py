@@ -10,6 +10,10 @@ from app_pages.common import client_label, for_reader, open_store, plain
 def clients_page():
     st.header("Clients")
     store = open_store()
+    # What the last action did, at the top where it is seen (at the bottom it fell out of view).
+    for key in ("client_erased", "area_changed"):
+        if st.session_state.get(key):
+            st.success(plain(st.session_state.pop(key)))
     search = st.text_input("Find a client", key="client_search", placeholder="part of a name")
     clients = store.clients(search)
     if search.strip() and not clients:
@@ -23,7 +27,9 @@ def clients_page():
             if not areas:
                 st.write("No treated areas yet.")
             for area in areas:
-                name, new_visit, timeline, edit = st.columns([3, 1, 1, 1], vertical_alignment="center")
+                # The name gives up a column to "Edit": the buttons keep the width they had (a walk saw
+                # "Open tim…" when the name kept three).
+                name, new_visit, timeline, edit = st.columns([2, 1, 1, 1], vertical_alignment="center")
                 name.write(plain(area["name"]))
                 if new_visit.button("New visit", key=f"visit_{area['id']}", icon="📷"):
                     _open(client, area, "app_pages/visit.py")
@@ -57,14 +63,11 @@ def clients_page():
         if namesakes:
             st.info(f"A client with this name was already on record: {plain(', '.join(namesakes))}. If the new "
                     "record was made by mistake, erase it (Erase this client, under its name).")
-    for key in ("client_erased", "area_changed"):
-        if st.session_state.get(key):
-            st.success(plain(st.session_state.pop(key)))
 
 
 def _area_edit(store, area):
     """Rename a treated area, or delete it with its visits and photos once its name is typed."""
-    with st.popover("Rename or delete"):
+    with st.popover("Edit", help="Rename or delete this area"):
         new_name = st.text_input("New name", value=area["name"], key=f"area_name_{area['id']}")
         if st.button("Rename", key=f"rename_area_{area['id']}", disabled=new_name.strip() in ("", area["name"])):
             store.rename_area(area["id"], new_name)

@@ -44,6 +44,7 @@ def timeline_page():
     message = st.session_state.pop("timeline_message", None)
     if message:
         st.success(message)
+        st.toast(message)  # in view too when the page stays scrolled down by the visit edited (walk)
     rows = visit_rows(visits)
     procedures = [visit["treatment"].get("procedure") for visit in visits]
     fade_first = shows_fade_by_default(area["name"], procedures)
@@ -128,7 +129,8 @@ def _several_photos_note(visits, rows):
         if len(visit["photos"]) > 1:
             index = next((i for i, photo in enumerate(visit["photos"], start=1) if photo["id"] in shown), None)
             if index is not None:
-                named.append(f"visit {number}: photo {index} of {len(visit['photos'])}")
+                named.append(f"visit {number} ({visit['taken'][:16].replace('T', ' ')}): photo {index} of "
+                             f"{len(visit['photos'])}")
     if named:
         st.caption("A row shows one photo's numbers: " + "; ".join(named) + ". The others are under the visit "
                    "below; the before and after compares any two visits.")

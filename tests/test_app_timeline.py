@@ -154,7 +154,9 @@ def test_edit_and_delete_a_visit_and_a_photo(demo, data_folder):
     assert sum("colour-corrected on its card" in c for c in captions) == 3  # card_check.jpg has a card but no area
     assert [c.split(":")[0] for c in captions if not c.startswith("Photo ")] == ["Before", "After"]
     # Which photo the table's row is of, for the visit holding two.
-    assert any(c.value.startswith("A row shows one photo's numbers: visit 1: photo 1 of 2.") for c in at.caption)
+    taken = visits[0]["taken"][:16].replace("T", " ")
+    assert any(c.value.startswith(f"A row shows one photo's numbers: visit 1 ({taken}): photo 1 of 2.")
+               for c in at.caption), [c.value for c in at.caption]
     # A photo, as a visit, is deleted only once confirmed (one stray click used to erase it).
     assert at.button(key=f"delete_photo_{extra}").disabled
     at.checkbox(key=f"confirm_delete_photo_{extra}").check().run()
