@@ -44,7 +44,6 @@ def timeline_page():
     message = st.session_state.pop("timeline_message", None)
     if message:
         st.success(message)
-        st.toast(message)  # in view too when the page stays scrolled down by the visit edited (walk)
     rows = visit_rows(visits)
     procedures = [visit["treatment"].get("procedure") for visit in visits]
     fade_first = shows_fade_by_default(area["name"], procedures)
