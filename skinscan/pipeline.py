@@ -671,8 +671,12 @@ class Comparison:
 
     @property
     def fade_percent(self):
-        """100 · (1 − ΔE00_followup / ΔE00_baseline) (:func:`metrics.percent_reduction`)."""
-        return metrics.percent_reduction(self.baseline.contrast.delta_e00, self.followup.contrast.delta_e00)
+        """100 · (1 − ΔE00_followup / ΔE00_baseline) (:func:`metrics.percent_reduction`); None when the area
+        did not stand out at the baseline (ΔE00 below constants.PIGMENTATION_EVEN_DE00, the skin
+        acceptability threshold): it had no contrast to lose, and a ratio to a baseline near 0 runs to
+        hundreds of per cent (a walk saw −360 % once a visit of settled redness became the first)."""
+        return metrics.percent_reduction(self.baseline.contrast.delta_e00, self.followup.contrast.delta_e00,
+                                         constants.PIGMENTATION_EVEN_DE00)
 
     @property
     def hue_shift_deg(self):
@@ -713,6 +717,12 @@ class Comparison:
 #: it where that number would be shown instead of as a warning (on every ink or pale scar's visit).
 NO_BASELINE_REDNESS_WARNING = (f"no redness at baseline (Δa* < {constants.REDNESS_MIN_DELTA_A}): redness "
                                "resolution is not defined")
+
+
+#: A comparison's note when its baseline did not stand out from its skin: fade_percent is None.
+NO_BASELINE_CONTRAST_WARNING = (f"the area did not stand out at the baseline (ΔE00 under "
+                                f"{constants.PIGMENTATION_EVEN_DE00:.1f}, the skin acceptability threshold): fade is "
+                                "not defined")
 
 
 #: A comparison's note when a photo has no colour card: area_change_percent and hue_shift_deg are None (the
@@ -1115,6 +1125,8 @@ def compare(
         warnings.append(light_warning)
     if base.contrast.delta_a < constants.REDNESS_MIN_DELTA_A:
         warnings.append(NO_BASELINE_REDNESS_WARNING)
+    if base.contrast.delta_e00 < constants.PIGMENTATION_EVEN_DE00:
+        warnings.append(NO_BASELINE_CONTRAST_WARNING)
     return Comparison(base, follow, registration, area_change, tuple(warnings))
 
 

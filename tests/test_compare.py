@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from scene import Camera, CardPlacement, render_scene
-from skinscan import InputError, color, compare, register, segment
+from skinscan import InputError, color, compare, constants, register, segment
 from skinscan.cli import run
 from skinscan.pipeline import _on_grid
 from visits import visit_pair
@@ -345,3 +345,16 @@ def test_a_chosen_patch_out_of_frame_at_follow_up_falls_back_to_shared_skin():
     from skinscan.demo import comparison_record
 
     assert comparison_record(cropped)["followup_warnings"] == list(cropped.followup.warnings)
+
+
+def test_fade_is_not_defined_when_the_baseline_did_not_stand_out():
+    """A ratio to a baseline contrast near 0 runs to hundreds of per cent (a walk saw −360 % once a visit of
+    settled redness became the first): under the acceptability threshold fade is None, and said."""
+    from skinscan.pipeline import NO_BASELINE_CONTRAST_WARNING
+
+    pair = visit_pair(3, fade=0.0, lesion_lab=(61.0, 13.0, 17.5))  # 1 ΔE00 or so from the skin, unchanged
+    assert pair.true_delta_e00[0] < constants.PIGMENTATION_EVEN_DE00
+    comparison = compare(pair.baseline, pair.followup, roi=pair.roi)
+    assert comparison.baseline.contrast.delta_e00 < constants.PIGMENTATION_EVEN_DE00
+    assert comparison.fade_percent is None and comparison.to_dict()["fade_percent"] is None
+    assert NO_BASELINE_CONTRAST_WARNING in comparison.warnings
