@@ -198,7 +198,7 @@ def show_comparison_notes(warnings):
     for warning in warnings:
         if warning in (NO_LONGER_STANDS_OUT_WARNING, SPREAD_WITHOUT_CARDS_WARNING):
             st.info(plain(for_reader(warning)))
-        elif warning != NO_BASELINE_REDNESS_WARNING:
+        elif not warning.startswith(NO_BASELINE_REDNESS_WARNING.split(" (")[0]):  # also as older records word it
             st.warning(plain(for_reader(warning)))
 
 

@@ -184,9 +184,11 @@ ALIGNED, NOT_ALIGNED, NOT_COMPARED = "aligned", "not aligned", "not compared"
 
 #: Δa* (area minus skin, a* units) below which an area is not called red: a baseline with less has
 #: no redness to resolve (redness resolution is not defined), and its Δa* is named a red–green
-#: difference, not redness (report.delta_a_name). About half a just-noticeable a* difference (ΔE*ab
-#: 1, Mahy, Van Eycken & Oosterlinck 1994, Color Res Appl 19:105-121).
-REDNESS_MIN_DELTA_A = 0.5
+#: difference, not redness (report.delta_a_name). The redness verdict's own bound, REDNESS_DELTA_A:
+#: it was half a just-noticeable a* difference (0.5; ΔE*ab 1, Mahy, Van Eycken & Oosterlinck 1994),
+#: and a walk saw "redness resolved −374 %" from a first visit at Δa* +1.0 (a ratio to a baseline
+#: near 0), on a visit the verdict did not call red.
+REDNESS_MIN_DELTA_A = REDNESS_DELTA_A
 
 #: A red area is "even" in pigmentation unless its ITA° moved by at least this much: half the width of
 #: an ITA skin-tone category (Chardon 1991, above: categories 13-18° wide). Redness alone moves ITA° a

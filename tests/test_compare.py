@@ -358,3 +358,6 @@ def test_fade_is_not_defined_when_the_baseline_did_not_stand_out():
     assert comparison.baseline.contrast.delta_e00 < constants.PIGMENTATION_EVEN_DE00
     assert comparison.fade_percent is None and comparison.to_dict()["fade_percent"] is None
     assert NO_BASELINE_CONTRAST_WARNING in comparison.warnings
+    # Nor redness resolved: the baseline's Δa* (about +1) is under the bound at which an area is called red.
+    assert 0.5 < comparison.baseline.contrast.delta_a < constants.REDNESS_DELTA_A
+    assert comparison.redness_resolution_percent is None
