@@ -453,8 +453,11 @@ def _edit_visit(store, visit, number):
 
 
 def _shown_detail(value):
-    """A treatment detail as the form shows it: numbers without a trailing ``.0`` (1064, not 1064.0)."""
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A treatment detail as the form shows it: numbers without a trailing ``.0`` (1064, not 1064.0), and
+    never rounded (a form saved for its notes must not change a fluence of 2.1234567)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def _changed(message):

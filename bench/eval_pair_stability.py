@@ -58,6 +58,9 @@ def main():
         for change in CHANGES:
             try:
                 comparison = compare(baseline, load_photo(changed(followup, change)), roi=box)
+                if comparison.fade_percent is None:  # the area did not stand out at the baseline
+                    shown.append(f"{change} fade not defined")
+                    continue
                 fades.append(comparison.fade_percent)
                 registration = comparison.registration
                 shown.append(f"{change} {comparison.fade_percent:+.0f} ({registration.confidence:.2f}"

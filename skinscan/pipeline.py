@@ -689,7 +689,8 @@ class Comparison:
 
     @property
     def redness_resolution_percent(self):
-        """100 · (1 − Δa*_followup / Δa*_baseline); None when the baseline shows no redness (Δa* < 0.5)."""
+        """100 · (1 − Δa*_followup / Δa*_baseline); None when the baseline shows no redness (Δa* under
+        constants.REDNESS_MIN_DELTA_A, 2.0)."""
         return metrics.percent_reduction(self.baseline.contrast.delta_a, self.followup.contrast.delta_a,
                                          constants.REDNESS_MIN_DELTA_A)
 

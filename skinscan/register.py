@@ -26,8 +26,9 @@ Method
 5. **Verification** before any number: inliers spread around the area (angular sectors), a
    photometric check (band-passed baseline skin against the warped follow-up, local normalised
    cross-correlation, i.e. after a local gain and offset), a plausible scale and tilt. These combine
-   into ``Registration.confidence`` (0..1); below ``constants.MIN_REGISTRATION_CONFIDENCE`` the
-   alignment is refused with a message saying what to do.
+   into ``Registration.confidence`` (0..1); below ``constants.MIN_REGISTRATION_CONFIDENCE`` (below
+   TEXTURE_MIN_CONFIDENCE for a fit on fewer than MIN_INLIERS matches) the alignment is refused with a
+   message saying what to do.
 
 Landmarks (3-4 pairs clicked by the user) give the same :class:`Registration` through
 :func:`from_landmarks`.
@@ -537,9 +538,12 @@ def _guided_matches(view_b, view_f, warp, matches):
 
 
 def _rank(registration):
-    """Order of preference between candidate mappings: confidence, then the raw correlation."""
+    """Order of preference between candidate mappings: accepted first (a fit on few matches is refused
+    below TEXTURE_MIN_CONFIDENCE, above others' threshold: it must not outrank an accepted one), then
+    confidence, then the raw correlation."""
     ncc = registration.checks.get("ncc")
-    return (round(registration.confidence, 2), -1.0 if ncc is None else ncc, registration.homography is not None)
+    return (registration.ok, round(registration.confidence, 2), -1.0 if ncc is None else ncc,
+            registration.homography is not None)
 
 
 def _fit_models(work_b, work_f):

@@ -446,7 +446,7 @@ def _trend_png(rows, show_fade=False):
             right_axis.plot([d for d, _ in points], [v for _, v in points], marker, color=colour, label=name)
             plotted += [v for _, v in points]
         right_axis.set_ylabel(", ".join(name for *_, name in series))
-        right_axis.set_ylim(min(-10, *plotted), max(105, *plotted))
+        right_axis.set_ylim(min([-10, *plotted]), max([105, *plotted]))  # none plotted: every fade undefined
         more_handles, more_labels = right_axis.get_legend_handles_labels()
         handles, labels = handles + more_handles, labels + more_labels
     axis.legend(handles, labels, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False)

@@ -282,9 +282,13 @@ def _without_ink_candidates(candidates, cream=True):
     candidates : list of tuple
         (band coverage in pixels, centre L*a*b*, ...) per candidate skin colour.
     cream : bool
-        Drop a cream surface beside redder skin (below). A follow-up's skin map does without it: its
-        baseline's skin, mapped, chooses there (in 4_1 -> 4_2 a realistic tattoo's own flesh-toned
-        shading in the follow-up's band met the rule and would have dropped the untreated skin).
+        Drop a cream surface beside redder skin (below). Only on a first photo without a card. A
+        follow-up's skin map does without it: its baseline's skin, mapped, chooses there (in 4_1 -> 4_2 a
+        realistic tattoo's own flesh-toned shading in the follow-up's band met the rule and would have
+        dropped the untreated skin). So does a photo with a card: calibrated pale skin at a* 3-5 beside
+        the redness halo of a needled patch that fills the box's border band met it too (a review's
+        rendered scenes: the halo taken for the skin, Δa* +9.4 read as −5.6), and every real photo it
+        helped has no card.
 
     Returns
     -------
@@ -489,8 +493,9 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None, skin_hint=None
        colours; each gets a model (median, scaled-MAD σ, rank-correlated (a*, b*) covariance).
     3. Candidates that are another's ink or shadow (much darker and greyer), a near-neutral wall or
        sheet beside it (much lighter and greyer), a mixture of surfaces of one hue (lightness
-       spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) or, without a ``skin_hint``, a
-       cream surface (a floor tile, a wrap, a wall) lighter than redder skin beside it are dropped
+       spread beyond SKIN_MAX_LIGHTNESS_SIGMA, greyer than another) or, without a ``skin_hint`` nor a
+       card, a cream surface (a floor tile, a wrap, a wall) lighter than redder skin beside it are
+       dropped
        (:func:`_without_ink_candidates`). Spatial coherence chooses among the rest: of those whose
        skin-coloured pixels (Mahalanobis ≤ SKIN_MAHALANOBIS in (a*, b*), |ΔL*| ≤
        SKIN_LIGHTNESS_SIGMAS σ) connected to the box cover at least SKIN_CANDIDATE_SHARE of the best
@@ -550,7 +555,7 @@ def skin_map(rgb, box=None, card_quad=None, lab=None, lines=None, skin_hint=None
         coloured = cv2.morphologyEx(coloured.astype(np.uint8), cv2.MORPH_OPEN, element).astype(bool)
         surface = _components_touching(coloured, inside)
         candidates.append((int((surface & band).sum()), centre, sigma, covariance, surface, used))
-    candidates = _without_ink_candidates(candidates, cream=skin_hint is None)
+    candidates = _without_ink_candidates(candidates, cream=skin_hint is None and card_quad is None)
     # Ink, bruising and wounds darken skin: of the candidates that cover the band nearly as well as the
     # best, the lightest is the untreated skin.
     top = max(candidate[0] for candidate in candidates)

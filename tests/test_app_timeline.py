@@ -356,6 +356,17 @@ def test_the_pdf_calls_a_skin_tone_read_without_a_card_indicative():
     assert "ITA 8° (brown, no colour card: indicative only" in without
 
 
+def test_the_pdf_is_made_when_no_visit_has_a_fade():
+    """Fade shown (a tattoo) but undefined at every visit (the area did not stand out at the first): the
+    chart's right axis had nothing to span and the PDF failed with a TypeError (a review)."""
+    row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -1.0, "delta_a": 0.8, "delta_b": 0.5,
+           "delta_e00": 1.5, "pigmentation": "even", "quality": "good", "ita_deg": 40.0, "ita_category": "light",
+           "fade_percent": None}
+    pdf = area_report("Client", "tattoo forearm", [row, {**row, "taken": "2026-11-05T10:00", "days": 31.0}],
+                      show_fade=True)
+    assert pdf.startswith(b"%PDF") and "tattoo forearm" in _pdf_text(pdf)
+
+
 def test_the_pdf_lists_each_visits_treatment_as_written():
     """The procedure, wavelength, fluence and notes were in the ZIP only (walk)."""
     row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -5.0, "delta_a": 3.0, "delta_b": 1.0,

@@ -339,3 +339,14 @@ def test_real_fit_on_few_matches_needs_a_clear_correlation():
         assert abs(compare(baseline, brighter, roi=_box("10_3.JPG")).fade_percent) <= 15.0
     kept = align_photos(_real("4_2.jpg"), _real("4_1.JPG"), _box("4_2.jpg"))
     assert kept.ok and (kept.method != "texture" or kept.confidence >= register.TEXTURE_MIN_CONFIDENCE)
+
+
+def test_an_accepted_fit_outranks_a_refused_one_of_higher_confidence():
+    """A fit on few matches is refused below 0.75, above the others' 0.5: ranked on confidence alone, a
+    refused one at 0.70 beat an accepted one at 0.60 and the alignment came out refused (a review)."""
+    checks = {"ncc": 0.3, "plausible": True}
+    accepted = register.Registration(True, "features", np.eye(3), 30, 1.0, "", 0.60, "affine", checks)
+    refused = register.Registration(True, "texture", np.eye(3), 8, 1.0, "", 0.70, "affine", checks).refused(
+        "the skin does not look the same once aligned")
+    assert not refused.ok and accepted.ok
+    assert register._rank(accepted) > register._rank(refused)

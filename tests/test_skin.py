@@ -295,3 +295,21 @@ def test_a_cream_floor_lighter_than_the_leg_is_not_taken_for_skin():
     assert _dice(analysis.full_mask(), ink) >= 0.85
     # Without a card the camera moves the numbers: the reference's L* within 3 of the leg's.
     assert analysis.reference.lab[0] == pytest.approx(reference_true[0], abs=3.0)
+
+
+def test_pale_skin_with_a_card_beside_a_redness_halo_stays_the_skin():
+    """Calibrated pale skin (a* 3) around a needled patch whose redness halo fills the box's border band:
+    the cream rule (a surface with no blood red beside redder skin) would drop the pale skin and take the
+    halo for the skin, reading the patch's redness Δa* +9 as −6 (a review's scene). It applies only to
+    photos without a card, where every real photo it helped was."""
+    pale, halo = (72.0, 3.0, 13.0), (64.0, 18.0, 16.0)
+    scene = render_scene(640, 480, background_lab=pale, card=CardPlacement(centre=(0.15, 0.2), width_fraction=0.22),
+                         seed=5)
+    (_, _), (_, patch) = add_lesions(scene, [Lesion(centre=(0.6, 0.6), radii=(0.2, 0.16), lab=halo, softness=0.15, seed=5),
+                                             Lesion(centre=(0.6, 0.6), radii=(0.1, 0.07), lab=(48.0, 12.0, 14.0),
+                                                    softness=0.1, seed=6)])
+    scene.linear = add_pores(scene.linear, seed=5)
+    analysis = analyze(_photo(scene, 5), roi=loose_box(patch, 1.6))
+    assert analysis.calibration.found
+    assert analysis.reference.lab[1] == pytest.approx(pale[1], abs=2.0)  # the pale skin, not the halo (a* 18)
+    assert analysis.contrast.delta_a > 5.0 and analysis.contrast.redness == "red"
