@@ -198,7 +198,7 @@ def clean_treatment(treatment):
         if kinds[key] is float:
             number = treatment_number(value, units[key])
             if number is None:
-                raise InputError(f"{labels[key]} must be a number (e.g. 3.5), got {value!r}")
+                raise InputError(f"{labels[key]} must be a number (e.g. 3.5 or 3,5; 1064, not 1,064), got {value!r}")
             if not np.isfinite(number) or number < 0:
                 raise InputError(f"{labels[key]} must be a positive number, got {value!r}")
             value = number
@@ -213,7 +213,8 @@ _NUMBER_WITH_UNIT = re.compile(r"\s*([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]
 
 def treatment_number(value, unit=None):
     """A treatment detail's number as typed: ``3.5``, ``3,5`` (a decimal comma), or followed by the
-    field's own unit (``3,5 J/cm²``, ``3,5 J``, ``1064 nm``); None when it is not one number in that unit.
+    field's own unit (``3,5 J/cm²``, ``3,5 J``, ``1064 nm``); None when it is not one number in that unit,
+    or when a comma could be a thousands separator (``1,064``: 1064 or 1.064?).
 
     Parameters
     ----------
@@ -231,8 +232,10 @@ def treatment_number(value, unit=None):
     --------
     >>> treatment_number("3,5 J", "J/cm²"), treatment_number(" 1064 nm", "nm"), treatment_number(0.25, "mm")
     (3.5, 1064.0, 0.25)
-    >>> treatment_number("3 or 4", "mm"), treatment_number("500 µm", "mm")
-    (None, None)
+    >>> treatment_number("3 or 4", "mm"), treatment_number("500 µm", "mm"), treatment_number("1,064 nm", "nm")
+    (None, None, None)
+    >>> treatment_number("0,125", "mm"), treatment_number("1064", "nm")
+    (0.125, 1064.0)
     """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -246,7 +249,10 @@ def treatment_number(value, unit=None):
         accepted |= {own, own.split("/")[0]}
     if typed not in accepted:
         return None
-    return float(match.group(1).replace(",", "."))
+    number = match.group(1)
+    if re.fullmatch(r"[+-]?[1-9]\d*,\d{3}", number):
+        return None  # "1,064": a thousands comma or a decimal one? Not guessed (1064 nm read as 1.064 nm)
+    return float(number.replace(",", "."))
 
 
 def csv_safe(value):

@@ -54,6 +54,9 @@ def test_treatment_details_are_kept_validated_and_edited(record):
     # Said with the field's own label, not its key; 500 µm in a field in mm is refused, not read as 500 mm.
     with pytest.raises(InputError, match=r"^Needle depth \(mm\) must be a number"):
         store.update_visit(visit, treatment={"needle_depth_mm": "500 µm"})
+    # A comma that may be a thousands separator is not guessed at (1064 nm is not stored as 1.064 nm).
+    with pytest.raises(InputError, match="1064, not 1,064"):
+        store.update_visit(visit, treatment={"laser_wavelength_nm": "1,064 nm"})
     # A decimal comma and the field's unit after the number are read as typed.
     store.update_visit(visit, treatment={"fluence_j_cm2": "3,5 J/cm²", "laser_wavelength_nm": "1064 nm"})
     assert store.visits(area)[0]["treatment"] == {"fluence_j_cm2": 3.5, "laser_wavelength_nm": 1064.0}
