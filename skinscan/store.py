@@ -162,8 +162,8 @@ def treatment_text(treatment):
     >>> treatment_text({"procedure": "laser", "laser_wavelength_nm": 1064.0, "fluence_j_cm2": 3.5})
     'Procedure: laser; Laser wavelength (nm): 1064; Fluence (J/cm²): 3.5'
     """
-    return "; ".join(f"{label}: {treatment[key]:g}" if isinstance(treatment[key], float) else f"{label}: {treatment[key]}"
-                     for key, label, _ in TREATMENT_FIELDS if key in treatment)
+    return "; ".join(f"{label}: {treatment[key]:g}" if isinstance(treatment[key], float)
+                     else f"{label}: {treatment[key]}" for key, label, _ in TREATMENT_FIELDS if key in treatment)
 
 
 def clean_treatment(treatment):
