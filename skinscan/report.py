@@ -589,11 +589,15 @@ def _pair_refused(rows, pair_refusal, show_fade, alignment_refused):
     failed = "could not be aligned on the skin around the area" if alignment_refused else "could not be compared"
     story = [Paragraph(plain(f"These two photos {failed}{reason}, so this report gives no before → after change "
                              "for them."), styles["Normal"])]
-    aligned = [row for row in rows[1:] if row.get("aligned", True) and row.get("fade_percent") is not None]
+    # A visit with a fade or a redness resolved (fade is not defined when the first visit did not stand out).
+    aligned = [row for row in rows[1:] if row.get("aligned", True)
+               and (row.get("fade_percent") is not None or row.get("redness_resolution_percent") is not None)]
     if aligned:
         latest = aligned[-1]
-        number = (f"fade {latest['fade_percent']:.0f} %" if show_fade or latest.get("redness_resolution_percent") is None
-                  else f"redness resolved {redness_resolved_shown(latest['redness_resolution_percent']):.0f} %")
+        resolved = latest.get("redness_resolution_percent")
+        number = (f"fade {latest['fade_percent']:.0f} %"
+                  if latest.get("fade_percent") is not None and (show_fade or resolved is None)
+                  else f"redness resolved {redness_resolved_shown(resolved):.0f} %")
         story.append(Paragraph(plain(f"The latest visit aligned with the first visit ({_taken_text(rows[0])}) is "
                                      f"{_taken_text(latest)}: {number}; every visit is in the table below."),
                                styles["Normal"]))

@@ -367,6 +367,15 @@ def test_the_pdf_is_made_when_no_visit_has_a_fade():
     assert pdf.startswith(b"%PDF") and "tattoo forearm" in _pdf_text(pdf)
 
 
+def test_page_one_names_the_latest_redness_resolved_when_fade_is_not_defined():
+    """A first visit red (Δa* 2.5) but under 2 ΔE00: fade is not defined, redness resolved is; page 1 of a
+    refused pair still names the latest visit's number (a review found the sentence gone)."""
+    rows = [{"taken": "2026-10-05T10:00", "aligned": True},
+            {"taken": "2026-10-06T10:00", "aligned": True, "fade_percent": None, "redness_resolution_percent": 60.0}]
+    text = " ".join(paragraph.text for paragraph in report._pair_refused(rows, "too few skin features", True, True))
+    assert "is 2026-10-06 10:00: redness resolved 60 %" in text
+
+
 def test_the_pdf_lists_each_visits_treatment_as_written():
     """The procedure, wavelength, fluence and notes were in the ZIP only (walk)."""
     row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -5.0, "delta_a": 3.0, "delta_b": 1.0,
