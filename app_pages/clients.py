@@ -4,7 +4,7 @@ import streamlit as st
 
 from skinscan import InputError
 
-from app_pages.common import client_label, for_reader, open_store, plain
+from app_pages.common import client_label, for_reader, forget_built, open_store, plain
 
 
 def clients_page():
@@ -65,20 +65,13 @@ def clients_page():
                     "record was made by mistake, erase it (Erase this client, under its name).")
 
 
-def _forget_built():
-    """Drop what the timeline built from the record (prepared PDF/ZIP, pairs, pictures): records were renamed
-    or erased, and a new one may take an erased one's id."""
-    for key in ("timeline_pictures", "prepared", "pairs"):
-        st.session_state.pop(key, None)
-
-
 def _area_edit(store, area):
     """Rename a treated area, or delete it with its visits and photos once its name is typed."""
     with st.popover("Edit", help="Rename or delete this area"):
         new_name = st.text_input("New name", value=area["name"], key=f"area_name_{area['id']}")
         if st.button("Rename", key=f"rename_area_{area['id']}", disabled=new_name.strip() in ("", area["name"])):
             store.rename_area(area["id"], new_name)
-            _forget_built()
+            forget_built()
             st.session_state.area_changed = f"Area “{area['name']}” renamed “{new_name.strip()}”."
             st.rerun()
         st.caption("Deleting erases this area with every visit, photo and number in it. It cannot be undone.")
@@ -86,7 +79,7 @@ def _area_edit(store, area):
         confirmed = typed.strip().casefold() == area["name"].strip().casefold()
         if st.button("Delete area", key=f"delete_area_{area['id']}", disabled=not confirmed):
             store.delete_area(area["id"])
-            _forget_built()
+            forget_built()
             if st.session_state.get("area_id") == area["id"]:
                 st.session_state.pop("area_id")
             st.session_state.area_changed = f"Area “{area['name']}” deleted, with its visits and photos."
@@ -103,7 +96,7 @@ def _erase_section(store, client):
         if st.button("Erase client", key=f"erase_client_{client['id']}", disabled=not confirmed, type="primary"):
             areas = {area["id"] for area in store.areas(client["id"])}
             store.erase_client(client["id"])
-            _forget_built()
+            forget_built()
             # The pages open on the client and area chosen last: not on records that no longer exist.
             if st.session_state.get("client_id") == client["id"]:
                 st.session_state.pop("client_id")

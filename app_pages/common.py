@@ -182,6 +182,13 @@ def show_definitions():
             st.markdown(f"**{plain(name)}** — {plain(text)}")
 
 
+def forget_built():
+    """Drop what the timeline built from the record (pictures, prepared PDF/ZIP, compared pairs): after an
+    edit, a rename or an erasure (a new record may take an erased one's id)."""
+    for key in ("timeline_pictures", "prepared", "pairs"):
+        st.session_state.pop(key, None)
+
+
 def show_comparison_notes(warnings):
     """A comparison's warnings as the app shows them: "no redness at baseline" not at all (the redness
     resolved metric's help says it), "no longer stands out" (redness gone, ink faded: often the result

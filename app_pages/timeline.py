@@ -21,8 +21,8 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome, treatment_text
 
 from app_pages.common import (
-    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, open_store, plain, refusal_reason,
-    show_comparison_notes, show_definitions, without_cli_flags,
+    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, forget_built, open_store, plain,
+    refusal_reason, show_comparison_notes, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -462,8 +462,7 @@ def _shown_detail(value):
 
 def _changed(message):
     """After an edit: drop what was built from the old record, say what happened, show the new record."""
-    for key in ("timeline_pictures", "prepared", "pairs"):
-        st.session_state.pop(key, None)
+    forget_built()
     st.session_state["timeline_message"] = message
     st.rerun()
 

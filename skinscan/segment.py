@@ -687,23 +687,27 @@ def without_outliers(region, lab):
             "too little untreated skin to compare with: choose a reference patch (--reference-roi)"
         )
     smooth = cv2.GaussianBlur(lab.astype(np.float32), (0, 0), 1.5)
-    centre = np.median(smooth[region], axis=0)
-    kept = region & (np.linalg.norm(smooth - centre, axis=2) <= REFERENCE_OUTLIER_DE76)
+    # On the region's own pixels (the screen needs no others).
+    values = smooth[region]
+    centre = np.median(values, axis=0)
+    keep = np.linalg.norm(values - centre, axis=1) <= REFERENCE_OUTLIER_DE76
     for _ in range(OUTLIER_ROUNDS):
         # Until every pixel kept is within the bound of the kept pixels' own median (a fixed point: the
         # same skin screened again, mapped into a follow-up, keeps the same pixels).
-        if kept.sum() < MIN_REFERENCE_PIXELS:
+        if keep.sum() < MIN_REFERENCE_PIXELS:
             break
-        centre = np.median(smooth[kept], axis=0)
-        again = kept & (np.linalg.norm(smooth - centre, axis=2) <= REFERENCE_OUTLIER_DE76)
-        if again.sum() == kept.sum():
+        centre = np.median(values[keep], axis=0)
+        again = keep & (np.linalg.norm(values - centre, axis=1) <= REFERENCE_OUTLIER_DE76)
+        if again.sum() == keep.sum():
             break
-        kept = again
-    if kept.sum() < MIN_REFERENCE_PIXELS:
+        keep = again
+    if keep.sum() < MIN_REFERENCE_PIXELS:
         # Uneven skin (callus, maceration, a tan line): the half of it nearest its own median, which
         # reference_warnings then reports as uneven, rather than no answer.
-        spread = np.linalg.norm(smooth - centre, axis=2)
-        kept = region & (spread <= np.median(spread[region]))
+        spread = np.linalg.norm(values - centre, axis=1)
+        keep = spread <= np.median(spread)
+    kept = np.zeros_like(region)
+    kept[region] = keep
     return kept
 
 

@@ -242,11 +242,13 @@ def treatment_number(value, unit=None):
     match = _NUMBER_WITH_UNIT.fullmatch(str(value))
     if match is None:
         return None
-    typed = (match.group(2) or "").replace(" ", "").replace("²", "2").replace("³", "3").lower()
+    def spelled(text):  # "J / cm²" and "j/cm2" are one unit
+        return text.replace(" ", "").replace("²", "2").replace("³", "3").lower()
+
+    typed = spelled(match.group(2) or "")
     accepted = {""}
     if unit:
-        own = unit.replace(" ", "").replace("²", "2").replace("³", "3").lower()
-        accepted |= {own, own.split("/")[0]}
+        accepted |= {spelled(unit), spelled(unit).split("/")[0]}
     if typed not in accepted:
         return None
     number = match.group(1)
@@ -853,14 +855,18 @@ class Store:
         )
         return [dict(row) for row in rows]
 
+    def _require_area(self, area_id):
+        """InputError when there is no treated area with this id."""
+        if self._connection.execute("SELECT 1 FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
+            raise InputError(f"no treated area with id {area_id}")
+
     def rename_area(self, area_id, name):
         """Rename a treated area (a typo, "left brow" that is the right one); the audit log keeps that it was,
         not the names."""
         name = (name or "").strip()
         if not name:
             raise InputError("a treated area needs a name")
-        if self._connection.execute("SELECT id FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
-            raise InputError(f"no treated area with id {area_id}")
+        self._require_area(area_id)
         with self._transaction() as db:
             db.execute("UPDATE areas SET name = ? WHERE id = ?", (name, int(area_id)))
             self._log(db, "rename area", f"area #{int(area_id)} renamed")
@@ -868,8 +874,7 @@ class Store:
     def delete_area(self, area_id):
         """Erase a treated area with its visits, photos and measurements (an area made by mistake); the
         photo files go when nothing else uses them. The audit log keeps counts, no personal data."""
-        if self._connection.execute("SELECT id FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
-            raise InputError(f"no treated area with id {area_id}")
+        self._require_area(area_id)
         visits = self.visits(area_id)
         files = [photo["file"] for visit in visits for photo in visit["photos"]]
         with self._transaction() as db:
@@ -909,8 +914,7 @@ class Store:
         treatment_text = json.dumps(clean_treatment(treatment))
         for photo in photos:
             _check_consent(photo.get("consent", "clinical"))
-        if self._connection.execute("SELECT 1 FROM areas WHERE id = ?", (int(area_id),)).fetchone() is None:
-            raise InputError(f"no treated area with id {area_id}")
+        self._require_area(area_id)
         with self._staged() as staged:
             for photo in photos:
                 staged.append(self._stage_photo(photo["data"]))
