@@ -6,7 +6,7 @@ glare, clipped) -> treated area (found in a box, or given) -> reference skin (ri
 -> region medians -> contrast and uncertainty.
 ``compare``: analyze the baseline -> calibrate the follow-up -> align it on the skin around the area
 -> the baseline's area mapped into the follow-up, measured against the baseline's reference skin
-mapped there too (the follow-up's own ring when that skin is hidden) -> what changed (fade, redness
+mapped there too (the follow-up's own ring when that skin is hidden or a thin sliver) -> what changed (fade, redness
 resolution, hue drift, spread).
 """
 
@@ -522,6 +522,16 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
 #: in it); the second, when a comparison then measured the baseline on that same skin too.
 OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                          "this photo's own skin around the area was used")
+#: Said when the baseline's reference skin was too thin to carry into a follow-up (:func:`compare`): both
+#: visits then measured on the skin they share around the follow-up's area, or, when they share too
+#: little, each against its own.
+THIN_REFERENCE_WARNING = {
+    "shared": ("the baseline's reference skin is a thin sliver: both visits were measured against the skin "
+               "around the area that both photos show"),
+    "ring": ("the baseline's reference skin is a thin sliver and the follow-up does not show it well: each "
+             "visit was measured against its own skin around the area; choose a reference patch for a "
+             "steadier figure"),
+}
 SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
 
@@ -587,7 +597,8 @@ def shared_reference(baseline, followup, registration):
     baseline, followup : Analysis
         The follow-up measured over the baseline's area mapped by ``registration``, against its own
         ring (the baseline's reference mapped into it was not skin there: hidden, out of frame, or
-        skin the baseline's skin map took in and the follow-up's does not).
+        skin the baseline's skin map took in and the follow-up's does not; or the baseline's reference
+        was too thin to carry over, :func:`segment.reference_is_thin`).
     registration : register.Registration
 
     Returns
@@ -1072,13 +1083,18 @@ def compare(
             return None
         return found.sum() * work.step**2 if stands_out else None
 
+    # A sliver of reference skin (a frame filled with ink) is one spot's light: carried into the follow-up,
+    # a shadow falling there read as fade (+22 % on an unchanged real tattoo). The follow-up takes its own
+    # ring then, and both visits the skin of it they share (shared_reference).
+    thin_reference = reference_roi is None and segment.reference_is_thin(base.reference, base.treated)
+
     def measure_followup(reference_box):
         """The follow-up over the mapped area against ``reference_box`` (the chosen patch mapped) or, when
-        None, the baseline's reference skin mapped; with the baseline's reference mask mapped (or None) and
-        the follow-up's own area in pixels (None when not measured or no longer standing out)."""
+        None, the baseline's reference skin mapped (its own ring when that is thin); with the follow-up's
+        own area in pixels (None when not measured or no longer standing out)."""
         extra_boxes = [search_box] if search_box is not None else []
         reference_mask = None
-        if reference_box is None:
+        if reference_box is None and not thin_reference:
             # The same skin as the baseline's reference, where it lands in the follow-up.
             reference_mask = register.warp_mask(base.reference_mask, registration, shape_f, offset=base.work.offset)
             if reference_mask.any():
@@ -1091,22 +1107,24 @@ def compare(
                                 skin_hint=skin_hint,
                                 on_work=(lambda work: pending_area.append(pool.submit(own_area, work)))
                                 if measure_spread else None)
-            return measured, reference_mask, pending_area[0].result() if pending_area else None
+            return measured, pending_area[0].result() if pending_area else None
 
     try:
-        follow, reference_mask_f, own_pixels = measure_followup(reference_f)
+        follow, own_pixels = measure_followup(reference_f)
     except InputError:
         if reference_f is None:
             raise
         # The chosen patch, mapped, holds too little skin here (clothing, the card, shadow): the
         # baseline's reference skin mapped, or the skin both photos share, instead.
         patch_missing = True
-        follow, reference_mask_f, own_pixels = measure_followup(None)
-    if reference_mask_f is not None and follow.reference_source == "ring":
+        follow, own_pixels = measure_followup(None)
+    if follow.reference_source == "ring":
         # The follow-up's reference is its own ring, not the baseline's: measure the baseline there too.
         base, follow = shared_reference(base, follow, registration)
 
     warnings = [PATCH_MISSING_WARNING] if patch_missing else []
+    if thin_reference and follow.reference_source in THIN_REFERENCE_WARNING:
+        warnings.append(THIN_REFERENCE_WARNING[follow.reference_source])
     area_change = None
     # Like with like: the follow-up's area is found in the mapped box, so an area given as a mask (an
     # outline clicked or drawn by hand) is set against the area found in the same box at the baseline.

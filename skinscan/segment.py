@@ -542,6 +542,14 @@ def reference_ring(treated, valid, lab):
     return without_outliers(ring, lab)
 
 
+def reference_is_thin(reference, treated):
+    """True when the reference skin holds fewer photo pixels than REFERENCE_THIN_PIXELS and than
+    REFERENCE_THIN_FRACTION of the treated area's (``reference``, ``treated``: metrics.RegionMeasurement).
+    Its median then stands for a sliver of skin: one spot's light, not the skin around the area."""
+    measured = reference.measured_pixels * reference.sample_step**2
+    return measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels)
+
+
 def reference_warnings(reference, treated):
     """Warnings about the reference skin: too thin or too uneven to trust its median.
 
@@ -554,8 +562,8 @@ def reference_warnings(reference, treated):
     list of str
     """
     warnings = []
-    measured = reference.measured_pixels * reference.sample_step**2
-    if measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels):
+    if reference_is_thin(reference, treated):
+        measured = reference.measured_pixels * reference.sample_step**2
         warnings.append(
             f"the reference skin is thin ({measured} pixels): check it on the overlay or choose a patch (--reference-roi)"
         )

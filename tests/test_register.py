@@ -13,10 +13,12 @@ import cv2
 import numpy as np
 import pytest
 
-from skinscan import InputError, analyze, color, compare, constants, load_photo, register, report
+from skinscan import InputError, analyze, color, compare, constants, load_photo, register, report, segment
 from skinscan.demo import comparison_record, measurement_records
-from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING, SPREAD_WITHOUT_CARDS_WARNING, align_photos, place_area
-from visits import hidden_reference_pair, limb_pair
+from skinscan.pipeline import (
+    SHARED_OWN_REFERENCE_WARNING, SPREAD_WITHOUT_CARDS_WARNING, THIN_REFERENCE_WARNING, align_photos, place_area,
+)
+from visits import filled_frame_pair, hidden_reference_pair, limb_pair
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real_skin" / "tattoo"
 #: Alignment error allowed at the area's box corners, follow-up pixels (the issue's target).
@@ -134,6 +136,20 @@ def _true_landmarks(pair):
     x, y, w, h = pair.roi
     corners = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], float)
     return corners, cv2.perspectiveTransform(corners[None], pair.true_homography)[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_sliver_of_reference_skin_is_not_carried_into_the_follow_up(seed):
+    """Ink fills the baseline's frame but for ~100 pixels of skin at a corner (as in a real sleeve
+    photo), and at the follow-up, taken from further away, a shadow falls on that corner's skin only.
+    Carried into the follow-up, the sliver read +31 % and +28 % fade for this unchanged tattoo; the
+    follow-up's own ring (the skin all round the area) keeps fade within 5 % of the truth (0)."""
+    pair = filled_frame_pair(seed)
+    comparison = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=_true_landmarks(pair))
+    assert segment.reference_is_thin(comparison.baseline.reference, comparison.baseline.treated)
+    assert comparison.followup.reference_source in ("ring", "shared")
+    assert THIN_REFERENCE_WARNING[comparison.followup.reference_source] in comparison.warnings
+    assert abs(comparison.fade_percent - pair.true_fade_percent) <= 5.0
 
 
 @pytest.fixture(scope="module")

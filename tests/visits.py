@@ -254,3 +254,39 @@ def hidden_reference_pair(seed=0, sleeve="below_right", light_falloff=0.5):
     lesion_b = cv2.warpPerspective((lesion_alpha(*LIMB_BODY, lesion) >= 0.5).astype(np.uint8), pose_b, LIMB_PHOTO,
                                    flags=cv2.INTER_NEAREST).astype(bool)
     return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b), 0.0)
+
+
+
+def filled_frame_pair(seed=0, shadow=0.35):
+    """An unchanged tattoo that fills the baseline's frame but for a sliver of skin at its top-left
+    corner, seen again from further away (the skin all round it in view); at the follow-up a shadow
+    (``shadow``: the fraction of light lost at its centre) falls on that sliver's skin only. Returns a
+    LimbPair (true fade 0: the same ink, and the skin around it under the same light but for the shadow).
+    """
+    rng = np.random.default_rng(1300 + seed)
+    skin, ink = (64.0, 13.0, 17.0), (33.0, 3.0, 2.0)
+    body = render_scene(*LIMB_BODY, background_lab=skin, card=None, seed=seed).linear
+    # The ink: a 650 x 550 rectangle whose top-left corner is rounded off (a circle of radius 300 px).
+    x0, y0, x1, y1, radius = 250, 150, 900, 700, 300
+    ys, xs = np.mgrid[0 : LIMB_BODY[1], 0 : LIMB_BODY[0]].astype(np.float32)
+    inside = (xs >= x0) & (xs < x1) & (ys >= y0) & (ys < y1)
+    corner = (xs < x0 + radius) & (ys < y0 + radius) & (np.hypot(xs - x0 - radius, ys - y0 - radius) > radius)
+    alpha = cv2.GaussianBlur((inside & ~corner).astype(np.float32), (0, 0), 2.0)[..., None]
+    body = ((1 - alpha) * body + alpha * lab_to_linear(ink)).astype(np.float32)
+    body = add_hair(add_pores(body, density=0.006, depth=0.2, seed=seed), count=25, seed=seed)
+    # The baseline's frame starts 5 px inside the ink's top-left corner: its only skin is the rounded-off
+    # corner. The follow-up's shadow is centred on that corner's tip.
+    origin = (x0 + 5, y0 + 5)
+    shade = 1 - shadow * np.exp(-((xs - origin[0] - 30) ** 2 + (ys - origin[1] - 30) ** 2) / (2 * 40.0**2))
+    shaded = (body * shade[..., None]).astype(np.float32)
+    pose_b = np.array([[1, 0, -origin[0]], [0, 1, -origin[1]], [0, 0, 1]], float)
+    # The follow-up is taken from further away, the whole tattoo and the skin round it in view.
+    centre = (0.5 * (x0 + x1), 0.5 * (y0 + y1))
+    to_photo = np.array([[1, 0, LIMB_PHOTO[0] / 2 - centre[0]], [0, 1, LIMB_PHOTO[1] / 2 - centre[1]], [0, 0, 1]], float)
+    pose_f = to_photo @ pose(rotation_deg=rng.uniform(-6, 6), scale=float(rng.uniform(0.55, 0.62)), centre=centre,
+                             shift=(rng.uniform(-20, 20), rng.uniform(-15, 15)))
+    photos = [Camera(cct=5200, white_balance=0.7, seed=seed + 10 * index).capture(view(scene, body_pose, LIMB_PHOTO))
+              for index, (scene, body_pose) in enumerate(((body, pose_b), (shaded, pose_f)))]
+    ink_b = cv2.warpPerspective((alpha[..., 0] >= 0.5).astype(np.uint8), pose_b, LIMB_PHOTO,
+                                flags=cv2.INTER_NEAREST).astype(bool)
+    return LimbPair(photos[0], photos[1], loose_box(ink_b, 1.0), pose_f @ np.linalg.inv(pose_b), 0.0)
