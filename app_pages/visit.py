@@ -502,8 +502,9 @@ def _show_against_first_visit(comparison):
     columns[4].metric("spread %", shown_number(comparison.area_change_percent, "{:+.0f}"),
                       help="change of the area's size since the first visit: above 0 it grew, below 0 it shrank")
     if comparison.baseline.reference_source == "shared":
+        thin = pipeline.THIN_REFERENCE_WARNING["shared"] in comparison.warnings
         st.caption("The first visit was measured again on the skin both photos show (its own reference skin is "
-                   "hidden in this photo).")
+                   + ("thin: little skin around the area)." if thin else "hidden in this photo)."))
 
 
 def _box_inputs(photo, digest, suggested=None, note=None):

@@ -6,7 +6,7 @@ glare, clipped) -> treated area (found in a box, or given) -> reference skin (ri
 -> region medians -> contrast and uncertainty.
 ``compare``: analyze the baseline -> calibrate the follow-up -> align it on the skin around the area
 -> the baseline's area mapped into the follow-up, measured against the baseline's reference skin
-mapped there too (the follow-up's own ring when that skin is hidden or a thin sliver) -> what changed (fade, redness
+mapped there too (the follow-up's own ring when that skin is hidden or thin) -> what changed (fade, redness
 resolution, hue drift, spread).
 """
 
@@ -526,11 +526,11 @@ OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this phot
 #: visits then measured on the skin they share around the follow-up's area, or, when they share too
 #: little, each against its own.
 THIN_REFERENCE_WARNING = {
-    "shared": ("the baseline's reference skin is a thin sliver: both visits were measured against the skin "
-               "around the area that both photos show"),
-    "ring": ("the baseline's reference skin is a thin sliver and the follow-up does not show it well: each "
-             "visit was measured against its own skin around the area; choose a reference patch for a "
-             "steadier figure"),
+    "shared": ("the baseline's reference skin is thin (little skin around the area): both visits were measured "
+               "against the skin around the area that both photos show"),
+    "ring": ("the baseline's reference skin is thin (little skin around the area) and the two photos share too "
+             "little of it: each visit was measured against its own skin around the area; choose a reference "
+             "patch for a steadier figure"),
 }
 SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
@@ -1083,9 +1083,9 @@ def compare(
             return None
         return found.sum() * work.step**2 if stands_out else None
 
-    # A sliver of reference skin (a frame filled with ink) is one spot's light: carried into the follow-up,
-    # a shadow falling there read as fade (+22 % on an unchanged real tattoo). The follow-up takes its own
-    # ring then, and both visits the skin of it they share (shared_reference).
+    # A thin reference (a frame filled with ink leaves a sliver of skin) is one spot's light: carried into
+    # the follow-up, a shadow falling there read as fade (+22 % on an unchanged real tattoo). The follow-up
+    # takes its own ring then, and both visits the skin of it they share (shared_reference).
     thin_reference = reference_roi is None and segment.reference_is_thin(base.reference, base.treated)
 
     def measure_followup(reference_box):
@@ -1221,7 +1221,7 @@ class TimelineVisit:
             **numbers,
             "fade_percent": compared.get("fade_percent"),
             # The first visit's ΔE00 this fade was computed from: the first row's, unless the first
-            # visit's reference skin was hidden in this photo and both were measured on other skin.
+            # visit's reference skin was hidden in this photo (or thin) and both were measured on other skin.
             "baseline_delta_e00": (compared.get("baseline") or {}).get("contrast", {}).get("delta_e00"),
             "redness_resolution_percent": compared.get("redness_resolution_percent"),
             "hue_shift_deg": compared.get("hue_shift_deg"),

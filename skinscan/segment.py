@@ -543,9 +543,10 @@ def reference_ring(treated, valid, lab):
 
 
 def reference_is_thin(reference, treated):
-    """True when the reference skin holds fewer photo pixels than REFERENCE_THIN_PIXELS and than
+    """True when the reference skin holds fewer photo pixels than REFERENCE_THIN_PIXELS, or than
     REFERENCE_THIN_FRACTION of the treated area's (``reference``, ``treated``: metrics.RegionMeasurement).
-    Its median then stands for a sliver of skin: one spot's light, not the skin around the area."""
+    Its median then stands for a strip of skin (a frame filled with ink leaves a sliver at a corner): one
+    spot's light, not the skin around the area."""
     measured = reference.measured_pixels * reference.sample_step**2
     return measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels)
 
