@@ -222,7 +222,7 @@ def visit_rows(visits):
         aligned = status in (BASELINE, ALIGNED)
         comparison = (results.get("comparison") or {}) if status == ALIGNED else {}
         # Aligned, but the first visit was measured again on other skin (its own reference was hidden
-        # here: pipeline.shared_reference): this visit's own ΔE00 and Δa* are not on the first's skin.
+        # here, or thin: pipeline.shared_reference): this visit's own ΔE00 and Δa* are not on the first's skin.
         other_skin = bool(comparison.get("baseline_on_other_skin"))
         # An aligned visit shows the first visit's area as compared on it (what its fade % is computed
         # from), not the box drawn on this photo; records before 2026-11-26 have only the latter.

@@ -475,7 +475,7 @@ def _show_against_first_visit(comparison):
     Metrics: fade %, redness resolved % (with why it is not given when the first visit showed no
     redness), ΔE00 and Δa* before → after over the first visit's area placed on this photo (not the
     box drawn here), spread %; and a note when the first visit was measured again on the skin both
-    photos show (its own reference skin is hidden here).
+    photos show (its own reference skin is hidden here, or thin).
 
     Parameters
     ----------
@@ -502,7 +502,7 @@ def _show_against_first_visit(comparison):
     columns[4].metric("spread %", shown_number(comparison.area_change_percent, "{:+.0f}"),
                       help="change of the area's size since the first visit: above 0 it grew, below 0 it shrank")
     if comparison.baseline.reference_source == "shared":
-        thin = pipeline.THIN_REFERENCE_WARNING["shared"] in comparison.warnings
+        thin = any(pipeline.THIN_REFERENCE_WARNING[how] in comparison.warnings for how in ("shared", "shared thin"))
         st.caption("The first visit was measured again on the skin both photos show (its own reference skin is "
                    + ("thin: little skin around the area)." if thin else "hidden in this photo)."))
 

@@ -519,18 +519,23 @@ def _analyze(calibration, roi=None, mask=None, reference_roi=None, whole_roi=Fal
 
 
 #: Said when a follow-up's reference had to be its own ring (the baseline's reference skin is not skin
-#: in it); the second, when a comparison then measured the baseline on that same skin too.
+#: in it); SHARED_OWN_REFERENCE_WARNING, when a comparison then measured the baseline on that same skin too.
 OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                          "this photo's own skin around the area was used")
-#: Said when the baseline's reference skin was too thin to carry into a follow-up (:func:`compare`): both
-#: visits then measured on the skin they share around the follow-up's area, or, when they share too
-#: little, each against its own.
+#: Said when the baseline's reference skin was too thin to carry into a follow-up (:func:`compare`), by
+#: how both visits were then measured: on the skin they share around the follow-up's area ("shared"; that
+#: skin itself thin: "shared thin"), or, when the photos show too little of the same skin, each against
+#: its own ("ring").
 THIN_REFERENCE_WARNING = {
     "shared": ("the baseline's reference skin is thin (little skin around the area): both visits were measured "
                "against the skin around the area that both photos show"),
-    "ring": ("the baseline's reference skin is thin (little skin around the area) and the two photos share too "
-             "little of it: each visit was measured against its own skin around the area; choose a reference "
-             "patch for a steadier figure"),
+    "shared thin": ("the baseline's reference skin is thin (little skin around the area): both visits were "
+                    "measured against the skin around the area that both photos show, itself thin; choose a "
+                    "reference patch for a steadier figure"),
+    "ring": ("the baseline's reference skin is thin (little skin around the area) and the two photos show too "
+             "little of the same skin: the baseline was measured against its thin reference, the follow-up "
+             "against its own skin around the area, so the fade includes any difference of light between "
+             "them; choose a reference patch"),
 }
 SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
@@ -645,9 +650,9 @@ class Comparison:
     ----------
     baseline, followup : Analysis
         Both measured against the same skin: the follow-up against the baseline's reference mapped
-        into it, or, when that is not skin there, both against the follow-up's own ring and the same
-        skin in the baseline (:func:`shared_reference`; the baseline's numbers then differ from those
-        of the baseline measured alone).
+        into it, or, when that is not skin there or is thin (:func:`segment.reference_is_thin`), both
+        against the follow-up's own ring and the same skin in the baseline (:func:`shared_reference`;
+        the baseline's numbers then differ from those of the baseline measured alone).
     registration : register.Registration
     area_change_percent : float or None
         Spread: 100 · (A_followup / A_baseline − 1), the follow-up's own found area mapped into baseline
@@ -1086,7 +1091,9 @@ def compare(
     # A thin reference (a frame filled with ink leaves a sliver of skin) is one spot's light: carried into
     # the follow-up, a shadow falling there read as fade (+22 % on an unchanged real tattoo). The follow-up
     # takes its own ring then, and both visits the skin of it they share (shared_reference).
-    thin_reference = reference_roi is None and segment.reference_is_thin(base.reference, base.treated)
+    # (A chosen patch, when used, is the reference whatever its size; when it is missing here, the
+    # baseline's reference, that patch, is not carried over either when thin.)
+    thin_reference = segment.reference_is_thin(base.reference, base.treated)
 
     def measure_followup(reference_box):
         """The follow-up over the mapped area against ``reference_box`` (the chosen patch mapped) or, when
@@ -1123,8 +1130,11 @@ def compare(
         base, follow = shared_reference(base, follow, registration)
 
     warnings = [PATCH_MISSING_WARNING] if patch_missing else []
-    if thin_reference and follow.reference_source in THIN_REFERENCE_WARNING:
-        warnings.append(THIN_REFERENCE_WARNING[follow.reference_source])
+    if thin_reference and not patch_missing and follow.reference_source in ("shared", "ring"):
+        how = follow.reference_source
+        if how == "shared" and segment.reference_is_thin(base.reference, base.treated):
+            how = "shared thin"
+        warnings.append(THIN_REFERENCE_WARNING[how])
     area_change = None
     # Like with like: the follow-up's area is found in the mapped box, so an area given as a mask (an
     # outline clicked or drawn by hand) is set against the area found in the same box at the baseline.

@@ -176,7 +176,7 @@ def hue_drift_shown(rows):
 def contrast_line_rows(rows):
     """Of the rows a trend line may join (:func:`trend_rows`), those whose own ΔE00 and Δa* may be joined
     to the first visit's: not those flagged ``other_skin`` (aligned, but the skin the first visit was
-    measured against was hidden, so the comparison measured both on other skin: their fade % is on
+    measured against was hidden or thin, so the comparison measured both on other skin: their fade % is on
     shared skin, their own ΔE00 and Δa* are against other skin than the first visit's)."""
     return [row for row in rows if not row.get("other_skin")]
 
@@ -195,9 +195,9 @@ def other_skin_caption(rows):
     if not other:
         return ""
     visits = ", ".join(_taken_text(row) for row in other)
-    return (f"Visits measured against other skin around the area than the first (the first visit's was hidden): "
-            f"{visits}. Their ΔE00 and Δa* are left out of the lines; their fade % compares the same skin in both "
-            f"photos.")
+    return (f"Visits measured against other skin around the area than the first (the first visit's was hidden "
+            f"there, or too thin): {visits}. Their ΔE00 and Δa* are left out of the lines; their fade % compares "
+            f"the same skin in both photos.")
 
 
 def no_card_caption(rows):

@@ -317,16 +317,18 @@ def test_a_follow_up_taken_twice_as_close_aligns_as_surely():
     assert np.abs(result.registration.map_points(corners) - 2.0 * corners).max() <= 2.0
 
 
-def test_a_chosen_patch_out_of_frame_at_follow_up_falls_back_to_shared_skin():
+@pytest.mark.parametrize("patch", [(700, 100, 120, 80), (690, 100, 30, 30)], ids=["patch", "thin patch"])
+def test_a_chosen_patch_out_of_frame_at_follow_up_falls_back_to_shared_skin(patch):
     """A patch chosen at the first visit that a follow-up, framed tighter, does not show no longer blocks
     the comparison: the follow-up is measured as without a patch, and says so (a review found such
-    visits left "not compared" with no way to fix them)."""
-    from skinscan import load_photo
+    visits left "not compared" with no way to fix them). The patches: skin up and right of the area;
+    the second is thin (900 pixels, under a tenth of the area's): what is left of it in the follow-up
+    is not its reference (segment.reference_is_thin; a review saw a 300-pixel leftover used)."""
+    from skinscan import load_photo, segment
     from skinscan.pipeline import PATCH_MISSING_WARNING
 
     samples = Path(__file__).resolve().parents[1] / "sample_images"
     roi = tuple(json.loads((samples / "truth.json").read_text())["needling_day0.jpg"]["roi"])
-    patch = (700, 100, 120, 80)  # skin up and right of the area
     baseline = load_photo(samples / "needling_day0.jpg")
     followup = load_photo(samples / "needling_day1.jpg").pixels
     with_patch = compare(baseline, followup, roi=roi, reference_roi=patch)
@@ -336,6 +338,8 @@ def test_a_chosen_patch_out_of_frame_at_follow_up_falls_back_to_shared_skin():
     cropped = compare(baseline, encoded.tobytes(), roi=roi, reference_roi=patch)
     assert PATCH_MISSING_WARNING in cropped.warnings
     assert cropped.followup.reference_source != "box"
+    if segment.reference_is_thin(with_patch.baseline.reference, with_patch.baseline.treated):
+        assert cropped.followup.reference_source in ("shared", "ring")
     # Still the rendered truth's fade (sample_images/truth.json: ΔE00 7.54 -> 4.00, 47.0 %).
     truth = json.loads((samples / "truth.json").read_text())
     before, after = (float(color.delta_e_ciede2000(truth[name]["treated_lab"], truth[name]["reference_lab"]))

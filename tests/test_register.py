@@ -140,15 +140,18 @@ def _true_landmarks(pair):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_sliver_of_reference_skin_is_not_carried_into_the_follow_up(seed):
-    """Ink fills the baseline's frame but for ~100 pixels of skin at a corner (as in a real sleeve
-    photo), and at the follow-up, taken from further away, a shadow falls on that corner's skin only.
-    Carried into the follow-up, the sliver read +31 % and +28 % fade for this unchanged tattoo; the
-    follow-up's own ring (the skin all round the area) keeps fade within 5 % of the truth (0)."""
+    """Ink fills the baseline's frame but for a sliver of skin at a corner (as in a real sleeve photo;
+    here 1,500-1,900 photo pixels, thin by the tenth-of-the-area bound), and at the follow-up, taken
+    from further away, a shadow falls on that corner's skin only. Carried into the follow-up, the
+    sliver read +31 % and +28 % fade for this unchanged tattoo; the follow-up's own ring (the skin all
+    round the area) keeps fade within 5 % of the truth (0). Both seeds show the two photos too little
+    of the same skin to share one reference ("ring")."""
     pair = filled_frame_pair(seed)
+    alone = analyze(pair.baseline, roi=pair.roi)
+    assert segment.reference_is_thin(alone.reference, alone.treated)
     comparison = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=_true_landmarks(pair))
-    assert segment.reference_is_thin(comparison.baseline.reference, comparison.baseline.treated)
-    assert comparison.followup.reference_source in ("ring", "shared")
-    assert THIN_REFERENCE_WARNING[comparison.followup.reference_source] in comparison.warnings
+    assert comparison.followup.reference_source == "ring"
+    assert THIN_REFERENCE_WARNING["ring"] in comparison.warnings
     assert abs(comparison.fade_percent - pair.true_fade_percent) <= 5.0
 
 

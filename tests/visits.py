@@ -256,7 +256,6 @@ def hidden_reference_pair(seed=0, sleeve="below_right", light_falloff=0.5):
     return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b), 0.0)
 
 
-
 def filled_frame_pair(seed=0, shadow=0.35):
     """An unchanged tattoo that fills the baseline's frame but for a sliver of skin at its top-left
     corner, seen again from further away (the skin all round it in view); at the follow-up a shadow
