@@ -131,6 +131,20 @@ def test_landmarks_give_the_same_registration():
         register.from_landmarks(base[:3], follow[:2])
 
 
+def test_an_automatic_alignment_is_trusted_with_less_tilt_than_landmarks():
+    """A mapping that stretches the skin 1.6 times more one way than the other (a 51° tilt) is refused
+    from matched features (AUTO_MAX_ANISOTROPY 1.5: on the real pairs such fits were the ones least on
+    the tattoo) but taken from the practitioner's landmarks (up to REGISTRATION_MAX_ANISOTROPY)."""
+    box = (100, 100, 200, 150)
+    corners = np.array([[100, 100], [300, 100], [300, 250], [100, 250]], float)
+    for stretch, refused in ((1.6, True), (1.4, False)):
+        tilt = np.array([[1.0, 0, 0], [0, 1.0 / stretch, 0], [0, 0, 1]]) @ np.array([[1, 0, 20], [0, 1, 10], [0, 0, 1.0]])
+        assert bool(register._too_tilted_for_features(tilt, box)) == refused
+        follow = cv2.perspectiveTransform(corners[None], tilt)[0]
+        registration = register.from_landmarks(corners, follow, box)
+        assert registration.ok and np.abs(registration.map_points(corners) - follow).max() < 1e-3
+
+
 def _true_landmarks(pair):
     """The loose box's corners and where the true mapping puts them: landmarks a practitioner would click."""
     x, y, w, h = pair.roi
