@@ -731,7 +731,8 @@ AUTO_MAX_ANISOTROPY = 1.5
 
 def _too_tilted_for_features(homography, area_box):
     """'' unless the mapping stretches the skin at the area's centre more than AUTO_MAX_ANISOTROPY times
-    more one way than the other (a tilt of 48°): then what to do instead."""
+    more one way than the other (a tilt of 48°): then why it is refused (a refusal's message asks for
+    landmarks, :func:`alignment_advice`)."""
     x, y, w, h = area_box
     singular = np.linalg.svd(_jacobian(homography, (x + w / 2, y + h / 2)), compute_uv=False)
     if singular[0] / max(singular[1], 1e-12) > AUTO_MAX_ANISOTROPY:
@@ -748,7 +749,9 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
     the sector coverage of the inliers (:func:`_spread`) and support = min(1, inliers / INLIERS_FULL)
     raised to 1/2. A texture alignment (method "texture": fewer than MIN_INLIERS matches) is judged on the
     photometric score alone, with the stricter TEXTURE_NCC_NONE..TEXTURE_NCC_FULL, and accepted from
-    TEXTURE_MIN_CONFIDENCE (others from constants.MIN_REGISTRATION_CONFIDENCE).
+    TEXTURE_MIN_CONFIDENCE (others from constants.MIN_REGISTRATION_CONFIDENCE). A plausible mapping
+    tilted beyond AUTO_MAX_ANISOTROPY is refused with its confidence kept: it is still refined and
+    guided from like any other, and one it leads to may be accepted.
 
     Returns
     -------
@@ -759,7 +762,7 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
         residual = float(np.median(np.linalg.norm(mapped - points_f, axis=1)))
     else:
         residual = float("nan")
-    problem = plausibility(homography, area_box, expected_scale) or _too_tilted_for_features(homography, area_box)
+    problem = plausibility(homography, area_box, expected_scale)
     ncc, coverage = photometric_correlation(homography, view_b, view_f, area_box) if not problem else (float("nan"), 0.0)
     none, full = (TEXTURE_NCC_NONE, TEXTURE_NCC_FULL) if method == "texture" else (NCC_NONE, NCC_FULL)
     photometric = 0.0 if not np.isfinite(ncc) else float(np.clip((ncc - none) / (full - none), 0, 1))
@@ -777,6 +780,10 @@ def verify(homography, view_b, view_f, area_box, points_b, points_f, method, mod
     registration = Registration(True, method, homography, len(points_b), residual, "", confidence, model, checks)
     if problem:
         return registration.refused(problem)
+    # Plausible (so still refined and guided from, and ranked by its confidence), but not trusted as it is.
+    too_tilted = _too_tilted_for_features(homography, area_box)
+    if too_tilted:
+        return registration.refused(too_tilted)
     if confidence < (TEXTURE_MIN_CONFIDENCE if method == "texture" else constants.MIN_REGISTRATION_CONFIDENCE):
         weakest = min(("the skin does not look the same once aligned", photometric),
                       ("the matches cluster on one side of the area", spread),
