@@ -320,6 +320,9 @@ def refusal_reason(refusal):
 #: another client) is as likely as one framed otherwise (a walk saved another tattoo's photo in an area).
 DRAW_IT_YOURSELF = ("Draw the box yourself; if this photo shows another area or another client, save it "
                     "there instead.")
+#: What to do when a photo could not be compared with the first visit: matching points, once it is saved.
+GIVE_LANDMARKS = ("Once it is saved, the Timeline can compare it from matching points you click on the two "
+                  "photos (choose it as After there).")
 
 
 def alignment_refusal(refusal, could_not="place the previous visit's area on this photo", then=DRAW_IT_YOURSELF):

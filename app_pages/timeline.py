@@ -114,9 +114,12 @@ def _status_notes(rows):
                          f"given ({why}); choose the pair below to compare them now."))
     if later and ALIGNED not in statuses:
         reason = unaligned_first_visit_reason(later)
-        st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. If it is not a photo of this "
-                   "area (or has the wrong date), delete it or correct its date: every change is measured "
-                   "from the first visit.")
+        # A walk read this as blaming the first visit when one later photo was taken from another side:
+        # matching points come first; deleting the first visit only when it is not of this area.
+        st.warning(f"Visit 1 ({first['taken']}) is the first visit, but {reason}. A later visit taken from "
+                   "another angle can still be compared from matching points (choose it as After below). If "
+                   "visit 1 is not a photo of this area (or has the wrong date), delete it or correct its date: "
+                   "every change is measured from the first visit.")
 
 
 def _several_photos_note(visits, rows):

@@ -22,10 +22,10 @@ from skinscan.demo import measurement_records
 from skinscan.store import TREATMENT_FIELDS, stored_file_name
 
 from app_pages.common import (
-    CHART_NAMES, alignment_refusal, area_choice, area_keywords, baseline_of, baseline_photo, box_to_outline,
-    display_overlay, draw_box, drawn_outline_mask, drawn_shapes, for_reader, measured_outline, open_store,
-    photo_key, plain, refusal_reason, session_calibration, show_comparison_notes, show_numbers, state_key, to_uint8,
-    verdict_badge, visits_named, without_cli_flags,
+    CHART_NAMES, DRAW_IT_YOURSELF, GIVE_LANDMARKS, alignment_refusal, area_choice, area_keywords, baseline_of,
+    baseline_photo, box_to_outline, display_overlay, draw_box, drawn_outline_mask, drawn_shapes, for_reader,
+    measured_outline, open_store, photo_key, plain, refusal_reason, session_calibration, show_comparison_notes,
+    show_numbers, state_key, to_uint8, verdict_badge, visits_named, without_cli_flags,
 )
 
 #: How a photo left out for want of the "save anyway" tick ends its reason.
@@ -349,7 +349,7 @@ def _measure_upload(name, data, chart, baseline, previous):
                 # The first visit was tried last, with the comparison's own alignment: one failure, one message.
                 st.warning(plain(alignment_refusal(
                     placement.refusal, "place the previous visit's area on this photo, nor compare it with "
-                    "the first visit")))
+                    "the first visit", f"{DRAW_IT_YOURSELF} {GIVE_LANDMARKS}")))
                 not_compared = None
             else:
                 st.warning(plain(alignment_refusal(placement.refusal)))
@@ -390,7 +390,7 @@ def _measure_upload(name, data, chart, baseline, previous):
     first_area = None if comparison is None else comparison.followup_mask()
     st.image(display_overlay(analysis, box, first_area), caption=caption, width=640)
     if not_compared is not None:
-        st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", "")))
+        st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", GIVE_LANDMARKS)))
     if comparison is not None:
         # First: what is saved for the timeline and the report (a walk read the box's own figures, shown
         # large, as the visit's result).

@@ -158,6 +158,9 @@ PIGMENTATION_EVEN_DE00 = SKIN_ACCEPTABILITY_DE00
 
 #: Redness after needling should settle within this many hours; longer is a reason to refer.
 REDNESS_EXPECTED_WINDOW_HOURS = 48.0
+#: The referral advice of a late redness: Δa* cannot tell red ink or red pigment in the area from
+#: inflammation (a walk saw a red-ink tattoo raise "consider referring the client" at every visit).
+REFER_UNLESS_INK = "unless it is red ink or pigment in the area, consider referring the client"
 
 #: Redness counts as persisting when the treated area is still this many a* units redder than its
 #: reference skin, beyond its uncertainty, at a visit more than REDNESS_EXPECTED_WINDOW_HOURS after

@@ -530,12 +530,12 @@ THIN_REFERENCE_WARNING = {
     "shared": ("the baseline's reference skin is thin (little skin around the area): both visits were measured "
                "against the skin around the area that both photos show"),
     "shared thin": ("the baseline's reference skin is thin (little skin around the area): both visits were "
-                    "measured against the skin around the area that both photos show, itself thin; choose a "
-                    "reference patch for a steadier figure"),
+                    "measured against the skin around the area that both photos show, itself thin; a reference "
+                    "patch of untreated skin chosen at the first visit gives a steadier figure"),
     "ring": ("the baseline's reference skin is thin (little skin around the area) and the two photos show too "
              "little of the same skin: the baseline was measured against its thin reference, the follow-up "
              "against its own skin around the area, so the fade includes any difference of light between "
-             "them; choose a reference patch"),
+             "them; a reference patch of untreated skin chosen at the first visit avoids this"),
 }
 SHARED_OWN_REFERENCE_WARNING = ("the baseline's reference skin is not skin in this photo (hidden or out of frame): "
                                 "this photo's own skin around the area was used, and the same skin in the baseline")
@@ -1348,6 +1348,6 @@ def timeline(photos, roi=None, mask=None, reference_roi=None, dates=None, names=
                         + "; ".join(unmeasured))
     if any(v.persistent_redness for v in visits):
         warnings.append(
-            f"redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} h: consider referring the client"
+            f"redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} h: {constants.REFER_UNLESS_INK}"
         )
     return Timeline(tuple(visits), tuple(warnings))

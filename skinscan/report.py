@@ -333,11 +333,11 @@ def late_redness(rows):
 def late_redness_alert(row):
     """The alert for :func:`late_redness`'s row: its Δa* and when it was taken (in hours, as the window is,
     within HOURS_SERIES_MAX_DAYS of the first visit: "day 2" would read as inside a 48-hour window), and the
-    advice to refer the client."""
+    advice to refer the client unless the redness is ink (constants.REFER_UNLESS_INK)."""
     when = elapsed_text(row["days"], elapsed_unit([row["days"]])[1])
     when = f", {when} after the first visit" if when.endswith(" h") else f" on {when}"
     return (f"Redness persists beyond {constants.REDNESS_EXPECTED_WINDOW_HOURS:.0f} hours "
-            f"(Δa* {row['delta_a']:+.1f}{when}): consider referring the client.")
+            f"(Δa* {row['delta_a']:+.1f}{when}): {constants.REFER_UNLESS_INK}.")
 
 
 REDNESS_LINE = "Δa* (redness)"

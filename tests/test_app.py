@@ -795,7 +795,8 @@ def test_a_photo_of_another_scene_is_refused_and_gets_no_box(data_folder):
     assert len(refusals) == 1, [w.value for w in at.warning]  # one failure (the first visit tried last): one message
     assert refusals[0].startswith("Could not place the previous visit's area on this photo")
     assert refusals[0].endswith("Draw the box yourself; if this photo shows another area or another client, save "
-                                "it there instead.")
+                                "it there instead. Once it is saved, the Timeline can compare it from matching "
+                                "points you click on the two photos (choose it as After there).")
     assert not any(word in refusals[0] for word in ("--", "confidence", "retake"))
     assert not any("compared" in c.value for c in at.caption)
     assert _typed_box(at, data) == (None, None, None, None)

@@ -536,10 +536,12 @@ def test_late_redness_counts_only_visits_aligned_with_the_first():
     still_red = _row("2026-10-10T10:00", 5.0, 8.0)
     assert report.late_redness([first, healed, still_red]) is still_red
     assert report.late_redness_alert(still_red) == ("Redness persists beyond 48 hours (Δa* +8.0 on day 5): "
-                                                    "consider referring the client.")
+                                                    "unless it is red ink or pigment in the area, consider "
+                                                    "referring the client.")
     # Within three days it is told in hours, as the 48-hour window is (2.4 days would read "day 2").
     assert report.late_redness_alert(_row("2026-10-07T19:36", 2.4, 8.0)) == (
-        "Redness persists beyond 48 hours (Δa* +8.0, 58 h after the first visit): consider referring the client.")
+        "Redness persists beyond 48 hours (Δa* +8.0, 58 h after the first visit): unless it is red ink or pigment "
+        "in the area, consider referring the client.")
 
 
 @pytest.fixture(scope="module")
