@@ -12,8 +12,8 @@ from skinscan import InputError, calibrate, color, compare, constants, load_phot
 from skinscan.demo import comparison_record, measurement_records
 from skinscan.pipeline import align_photos
 from skinscan.report import (
-    NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, contrast_line_rows,
-    delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, hue_drift_shown, late_redness,
+    BY_POINTS, NONE_SAVED, NOT_ALIGNED, NOT_COMPARED, OTHER_FIRST_VISIT, apart_legend, area_report, by_points_caption,
+    contrast_line_rows, delta_a_line_name, elapsed_text, elapsed_unit, fade_line_shown, hue_drift_shown, late_redness,
     late_redness_alert, no_card_caption, other_skin_caption, pair_contrasts, redness_resolved_shown, shown_number,
     shows_fade_by_default,
     trend_caption, trend_rows, unaligned_first_visit_reason,
@@ -94,6 +94,8 @@ def _shown(row, delta_a_heading=COLUMNS[2][1], unit="days"):
     }
     if row["status"] in (NOT_ALIGNED, NOT_COMPARED):
         shown["fade %"] = row["status"]
+    if row.get("by_points"):
+        shown["visit"] = f"{row['taken']} ({BY_POINTS})"
     return shown
 
 
@@ -102,6 +104,9 @@ def _status_notes(rows):
     aligned with the first one (a photo of other skin as the first visit leaves every visit unaligned)."""
     first, later = rows[0], rows[1:]
     statuses = {row["status"] for row in later}
+    by_points = [row["taken"] for row in later if row.get("by_points")]
+    if by_points:
+        st.caption(plain(by_points_caption(by_points)))
     if NOT_ALIGNED in statuses:
         why = "; ".join(f"{row['taken']}: {row['status_reason']}" for row in later
                         if row["status"] == NOT_ALIGNED and row.get("status_reason"))
@@ -227,6 +232,9 @@ def visit_rows(visits):
         # Aligned, but the first visit was measured again on other skin (its own reference was hidden
         # here, or thin: pipeline.shared_reference): this visit's own ΔE00 and Δa* are not on the first's skin.
         other_skin = bool(comparison.get("baseline_on_other_skin"))
+        # Aligned from the points the practitioner clicked (register.from_landmarks): not verified by the
+        # app, so said wherever its numbers are (a walk forced a 55 % fade on another side of an arm).
+        by_points = (comparison.get("registration") or {}).get("method") == "landmarks"
         # An aligned visit shows the first visit's area as compared on it (what its fade % is computed
         # from), not the box drawn on this photo; records before 2026-11-26 have only the latter.
         contrast = comparison.get("followup_contrast") or analysis["contrast"]
@@ -249,6 +257,7 @@ def visit_rows(visits):
             "ita_deg": analysis["reference"]["ita_deg"],
             "ita_category": color.ita_category(analysis["reference"]["ita_deg"]),
             "aligned": aligned, "status": status, "status_reason": why, "other_skin": other_skin,
+            "by_points": by_points,
             "card_found": card_found, "treatment": treatment_text(visit.get("treatment") or {}),
         })
     return rows

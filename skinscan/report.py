@@ -307,6 +307,18 @@ def unaligned_first_visit_reason(later):
             f"matched with it), {statuses.count(NOT_COMPARED)} {NOT_COMPARED} (no comparison with it saved)")
 
 
+#: How a visit aligned from the practitioner's matching points is marked in the timeline's table and the
+#: PDF's (register.from_landmarks: the app did not verify that alignment).
+BY_POINTS = "aligned by your points"
+
+
+def by_points_caption(taken):
+    """The sentence under a table naming the visits (their dates, ``taken``) aligned from matching points."""
+    return (f"{BY_POINTS.capitalize()}: {', '.join(str(t) for t in taken)}. These were matched with the first visit "
+            "from the points clicked, not verified by the app: their numbers are only as right as those points "
+            "(check the first visit's area placed on the photo).")
+
+
 def late_redness(rows):
     """The last visit aligned with the first one whose redness persists past the expected window, or None.
 
@@ -622,7 +634,8 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         ``redness_resolution_percent``, ``quality``, ``ita_deg``, ``ita_category``; optionally
         ``area_change_percent`` (spread), ``hue_shift_deg`` (a column when :func:`hue_drift_shown`),
         ``aligned`` (False: not aligned with the first visit) and ``status`` (:data:`NOT_ALIGNED`,
-        :data:`NOT_COMPARED`), shown instead of its fade %.
+        :data:`NOT_COMPARED`), shown instead of its fade %; ``by_points`` (aligned from the
+        practitioner's matching points: marked, :data:`BY_POINTS`).
     pictures : sequence of (caption, uint8 RGB array)
         Photos with the measured area drawn; without ``before_after`` the first and the last are the
         before/after pair.
@@ -686,8 +699,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         fade = shown_number(row.get("fade_percent"), "{:.0f}")
         if not row.get("aligned", True):
             fade = row.get("status") or NOT_ALIGNED
+        taken = _taken_text(row).replace(" ", "\n") + ("\nyour points" if row.get("by_points") else "")
         table.append([
-            _taken_text(row).replace(" ", "\n"), elapsed_text(row["days"], unit), shown_number(row["delta_l"]),
+            taken, elapsed_text(row["days"], unit), shown_number(row["delta_l"]),
             shown_number(row["delta_a"]), shown_number(row["delta_b"]), shown_number(row["delta_e00"], "{:.1f}"),
             row["pigmentation"], fade,
             shown_number(redness_resolved_shown(row.get("redness_resolution_percent")), "{:.0f}"),
@@ -695,6 +709,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             *([shown_number(row.get("hue_shift_deg"), "{:+.0f}")] if hue else []), row.get("quality", ""),
         ])
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
+    by_points = [_taken_text(row) for row in rows if row.get("by_points")]
+    if by_points:
+        story += [Paragraph(plain(by_points_caption(by_points)), styles["Small"]), Spacer(1, 3 * mm)]
     treated = [row for row in rows if row.get("treatment")]
     if treated:
         # What was done at each visit, for whoever reads the report next (a walk found it only in the ZIP).

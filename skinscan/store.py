@@ -1213,7 +1213,7 @@ def _insert_photo(db, visit_id, staged, consent, measurements):
 CSV_FIELDS = ("area", "visit_id", "taken", "zip_entry", "photo_file", "consent", "kind", "procedure", "delta_l",
               "delta_a", "delta_b", "delta_e00", "pigmentation", "treated_area_mm2", "fade_percent",
               "redness_resolution_percent", "hue_shift_deg", "quality", "comparison_status", "comparison_error",
-              "compared_with_file")
+              "compared_with_file", "aligned_by")
 
 
 def comparison_outcome(result):
@@ -1260,4 +1260,7 @@ def _csv_row(area, visit, photo, measurement):
         "comparison_status": comparison_outcome(result) if measurement["kind"] == "comparison" else None,
         "comparison_error": without_cli_flags(result["error"]) if result.get("error") else None,
         "compared_with_file": result.get("baseline_file") if measurement["kind"] == "comparison" else None,
+        # "landmarks" (the practitioner's matching points, not verified by the app), "features" or "texture".
+        "aligned_by": (result.get("registration") or {}).get("method")
+        if measurement["kind"] == "comparison" and comparison_outcome(result) == constants.ALIGNED else None,
     }

@@ -312,6 +312,22 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     expected = 100 * (1 - _true_delta_e00("tattoo_session4.jpg") / _true_delta_e00("tattoo_session1.jpg"))
     assert saved["comparison"]["fade_percent"] == pytest.approx(expected, abs=6)
     assert at.dataframe[0].value["fade %"].iloc[-1] == f"{saved['comparison']['fade_percent']:.0f}"
+    # Aligned from the points clicked, which the app did not verify: said in the table, under it, in the
+    # PDF and in the export (a walk forced a 55 % fade on another side of an arm that read as any other).
+    visits_shown = list(at.dataframe[0].value["visit"])
+    assert visits_shown[-1].endswith(f"({report.BY_POINTS})") and not any(report.BY_POINTS in v for v in visits_shown[:-1])
+    assert any(c.value.startswith(report.BY_POINTS.capitalize()) for c in at.caption)
+    at.button(key="prepare_pdf").click().run()
+    pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "your points" in text and "not verified by the app" in text
+    import zipfile
+
+    with Store(data_folder) as store:
+        archive = zipfile.ZipFile(io.BytesIO(store.export_client(demo["client"]["id"])))
+    compared = [r for r in csv.DictReader(io.StringIO(archive.read("measurements.csv").decode()))
+                if r["kind"] == "comparison" and r["area"] == demo["areas"][TATTOO]["name"]]
+    assert compared[-1]["aligned_by"] == "landmarks" and all(r["aligned_by"] != "landmarks" for r in compared[:-1])
 
 
 def test_the_wipe_is_self_contained_and_opens_on_the_area():
