@@ -215,12 +215,18 @@ def show_numbers(analysis, said_elsewhere=()):
     contrast, treated, reference = analysis.contrast, analysis.treated, analysis.reference
     u = analysis.uncertainty
     columns = st.columns(5)
-    from skinscan.report import delta_a_name, shown_number  # matplotlib and reportlab: loaded once a photo is measured
+    # matplotlib and reportlab: loaded once a photo is measured
+    from skinscan.report import DEFINITIONS, delta_a_name, shown_number
 
-    columns[0].metric(delta_a_name(contrast.delta_a), shown_number(contrast.delta_a), help=f"± {u['delta_a']:.1f}")
-    columns[1].metric("ΔL* (lightness)", shown_number(contrast.delta_l), help=f"± {u['delta_l']:.1f}")
-    columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}", help=f"± {u['delta_e00']:.1f}")
-    columns[3].metric("Blend", contrast.pigmentation, help=f"redness: {contrast.redness}")
+    # A walk read a bare "± 0.5" as the tooltip of each number, and "redness: not red" as Blend's.
+    columns[0].metric(delta_a_name(contrast.delta_a), shown_number(contrast.delta_a),
+                      help=f"area minus surrounding skin; uncertainty ± {u['delta_a']:.1f}")
+    columns[1].metric("ΔL* (lightness)", shown_number(contrast.delta_l),
+                      help=f"area minus surrounding skin (above 0: lighter); uncertainty ± {u['delta_l']:.1f}")
+    columns[2].metric("ΔE00 (contrast)", f"{contrast.delta_e00:.1f}",
+                      help=f"colour difference from the surrounding skin; uncertainty ± {u['delta_e00']:.1f}")
+    columns[3].metric("Blend", contrast.pigmentation,
+                      help=f"{dict(DEFINITIONS)['blend']}. Redness: {contrast.redness}")
     # The unit in the label: "3036 mm²" was cut to "3036 m…" in a fifth of the page.
     # The card's size sets the scale: a Mini is about half a Classic across, so a wrong choice of card
     # quarters or quadruples the area. Said with the number.

@@ -734,9 +734,13 @@ def _landmarks(store, visits, before_photo, after_photo):
         analysis = {m["kind"]: m["result"] for m in before_photo["measurements"]}["analysis"]
         outline = analysis.get("outline") or []
         box = tuple(analysis["roi"]) if analysis.get("roi") else _outline_box(outline)
+        for which, photo, group in (("before", before, points[0]), ("after", after, points[1])):
+            group = np.asarray(group, float)
+            if np.any(group < 0) or np.any(group[:, 0] > photo.width) or np.any(group[:, 1] > photo.height):
+                raise InputError(f"a point lies outside the {which} photo ({photo.width} × {photo.height} pixels)")
         registration = register.from_landmarks(points[0], points[1], box)
     except InputError as error:
-        st.error(plain("These points cannot be used: " + str(error).replace("--landmarks takes", "give")))
+        st.error(plain("These points cannot be used: " + _points_problem(error)))
         return
     mapped = [registration.map_points(polygon).tolist() for polygon in outline if len(polygon) >= 3]
     picture, scale = visuals.corrected_picture(after.rgb)
@@ -749,6 +753,15 @@ def _landmarks(store, visits, before_photo, after_photo):
         if first_photo["id"] == before_photo["id"]:
             _save_landmark_comparison(store, before_photo, after_photo, points)
         st.rerun()
+
+
+def _points_problem(error):
+    """A landmark error in the page's words (before / after photos), not the CLI's (--landmarks, baseline,
+    follow-up): a walk read "landmarks: the three points lie on a line" and "baseline points" here."""
+    text = str(error).replace("--landmarks takes 3 or 4 baseline points then as many follow-up points",
+                              "give 3 or 4 points on the before photo, then as many on the after photo")
+    return (text.replace("--landmarks takes", "give").replace("landmarks: ", "")
+            .replace("(baseline then follow-up)", "(on the before photo, then on the after photo)"))
 
 
 def _save_landmark_comparison(store, before_photo, after_photo, points):

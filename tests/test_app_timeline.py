@@ -299,6 +299,13 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     # The demo's sessions were photographed in one pose: the box corners are matching points.
     x, y, w, h = TRUTH["tattoo_session1.jpg"]["roi"]
     corners = [x, y, x + w, y, x + w, y + h, x, y + h]
+    # Errors in the page's words (before / after), and a point off the photo is one (a walk typed 1e9).
+    for typed, said in (("1,2,3", "give 3 or 4 points on the before photo, then as many on the after photo"),
+                        (",".join(str(v) for v in corners + corners[:-1] + [1e9]), "outside the after photo")):
+        at.text_input(key="landmarks_typed").input(typed).run()
+        errors = [e.value.replace("\\", "") for e in at.error if "These points cannot be used" in e.value]
+        assert len(errors) == 1 and said in errors[0], [e.value for e in at.error]
+        assert not any(word in errors[0] for word in ("--", "baseline", "follow-up", "landmarks:"))
     at.text_input(key="landmarks_typed").input(",".join(str(v) for v in corners * 2)).run()
     assert any("mapped onto the after photo" in c for image in at.get("image") for c in image.captions)
     at.button(key="use_landmarks").click().run()
@@ -315,7 +322,8 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     # Aligned from the points clicked, which the app did not verify: said in the table, under it, in the
     # PDF and in the export (a walk forced a 55 % fade on another side of an arm that read as any other).
     visits_shown = list(at.dataframe[0].value["visit"])
-    assert visits_shown[-1].endswith(f"({report.BY_POINTS})") and not any(report.BY_POINTS in v for v in visits_shown[:-1])
+    assert visits_shown[-1].endswith(f"({report.BY_POINTS})")
+    assert not any(report.BY_POINTS in v for v in visits_shown[:-1])
     assert any(c.value.startswith(report.BY_POINTS.capitalize()) for c in at.caption)
     at.button(key="prepare_pdf").click().run()
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
