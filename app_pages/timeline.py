@@ -18,7 +18,7 @@ from skinscan.report import (
     shows_fade_by_default,
     trend_caption, trend_rows, unaligned_first_visit_reason,
 )
-from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome, treatment_text
+from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome, download_name, treatment_text
 
 from app_pages.common import (
     alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, forget_built, open_store, plain,
@@ -815,14 +815,15 @@ def _report_and_export(store, client, area, visits, rows, pair, fade_first):
                                             pair_alignment_refused=numbers.get("alignment_refused", False))
             store.log_report(area["id"])
     if pdf_key in prepared:
-        left.download_button("Download PDF report", prepared[pdf_key], file_name=f"skinscan-area-{area['id']}.pdf",
+        left.download_button("Download PDF report", prepared[pdf_key],
+                             file_name=download_name("pdf", client["name"], area["name"]),
                              mime="application/pdf", key="pdf", on_click="ignore")
     if right.button("Prepare ZIP export of this client", key="prepare_zip"):
         with st.spinner("Collecting the client's record…"):
             prepared[zip_key] = store.export_client(client["id"])
     if zip_key in prepared:
         right.download_button("Download ZIP (photos, CSV, record)", prepared[zip_key],
-                              file_name=f"skinscan-client-{client['id']}.zip", mime="application/zip", key="zip",
+                              file_name=download_name("zip", client["name"]), mime="application/zip", key="zip",
                               on_click="ignore")
 
 

@@ -24,6 +24,7 @@ from reportlab.platypus import (  # noqa: E402
 
 from skinscan import constants  # noqa: E402
 from skinscan.color import ita_text  # noqa: E402
+from skinscan.errors import for_reader  # noqa: E402
 from skinscan.metrics import redness_persists  # noqa: E402
 from skinscan.pipeline import NO_LONGER_STANDS_OUT_WARNING  # noqa: E402
 
@@ -555,6 +556,16 @@ def pair_contrasts(comparison, before_row, after_row):
             {**after_row, **(comparison.get("followup_contrast") or {})})
 
 
+def pair_notes(comparison):
+    """The before/after comparison's warnings as page 1 prints them under its numbers, in sentences
+    (:func:`skinscan.errors.for_reader`): what its numbers were measured against (a thin or hidden
+    reference, no colour card) and why a cell is "–" (no redness at the first visit, no spread without
+    cards). The spread's own "no longer stands out" is said beside it instead. A walk found the PDF
+    without any of them, while the screen gave them all."""
+    return [for_reader(warning) for warning in (comparison or {}).get("warnings", ())
+            if warning != NO_LONGER_STANDS_OUT_WARNING]
+
+
 def _pair_numbers(comparison, before_row, after_row, show_fade):
     """The before/after numbers with one-line definitions, fade % first for tattoo areas
     (:func:`pair_contrasts`)."""
@@ -689,6 +700,10 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
             story += _pair_refused(rows, pair_refusal, show_fade, pair_alignment_refused)
         else:
             story.append(_grid(_pair_numbers(comparison, before_row or {}, after_row or {}, show_fade), header=False))
+            notes = pair_notes(comparison)
+            if notes:
+                story.append(Paragraph("Notes on this comparison:<br/>" + "<br/>".join(plain(n) for n in notes),
+                                       styles["Small"]))
         story.append(PageBreak())
     hue = hue_drift_shown(rows)
     unit = elapsed_unit([row["days"] for row in rows])[1]

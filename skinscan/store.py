@@ -268,6 +268,19 @@ def csv_safe(value):
     return value
 
 
+def download_name(extension, *names):
+    """A download's file name from names (the client's, the area's), each made safe by :func:`path_part`
+    with spaces as underscores: a walk got "skinscan-area-6.pdf", an internal number.
+
+    Examples
+    --------
+    >>> download_name("pdf", "Ana Ruiz", "left forearm"), download_name("zip", "<b>x</b>")
+    ('skinscan-Ana_Ruiz-left_forearm.pdf', 'skinscan-_b_x__b_.zip')
+    """
+    parts = [path_part(name, "unnamed").replace(" ", "_") for name in names]
+    return "-".join(["skinscan", *parts]) + f".{extension}"
+
+
 def path_part(name, fallback):
     """A readable, safe ZIP path component from a name: letters, digits, spaces, ``-``, ``_`` and ``.``
     kept (other characters become ``_``), no leading dots, at most 60 characters."""

@@ -391,6 +391,32 @@ def test_the_pdf_is_made_when_no_visit_has_a_fade():
     assert pdf.startswith(b"%PDF") and "tattoo forearm" in _pdf_text(pdf)
 
 
+def test_page_one_gives_the_comparisons_notes():
+    """A walk found the PDF's page 1 without the comparison's warnings the screen gave (a thin reference,
+    no card) nor why a cell is "–": they are printed under its numbers, as sentences, without CLI words."""
+    from skinscan.pipeline import NO_BASELINE_REDNESS_WARNING, SPREAD_WITHOUT_CARDS_WARNING, THIN_REFERENCE_WARNING
+
+    row = {"taken": "2026-10-05T10:00", "days": 0.0, "delta_l": -20.0, "delta_a": 0.8, "delta_b": 0.5,
+           "delta_e00": 25.0, "pigmentation": "hyper", "quality": "good", "ita_deg": 40.0, "ita_category": "light",
+           "fade_percent": None}
+    later = {**row, "taken": "2026-11-05T10:00", "days": 31.0, "fade_percent": 10.0}
+    picture = np.full((60, 80, 3), 128, np.uint8)
+    warnings = [THIN_REFERENCE_WARNING["ring"], SPREAD_WITHOUT_CARDS_WARNING, NO_BASELINE_REDNESS_WARNING]
+    pdf = area_report("Client", "tattoo forearm", [row, later], show_fade=True,
+                      before_after=(("before", picture, row), ("after", picture, later)),
+                      comparison={"fade_percent": 10.0, "warnings": warnings})
+    first_page = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert "Notes on this comparison:" in first_page
+    for warning in warnings:
+        assert " ".join(report.pair_notes({"warnings": [warning]})[0].split()) in first_page
+    assert first_page.count("The baseline's reference skin is thin") == 1 and "--" not in first_page
+    without = " ".join(PdfReader(io.BytesIO(area_report(
+        "Client", "tattoo forearm", [row, later], show_fade=True,
+        before_after=(("before", picture, row), ("after", picture, later)), comparison={"fade_percent": 10.0},
+    ))).pages[0].extract_text().split())
+    assert "Notes on this comparison" not in without
+
+
 def test_page_one_names_the_latest_redness_resolved_when_fade_is_not_defined():
     """A first visit red (Δa* 2.5) but under 2 ΔE00: fade is not defined, redness resolved is; page 1 of a
     refused pair still names the latest visit's number (a review found the sentence gone)."""
