@@ -457,9 +457,11 @@ DISPLAY_LONG_SIDE = 1280
 
 #: The first visit's area mapped onto a later photo (where the numbers against the first visit come from).
 FIRST_VISIT_AREA_COLOUR = (255, 60, 255)
+#: The skin the first visit's area was compared with on a later photo (orange).
+FIRST_VISIT_REFERENCE_COLOUR = (255, 150, 0)
 
 
-def display_overlay(analysis, box, first_visit_area=None):
+def display_overlay(analysis, box, first_visit_area=None, first_visit_reference=None):
     """The colour-corrected photo at display size with the found area, the compared skin and the box.
 
     Correcting and drawing on a copy at most DISPLAY_LONG_SIDE wide keeps a re-measure quick on a
@@ -473,6 +475,10 @@ def display_overlay(analysis, box, first_visit_area=None):
     first_visit_area : numpy.ndarray of bool, optional
         Photo-sized: the first visit's area mapped onto this photo
         (:meth:`skinscan.pipeline.Comparison.followup_mask`), outlined in FIRST_VISIT_AREA_COLOUR.
+    first_visit_reference : numpy.ndarray of bool, optional
+        Photo-sized: the skin that area was compared with on this photo (the comparison's follow-up
+        reference), outlined in FIRST_VISIT_REFERENCE_COLOUR (its warnings say "check it on the overlay":
+        a walk found only this photo's own reference drawn).
 
     Returns
     -------
@@ -491,11 +497,12 @@ def display_overlay(analysis, box, first_visit_area=None):
         return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool) if scale < 1 else mask
 
     overlay = segment.draw_regions(corrected, shrink(analysis.full_mask("treated")), shrink(analysis.full_mask("reference")))
-    if first_visit_area is not None:
-        contours, _ = cv2.findContours(shrink(first_visit_area).astype(np.uint8), cv2.RETR_EXTERNAL,
-                                       cv2.CHAIN_APPROX_NONE)
-        cv2.drawContours(overlay, contours, -1, FIRST_VISIT_AREA_COLOUR, max(2, overlay.shape[1] // 300),
-                         lineType=cv2.LINE_AA)
+    for mask, colour in ((first_visit_reference, FIRST_VISIT_REFERENCE_COLOUR),
+                         (first_visit_area, FIRST_VISIT_AREA_COLOUR)):
+        if mask is None:
+            continue
+        contours, _ = cv2.findContours(shrink(mask).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(overlay, contours, -1, colour, max(2, overlay.shape[1] // 300), lineType=cv2.LINE_AA)
     return draw_box(overlay, [round(v * scale) for v in box], SHOWN_BOX_COLOUR)
 
 

@@ -385,10 +385,12 @@ def _measure_upload(name, data, chart, baseline, previous):
     corrected = calibration.found
     caption = ("Colour-corrected" if corrected else "NOT colour-corrected (no colour card read)") + \
         ": found area (green), skin compared with (blue)" + \
-        ("" if comparison is None else ", the first visit's area placed on this photo (magenta)")
+        ("" if comparison is None else ", the first visit's area placed on this photo (magenta) and the skin it "
+         "was compared with (orange)")
     # The first visit's area on this photo (full size): built once, drawn here and weighed against the box below.
     first_area = None if comparison is None else comparison.followup_mask()
-    st.image(display_overlay(analysis, box, first_area), caption=caption, width=640)
+    first_reference = None if comparison is None else comparison.followup.full_mask("reference")
+    st.image(display_overlay(analysis, box, first_area, first_reference), caption=caption, width=640)
     if not_compared is not None:
         st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", GIVE_LANDMARKS)))
     if comparison is not None:

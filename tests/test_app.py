@@ -412,7 +412,8 @@ def test_the_second_photo_of_a_series_starts_at_the_mapped_area(data_folder):
     assert at.metric[1].value == "–" and "showed no redness" in at.metric[1].proto.help
     # ... and where that area lies on this photo is drawn, so it can be checked.
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
-    assert any(c.endswith("the first visit's area placed on this photo (magenta)") for c in captions)
+    assert any(c.endswith("the first visit's area placed on this photo (magenta) and the skin it was compared with "
+                          "(orange)") for c in captions)
     assert not any("holds" in i.value for i in at.info)  # the box is where that area lies
     # A box dragged onto plain skin: its own numbers are said to be of other skin.
     for name, value in zip(("x", "y", "w", "h"), (20, 500, 200, 150)):
@@ -1122,6 +1123,16 @@ def test_the_first_visits_area_is_outlined_where_it_lies():
     assert ys.min() >= edge[0] - 3 and ys.max() <= edge[1] + 3 and xs.min() >= edge[2] - 3 and xs.max() <= edge[3] + 3
     assert not magenta[int(edge[0]) + 8 : int(edge[1]) - 8, int(edge[2]) + 8 : int(edge[3]) - 8].any()  # an outline
     assert not np.all(display_overlay(analysis, box) == FIRST_VISIT_AREA_COLOUR, axis=2).any()
+    # The skin it was compared with, in FIRST_VISIT_REFERENCE_COLOUR, where it lies (a walk found the
+    # warning "check it on the overlay" with that skin not drawn).
+    from app_pages.common import FIRST_VISIT_REFERENCE_COLOUR
+
+    reference = np.zeros(photo.rgb.shape[:2], bool)
+    reference[400:500, 600:900] = True
+    orange = np.all(display_overlay(analysis, box, area, reference) == FIRST_VISIT_REFERENCE_COLOUR, axis=2)
+    ys, xs = np.nonzero(orange)
+    assert orange.sum() > 300 and ys.min() >= 400 * scale - 3 and ys.max() <= 500 * scale + 3
+    assert not np.all(drawn == FIRST_VISIT_REFERENCE_COLOUR, axis=2).any()
 
 
 def test_a_skin_tone_read_without_a_card_is_called_indicative(data_folder):
