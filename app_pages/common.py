@@ -267,21 +267,42 @@ def area_choice(store, key):
         return None, None
     by_id = {c["id"]: c for c in clients}
     ids = list(by_id)
-    default = ids.index(st.session_state["client_id"]) if st.session_state.get("client_id") in by_id else 0
-    client_id = st.selectbox("Client", ids, index=default, format_func=lambda i: client_label(by_id[i]),
-                             key=f"{key}_client")
-    st.session_state.client_id = client_id
+    remembered = _remembered("client_id", by_id)
+    client_id = st.selectbox("Client", ids, index=ids.index(remembered) if remembered is not None else 0,
+                             format_func=lambda i: client_label(by_id[i]), key=f"{key}_client")
+    _remember("client_id", client_id)
     areas = store.areas(client_id)
     if not areas:
         st.info("This client has no treated area yet: add one on the Clients page.")
+        st.query_params.pop("area_id", None)
         return by_id[client_id], None
     area_by_id = {a["id"]: a for a in areas}
     area_ids = list(area_by_id)
-    default = area_ids.index(st.session_state["area_id"]) if st.session_state.get("area_id") in area_by_id else 0
-    area_id = st.selectbox("Treated area", area_ids, index=default, format_func=lambda i: area_by_id[i]["name"],
-                           key=f"{key}_area")
-    st.session_state.area_id = area_id
+    remembered = _remembered("area_id", area_by_id)
+    area_id = st.selectbox("Treated area", area_ids, index=area_ids.index(remembered) if remembered is not None else 0,
+                           format_func=lambda i: area_by_id[i]["name"], key=f"{key}_area")
+    _remember("area_id", area_id)
     return by_id[client_id], area_by_id[area_id]
+
+
+def _remembered(name, valid):
+    """The client or area (``name``: "client_id", "area_id") chosen last, when still in ``valid``: this
+    session's, else the one in the page's address. A reload starts a new session: a walk saw the pages
+    fall back to the first client's first area without a word, where the next photo could be saved."""
+    if st.session_state.get(name) in valid:
+        return st.session_state[name]
+    try:
+        value = int(st.query_params.get(name, ""))
+    except ValueError:
+        return None
+    return value if value in valid else None
+
+
+def _remember(name, value):
+    """Keep the chosen client or area for this session and in the page's address (:func:`_remembered`)."""
+    st.session_state[name] = value
+    if st.query_params.get(name) != str(value):
+        st.query_params[name] = str(value)
 
 
 # --- shared by pages --------------------------------------------------------------------------

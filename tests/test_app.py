@@ -784,6 +784,27 @@ def test_a_new_photo_starts_at_the_previous_visits_area(data_folder, monkeypatch
     assert not any("previous visit's area" in w.value for w in at.warning)
 
 
+def test_a_reload_keeps_the_client_and_area_chosen(data_folder):
+    """A reload starts a new session: the pages fell back to the first client's first area without a word
+    (a walk), where the next photo could be saved. The choice is kept in the page's address."""
+    at = _start()
+    at.switch_page("app_pages/visit.py").run()
+    options = at.selectbox(key="visit_area").options
+    assert len(options) >= 2
+    at.selectbox(key="visit_area").select_index(len(options) - 1).run()
+    chosen = at.selectbox(key="visit_area").value
+    address = dict(at.query_params)
+    assert {"client_id", "area_id"} <= set(address), address
+    again = AppTest.from_file(APP, default_timeout=180)  # the reloaded page: a new session, the same address
+    again.query_params.update(address)
+    again.run()
+    again.switch_page("app_pages/visit.py").run()
+    assert not again.exception
+    assert again.selectbox(key="visit_area").value == chosen
+    again.switch_page("app_pages/timeline.py").run()
+    assert not again.exception and again.selectbox(key="timeline_area").value == chosen
+
+
 def test_a_photo_of_another_scene_is_refused_and_gets_no_box(data_folder):
     """Issue 9: a visit that cannot be aligned is said to be, with no suggested box at a wrong place."""
     at = _start()
