@@ -534,25 +534,28 @@ def state_key(photo_hash, name):
 
 
 CANVAS_WIDTH = 640
+#: Two canvases side by side (the timeline's matching points): each fits half the page. At 640 px a walk
+#: found the right ~28 % of both photos hidden behind a scroll bar in a 1400 px window.
+SIDE_BY_SIDE_CANVAS_WIDTH = 400
 
 
-def _canvas_objects(photo, key, mode, shown_box=None):
+def _canvas_objects(photo, key, mode, shown_box=None, width=CANVAS_WIDTH):
     """Draw on the photo (streamlit-drawable-canvas); returns (Fabric objects, canvas px per photo px).
 
     ``shown_box`` (x, y, w, h photo pixels), when given, is outlined on the photo under the drawing
     (part of the background, not a drawn object: the box the page holds, typed or suggested). Empty
     when the canvas is not available (it needs the browser front end; AppTest drives the typed inputs
-    instead).
+    instead). ``width``: the canvas's width in screen pixels.
     """
     try:
         from streamlit_drawable_canvas import st_canvas
     except Exception:  # noqa: BLE001 - the component cannot register outside a running server
         return [], 1.0
-    background, scale = canvas_background(photo, shown_box)
+    background, scale = canvas_background(photo, shown_box, width)
     try:
         result = st_canvas(
             fill_color="rgba(255, 220, 0, 0.15)", stroke_width=2, stroke_color="#ffdc00",
-            background_image=background, drawing_mode=mode, width=CANVAS_WIDTH, height=background.height,
+            background_image=background, drawing_mode=mode, width=width, height=background.height,
             point_display_radius=4, key=key,
         )
     except Exception:  # noqa: BLE001 - no front end (bare mode): fall back to the typed inputs
@@ -573,23 +576,23 @@ def box_to_outline(typed, suggested, inputs_kept):
     return tuple(suggested) if suggested is not None and not inputs_kept else None
 
 
-def canvas_background(photo, shown_box=None):
-    """The photo as the drawing canvas shows it (CANVAS_WIDTH wide), ``shown_box`` (x, y, w, h photo
+def canvas_background(photo, shown_box=None, width=CANVAS_WIDTH):
+    """The photo as the drawing canvas shows it (``width`` wide), ``shown_box`` (x, y, w, h photo
     pixels) outlined in SHOWN_BOX_COLOUR; returns (PIL image, canvas px per photo px)."""
     from PIL import Image
 
-    scale = CANVAS_WIDTH / photo.width
-    background = Image.fromarray(to_uint8(photo.pixels)).resize((CANVAS_WIDTH, max(1, round(photo.height * scale))))
+    scale = width / photo.width
+    background = Image.fromarray(to_uint8(photo.pixels)).resize((width, max(1, round(photo.height * scale))))
     if shown_box is not None:
         outlined = draw_box(np.asarray(background), [round(float(v) * scale) for v in shown_box], SHOWN_BOX_COLOUR)
         background = Image.fromarray(outlined)
     return background, scale
 
 
-def drawn_shapes(photo, key, mode, shown_box=None):
+def drawn_shapes(photo, key, mode, shown_box=None, width=CANVAS_WIDTH):
     """Boxes ("rect") or clicked points ("point") drawn on the photo, in photo pixels: [(x, y, w, h)];
-    ``shown_box`` is outlined on the photo (:func:`_canvas_objects`)."""
-    objects, scale = _canvas_objects(photo, key, mode, shown_box)
+    ``shown_box`` is outlined on the photo, on a canvas ``width`` wide (:func:`_canvas_objects`)."""
+    objects, scale = _canvas_objects(photo, key, mode, shown_box, width)
     shapes = []
     for shape in objects:
         left, top = float(shape.get("left", 0)), float(shape.get("top", 0))

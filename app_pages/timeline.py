@@ -21,8 +21,8 @@ from skinscan.report import (
 from skinscan.store import CONSENT_CHOICES, TREATMENT_FIELDS, comparison_outcome, download_name, treatment_text
 
 from app_pages.common import (
-    alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes, forget_built, open_store, plain,
-    refusal_reason, show_comparison_notes, show_definitions, without_cli_flags,
+    SIDE_BY_SIDE_CANVAS_WIDTH, alignment_refusal, area_choice, area_inputs, area_keywords, drawn_shapes,
+    forget_built, open_store, plain, refusal_reason, show_comparison_notes, show_definitions, without_cli_flags,
 )
 
 #: A visit's status in the table besides NOT_ALIGNED and NOT_COMPARED (skinscan.report): the first visit, and
@@ -717,10 +717,12 @@ def _landmarks(store, visits, before_photo, after_photo):
     left, right = st.columns(2)
     with left:
         st.caption("Before")
-        clicked_before = [(x, y) for x, y, _, _ in drawn_shapes(before, "landmarks_before", "point")]
+        clicked_before = [(x, y) for x, y, _, _ in drawn_shapes(before, "landmarks_before", "point",
+                                                               width=SIDE_BY_SIDE_CANVAS_WIDTH)]
     with right:
         st.caption("After")
-        clicked_after = [(x, y) for x, y, _, _ in drawn_shapes(after, "landmarks_after", "point")]
+        clicked_after = [(x, y) for x, y, _, _ in drawn_shapes(after, "landmarks_after", "point",
+                                                             width=SIDE_BY_SIDE_CANVAS_WIDTH)]
     typed = st.text_input("Or type them: x1,y1,… on the before photo, then as many on the after photo "
                           "(photo pixels)", key="landmarks_typed")
     try:

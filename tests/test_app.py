@@ -974,6 +974,8 @@ def test_the_canvas_shows_the_box_the_page_holds():
     outlined, _ = canvas_background(photo, box)
     plain_photo, outlined = np.asarray(plain_photo), np.asarray(outlined)
     assert outlined.shape[1] == CANVAS_WIDTH and scale == pytest.approx(CANVAS_WIDTH / photo.width)
+    narrow, narrow_scale = canvas_background(photo, box, width=400)  # side by side (matching points)
+    assert np.asarray(narrow).shape[1] == 400 and narrow_scale == pytest.approx(400 / photo.width)
     changed = np.any(outlined != plain_photo, axis=2)
     rows, columns = np.nonzero(changed)
     x, y, w, h = (round(v * scale) for v in box)
