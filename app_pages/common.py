@@ -259,7 +259,8 @@ def area_choice(store, key):
     """Select a client and one of their areas; returns (client, area) dicts or (None, None).
 
     Clients are listed with their record number and the day they were added (:func:`client_label`):
-    two clients with the same name look different.
+    two clients with the same name look different. The choice is kept for the session and in the page's
+    address, so that a reload opens the same client and area (:func:`_remembered`).
     """
     clients = store.clients()
     if not clients:
@@ -325,7 +326,7 @@ def refusal_reason(refusal):
     -------
     str
         The reason alone: without the CLI's alignment advice (the raw confidence, "retake it", and
-        ``--landmarks``: an app user draws the box instead) and without a parenthesised flag such as
+        ``--landmarks``: the app says what to do in its own words) and without a parenthesised flag such as
         "(--roi)"; a flag that is part of a sentence ("--corners takes eight numbers…") stays, as the
         rest of the text does; plain text, no final full stop.
     """

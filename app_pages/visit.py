@@ -392,7 +392,9 @@ def _measure_upload(name, data, chart, baseline, previous):
     first_reference = None if comparison is None else comparison.followup.full_mask("reference")
     st.image(display_overlay(analysis, box, first_area, first_reference), caption=caption, width=640)
     if not_compared is not None:
-        st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", GIVE_LANDMARKS)))
+        # Matching points help only when the alignment was refused (not when the area falls off the photo).
+        then = GIVE_LANDMARKS if isinstance(comparison_error, register.AlignmentError) else ""
+        st.warning(plain(alignment_refusal(not_compared, "compare this photo with the first visit", then)))
     if comparison is not None:
         # First: what is saved for the timeline and the report (a walk read the box's own figures, shown
         # large, as the visit's result).

@@ -1130,7 +1130,7 @@ def compare(
         base, follow = shared_reference(base, follow, registration)
 
     warnings = [PATCH_MISSING_WARNING] if patch_missing else []
-    if thin_reference and not patch_missing and follow.reference_source in ("shared", "ring"):
+    if thin_reference and follow.reference_source in ("shared", "ring"):
         how = follow.reference_source
         if how == "shared" and segment.reference_is_thin(base.reference, base.treated):
             how = "shared thin"

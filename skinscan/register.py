@@ -124,7 +124,8 @@ class Registration:
     Attributes
     ----------
     ok : bool
-        True when the mapping was found and verified (confidence at least the minimum).
+        True when the mapping was found and verified (confidence at least the minimum; from features, a
+        tilt of at most AUTO_MAX_ANISOTROPY).
     method : str
         "features" (matched skin features, fitted and refined), "texture" (few features: intensity
         refinement from a seed, verified), "landmarks" (user pairs).

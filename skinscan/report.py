@@ -26,7 +26,9 @@ from skinscan import constants  # noqa: E402
 from skinscan.color import ita_text  # noqa: E402
 from skinscan.errors import for_reader  # noqa: E402
 from skinscan.metrics import redness_persists  # noqa: E402
-from skinscan.pipeline import NO_LONGER_STANDS_OUT_WARNING  # noqa: E402
+from skinscan.pipeline import (  # noqa: E402
+    NO_LONGER_STANDS_OUT_WARNING, OWN_REFERENCE_WARNING, SHARED_OWN_REFERENCE_WARNING,
+)
 
 # PDF's standard Helvetica has no Greek: Δ would print as a box. DejaVu Sans ships with matplotlib.
 _FONT_FOLDER = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -308,16 +310,33 @@ def unaligned_first_visit_reason(later):
             f"matched with it), {statuses.count(NOT_COMPARED)} {NOT_COMPARED} (no comparison with it saved)")
 
 
-#: How a visit aligned from the practitioner's matching points is marked in the timeline's table and the
-#: PDF's (register.from_landmarks: the app did not verify that alignment).
+#: How a visit aligned from the practitioner's matching points is marked: in the timeline's table (the
+#: practitioner's words) and in the PDF (the client's). register.from_landmarks: the app did not verify
+#: that alignment.
 BY_POINTS = "aligned by your points"
+BY_HAND = "aligned by hand"
 
 
-def by_points_caption(taken):
-    """The sentence under a table naming the visits (their dates, ``taken``) aligned from matching points."""
-    return (f"{BY_POINTS.capitalize()}: {', '.join(str(t) for t in taken)}. These were matched with the first visit "
-            "from the points clicked, not verified by the app: their numbers are only as right as those points "
-            "(check the first visit's area placed on the photo).")
+def by_points_caption(taken, for_client=False):
+    """The sentence under a table naming the visits aligned from matching points.
+
+    Parameters
+    ----------
+    taken : sequence of str
+        The visits' dates.
+    for_client : bool
+        Worded for the PDF (the client's): "aligned by hand", the practitioner's points; else for the
+        practitioner on the timeline: "aligned by your points".
+
+    Returns
+    -------
+    str
+    """
+    mark = BY_HAND if for_client else BY_POINTS
+    clicked = "points the practitioner clicked" if for_client else "the points clicked"
+    them = ("This visit was", "its numbers are") if len(taken) == 1 else ("These visits were", "their numbers are")
+    return (f"{mark.capitalize()}: {', '.join(str(t) for t in taken)}. {them[0]} matched with the first visit from "
+            f"{clicked}, not verified by the app: {them[1]} only as right as those points.")
 
 
 def late_redness(rows):
@@ -556,14 +575,47 @@ def pair_contrasts(comparison, before_row, after_row):
             {**after_row, **(comparison.get("followup_contrast") or {})})
 
 
+#: A comparison's own words for its two photos, and the report's (the PDF is the client's to read).
+_REPORT_WORDS = (("the baseline's", "the before photo's"), ("the baseline", "the before photo"),
+                 ("the follow-up's", "the after photo's"), ("the follow-up", "the after photo"),
+                 ("at baseline", "in the before photo"), ("redness resolution", "redness resolved"))
+
+
 def pair_notes(comparison):
-    """The before/after comparison's warnings as page 1 prints them under its numbers, in sentences
-    (:func:`skinscan.errors.for_reader`): what its numbers were measured against (a thin or hidden
-    reference, no colour card) and why a cell is "–" (no redness at the first visit, no spread without
-    cards). The spread's own "no longer stands out" is said beside it instead. A walk found the PDF
-    without any of them, while the screen gave them all."""
-    return [for_reader(warning) for warning in (comparison or {}).get("warnings", ())
-            if warning != NO_LONGER_STANDS_OUT_WARNING]
+    """The before/after comparison's notes as PDF page 1 prints them under its numbers.
+
+    Parameters
+    ----------
+    comparison : dict or None
+        The pair's comparison record (:func:`skinscan.demo.comparison_record`): its ``warnings``, its
+        ``followup_warnings`` and its ``registration``.
+
+    Returns
+    -------
+    list of str
+        Sentences (:func:`skinscan.errors.for_reader`, with "before photo" and "after photo" for the
+        baseline and the follow-up): that the pair was aligned by hand (:data:`BY_HAND`); what its
+        numbers were measured against (a thin or hidden reference, no colour card); why a cell is "–"
+        (no redness at the first visit, no spread without cards). The spread's own "no longer stands
+        out" is said beside it instead. A walk found the PDF without any of them, while the screen gave
+        them all.
+    """
+    comparison = comparison or {}
+    notes = []
+    if (comparison.get("registration") or {}).get("method") == "landmarks":
+        notes.append(f"{BY_HAND.capitalize()}: the after photo was matched with the before photo from points the "
+                     "practitioner clicked, not verified by the app")
+    hidden = (OWN_REFERENCE_WARNING, SHARED_OWN_REFERENCE_WARNING)
+    warnings = [*comparison.get("warnings", ()),
+                *(warning for warning in comparison.get("followup_warnings", ()) if warning in hidden)]
+    for warning in warnings:
+        if warning == NO_LONGER_STANDS_OUT_WARNING:
+            continue
+        text = for_reader(warning)
+        for said, written in _REPORT_WORDS:
+            text = text.replace(said, written).replace(said.capitalize(), written.capitalize())
+        notes.append(text)
+    return notes
 
 
 def _pair_numbers(comparison, before_row, after_row, show_fade):
@@ -646,7 +698,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         ``area_change_percent`` (spread), ``hue_shift_deg`` (a column when :func:`hue_drift_shown`),
         ``aligned`` (False: not aligned with the first visit) and ``status`` (:data:`NOT_ALIGNED`,
         :data:`NOT_COMPARED`), shown instead of its fade %; ``by_points`` (aligned from the
-        practitioner's matching points: marked, :data:`BY_POINTS`).
+        practitioner's matching points: marked, :data:`BY_HAND`).
     pictures : sequence of (caption, uint8 RGB array)
         Photos with the measured area drawn; without ``before_after`` the first and the last are the
         before/after pair.
@@ -655,8 +707,9 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     comparison : dict, optional
         The pair's comparison (``fade_percent``, ``redness_resolution_percent``, ...; with
         ``followup_outline`` the caption says the after photo outlines the before's area mapped, as the
-        app draws it). Without it page 1 gives no before → after change: it says the photos could not be
-        compared (``pair_refusal`` says why) and names the latest visit aligned with the first.
+        app draws it; its notes, :func:`pair_notes`, are printed under the numbers). Without it page 1
+        gives no before → after change: it says the photos could not be compared (``pair_refusal`` says
+        why) and names the latest visit aligned with the first.
     practice_name : str, optional
         Default: the ``SKINSCAN_PRACTICE_NAME`` environment variable.
     show_fade : bool, optional
@@ -714,7 +767,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
         fade = shown_number(row.get("fade_percent"), "{:.0f}")
         if not row.get("aligned", True):
             fade = row.get("status") or NOT_ALIGNED
-        taken = _taken_text(row).replace(" ", "\n") + ("\nyour points" if row.get("by_points") else "")
+        taken = _taken_text(row).replace(" ", "\n") + ("\nby hand" if row.get("by_points") else "")
         table.append([
             taken, elapsed_text(row["days"], unit), shown_number(row["delta_l"]),
             shown_number(row["delta_a"]), shown_number(row["delta_b"]), shown_number(row["delta_e00"], "{:.1f}"),
@@ -726,7 +779,7 @@ def area_report(client_name, area_name, rows, pictures=(), before_after=None, co
     story += [Paragraph("Every visit", styles["Heading3"]), _grid(table), Spacer(1, 4 * mm)]
     by_points = [_taken_text(row) for row in rows if row.get("by_points")]
     if by_points:
-        story += [Paragraph(plain(by_points_caption(by_points)), styles["Small"]), Spacer(1, 3 * mm)]
+        story += [Paragraph(plain(by_points_caption(by_points, for_client=True)), styles["Small"]), Spacer(1, 3 * mm)]
     treated = [row for row in rows if row.get("treatment")]
     if treated:
         # What was done at each visit, for whoever reads the report next (a walk found it only in the ZIP).

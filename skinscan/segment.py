@@ -543,10 +543,20 @@ def reference_ring(treated, valid, lab):
 
 
 def reference_is_thin(reference, treated):
-    """True when the reference skin holds fewer photo pixels than REFERENCE_THIN_PIXELS, or than
-    REFERENCE_THIN_FRACTION of the treated area's (``reference``, ``treated``: metrics.RegionMeasurement).
-    Its median then stands for a strip of skin (a frame filled with ink leaves a sliver at a corner): one
-    spot's light, not the skin around the area."""
+    """Whether the reference skin is too little to stand for the skin around the area.
+
+    Parameters
+    ----------
+    reference, treated : metrics.RegionMeasurement
+
+    Returns
+    -------
+    bool
+        True when the reference holds fewer photo pixels (measured pixels × sample step²) than
+        REFERENCE_THIN_PIXELS, or than REFERENCE_THIN_FRACTION of the treated area's. Its median then
+        stands for a strip of skin (a frame filled with ink leaves a sliver at a corner): one spot's
+        light, not the skin around the area.
+    """
     measured = reference.measured_pixels * reference.sample_step**2
     return measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels)
 

@@ -269,8 +269,18 @@ def csv_safe(value):
 
 
 def download_name(extension, *names):
-    """A download's file name from names (the client's, the area's), each made safe by :func:`path_part`
-    with spaces as underscores: a walk got "skinscan-area-6.pdf", an internal number.
+    """A download's file name: a walk got "skinscan-area-6.pdf", an internal number.
+
+    Parameters
+    ----------
+    extension : str
+        Without the dot ("pdf", "zip").
+    *names : str
+        The client's name, then the area's: each made safe by :func:`path_part`, spaces as underscores.
+
+    Returns
+    -------
+    str
 
     Examples
     --------

@@ -328,7 +328,7 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     at.button(key="prepare_pdf").click().run()
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
-    assert "your points" in text and "not verified by the app" in text
+    assert "by hand" in text and "points the practitioner clicked" in text and "your points" not in text
     import zipfile
 
     with Store(data_folder) as store:
@@ -409,7 +409,15 @@ def test_page_one_gives_the_comparisons_notes():
     assert "Notes on this comparison:" in first_page
     for warning in warnings:
         assert " ".join(report.pair_notes({"warnings": [warning]})[0].split()) in first_page
-    assert first_page.count("The baseline's reference skin is thin") == 1 and "--" not in first_page
+    assert first_page.count("The before photo's reference skin is thin") == 1 and "--" not in first_page
+    assert not any(word in first_page for word in ("baseline", "follow-up", "redness resolution"))
+    # A hidden reference (in the follow-up's warnings) and a pair aligned by hand are said too.
+    from skinscan.pipeline import SHARED_OWN_REFERENCE_WARNING
+
+    notes = report.pair_notes({"warnings": [], "followup_warnings": [SHARED_OWN_REFERENCE_WARNING, "other"],
+                               "registration": {"method": "landmarks"}})
+    assert len(notes) == 2 and notes[0].startswith("Aligned by hand") and "hidden or out of frame" in notes[1]
+    assert report.pair_notes({"registration": {"method": "features"}}) == []
     without = " ".join(PdfReader(io.BytesIO(area_report(
         "Client", "tattoo forearm", [row, later], show_fade=True,
         before_after=(("before", picture, row), ("after", picture, later)), comparison={"fade_percent": 10.0},

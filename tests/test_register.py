@@ -138,7 +138,8 @@ def test_an_automatic_alignment_is_trusted_with_less_tilt_than_landmarks():
     box = (100, 100, 200, 150)
     corners = np.array([[100, 100], [300, 100], [300, 250], [100, 250]], float)
     for stretch, refused in ((1.6, True), (1.4, False)):
-        tilt = np.array([[1.0, 0, 0], [0, 1.0 / stretch, 0], [0, 0, 1]]) @ np.array([[1, 0, 20], [0, 1, 10], [0, 0, 1.0]])
+        shift = np.array([[1, 0, 20], [0, 1, 10], [0, 0, 1.0]])
+        tilt = np.array([[1.0, 0, 0], [0, 1.0 / stretch, 0], [0, 0, 1]]) @ shift
         assert bool(register._too_tilted_for_features(tilt, box)) == refused
         follow = cv2.perspectiveTransform(corners[None], tilt)[0]
         registration = register.from_landmarks(corners, follow, box)

@@ -281,7 +281,8 @@ def filled_frame_pair(seed=0, shadow=0.35):
     pose_b = np.array([[1, 0, -origin[0]], [0, 1, -origin[1]], [0, 0, 1]], float)
     # The follow-up is taken from further away, the whole tattoo and the skin round it in view.
     centre = (0.5 * (x0 + x1), 0.5 * (y0 + y1))
-    to_photo = np.array([[1, 0, LIMB_PHOTO[0] / 2 - centre[0]], [0, 1, LIMB_PHOTO[1] / 2 - centre[1]], [0, 0, 1]], float)
+    to_photo = np.array([[1, 0, LIMB_PHOTO[0] / 2 - centre[0]], [0, 1, LIMB_PHOTO[1] / 2 - centre[1]], [0, 0, 1]],
+                        float)
     pose_f = to_photo @ pose(rotation_deg=rng.uniform(-6, 6), scale=float(rng.uniform(0.55, 0.62)), centre=centre,
                              shift=(rng.uniform(-20, 20), rng.uniform(-15, 15)))
     photos = [Camera(cct=5200, white_balance=0.7, seed=seed + 10 * index).capture(view(scene, body_pose, LIMB_PHOTO))
