@@ -170,6 +170,23 @@ def test_a_sliver_of_reference_skin_is_not_carried_into_the_follow_up(seed):
     assert abs(comparison.fade_percent - pair.true_fade_percent) <= 5.0
 
 
+@pytest.mark.parametrize("outside", [10, 20])
+def test_a_thin_reference_both_photos_show_is_shared_and_said_to_be_thin(outside, monkeypatch):
+    """The filled frame taken 10 or 20 px out of the ink: strips of skin along its top and left, which
+    the follow-up shows too. Both visits are measured on that shared skin, itself thin: the warning says
+    so and suggests a patch. The shaded corner is part of it, so fade is off the truth (0), but less than
+    with the baseline's reference carried over (+25.5 % and +21.5 %)."""
+    pair = filled_frame_pair(0, outside=outside)
+    landmarks = _true_landmarks(pair)
+    comparison = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=landmarks)
+    assert [comparison.baseline.reference_source, comparison.followup.reference_source] == ["shared", "shared"]
+    assert THIN_REFERENCE_WARNING["shared thin"] in comparison.warnings
+    monkeypatch.setattr(segment, "reference_is_thin", lambda *args: False)
+    carried = compare(pair.baseline, pair.followup, roi=pair.roi, landmarks=landmarks)
+    assert carried.followup.reference_source == "mapped"
+    assert abs(comparison.fade_percent) <= 15.0 and abs(comparison.fade_percent) < abs(carried.fade_percent) - 8
+
+
 @pytest.fixture(scope="module")
 def hidden_reference_comparisons():
     """(pair, comparison) for two rendered pairs whose reference ring is hidden by a sleeve at follow-up,

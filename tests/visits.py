@@ -256,11 +256,13 @@ def hidden_reference_pair(seed=0, sleeve="below_right", light_falloff=0.5):
     return LimbPair(photos[0], photos[1], loose_box(lesion_b, 1.5), pose_f @ np.linalg.inv(pose_b), 0.0)
 
 
-def filled_frame_pair(seed=0, shadow=0.35):
+def filled_frame_pair(seed=0, shadow=0.35, outside=-5):
     """An unchanged tattoo that fills the baseline's frame but for a sliver of skin at its top-left
     corner, seen again from further away (the skin all round it in view); at the follow-up a shadow
-    (``shadow``: the fraction of light lost at its centre) falls on that sliver's skin only. Returns a
-    LimbPair (true fade 0: the same ink, and the skin around it under the same light but for the shadow).
+    (``shadow``: the fraction of light lost at its centre) falls on that sliver's skin only. ``outside``:
+    how far (px) the baseline's frame starts outside the ink's top-left corner (-5: inside it, only the
+    corner's skin in view; 10 or 20: strips of skin along the top and left too). Returns a LimbPair
+    (true fade 0: the same ink, and the skin around it under the same light but for the shadow).
     """
     rng = np.random.default_rng(1300 + seed)
     skin, ink = (64.0, 13.0, 17.0), (33.0, 3.0, 2.0)
@@ -275,7 +277,7 @@ def filled_frame_pair(seed=0, shadow=0.35):
     body = add_hair(add_pores(body, density=0.006, depth=0.2, seed=seed), count=25, seed=seed)
     # The baseline's frame starts 5 px inside the ink's top-left corner: its only skin is the rounded-off
     # corner. The follow-up's shadow is centred on that corner's tip.
-    origin = (x0 + 5, y0 + 5)
+    origin = (x0 - outside, y0 - outside)
     shade = 1 - shadow * np.exp(-((xs - origin[0] - 30) ** 2 + (ys - origin[1] - 30) ** 2) / (2 * 40.0**2))
     shaded = (body * shade[..., None]).astype(np.float32)
     pose_b = np.array([[1, 0, -origin[0]], [0, 1, -origin[1]], [0, 0, 1]], float)
