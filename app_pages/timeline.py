@@ -647,6 +647,9 @@ def _fill_pair(store, visits, pair):
                               help="redness of the area against the skin around it; below 0: less red than the "
                                    "skin (ink, a pale scar)")
         show_comparison_notes(comparison.get("warnings", []))
+        if (comparison.get("registration") or {}).get("method") == "landmarks":
+            st.info(plain(f"{BY_POINTS.capitalize()}: these photos were matched from the points clicked, not "
+                          "verified by the app: the numbers above are only as right as those points."))
         homography = numbers.get("homography")
         if homography is None:
             homography = _display_alignment(store, before_photo, after_photo)

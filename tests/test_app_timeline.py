@@ -325,6 +325,7 @@ def test_a_visit_that_cannot_be_aligned_takes_landmarks(demo, data_folder, monke
     assert visits_shown[-1].endswith(f"({report.BY_POINTS})")
     assert not any(report.BY_POINTS in v for v in visits_shown[:-1])
     assert any(c.value.startswith(report.BY_POINTS.capitalize()) for c in at.caption)
+    assert any(i.value.startswith(report.BY_POINTS.capitalize()) for i in at.info)  # the pair, too
     at.button(key="prepare_pdf").click().run()
     pdf = next(v for k, v in at.session_state["prepared"].items() if k[0] == "pdf")
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
