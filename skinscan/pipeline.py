@@ -931,7 +931,7 @@ def align_photos(baseline, followup, area_box, baseline_calibration=None, follow
     return register.match(view_b, view_f, area_box, expected)
 
 
-def light_change_warning(baseline_has_card, followup_has_card, baseline_skin_lab, followup_skin_lab):
+def light_change_warning(baseline_has_card, followup_has_card, baseline_skin_lab, followup_skin_lab, same_skin=True):
     """The warning a comparison carries when a photo has no colour card, naming which one.
 
     Parameters
@@ -940,19 +940,27 @@ def light_change_warning(baseline_has_card, followup_has_card, baseline_skin_lab
         Whether each photo's colour card was read (its colours corrected on it).
     baseline_skin_lab, followup_skin_lab : array_like, shape (3,)
         The reference skin's CIE L*a*b* in each photo.
+    same_skin : bool
+        Whether the two references are the same skin (mapped or shared). When each visit kept its own
+        (a thin or hidden reference, too little shared), how far apart they read says nothing of the
+        light, and is left out: a walk read "0.9 apart" as reassurance beside a warning that the two
+        photos showed too little of the same skin.
 
     Returns
     -------
     str
-        '' when both photos have a card. Otherwise which photo has none, and how far apart the skin
-        around the area reads: its L* change (follow-up minus baseline) and CIEDE2000 distance; on
-        uncorrected photos a change of light moves every figure as much as the skin does.
+        '' when both photos have a card. Otherwise which photo has none, and (for the same skin) how
+        far apart the skin around the area reads: its L* change (follow-up minus baseline) and CIEDE2000
+        distance; on uncorrected photos a change of light moves every figure as much as the skin does.
     """
     if baseline_has_card and followup_has_card:
         return ""
     which = ("neither photo has a colour card" if not (baseline_has_card or followup_has_card)
              else "the baseline photo has no colour card" if not baseline_has_card
              else "the follow-up photo has no colour card")
+    if not same_skin:
+        return (f"{which}: the changes include any change of light between the visits; shoot both with the "
+                "card for numbers you can compare")
     skin_change = color.delta_e_ciede2000(np.asarray(baseline_skin_lab, float), np.asarray(followup_skin_lab, float))
     lightness_change = float(followup_skin_lab[0] - baseline_skin_lab[0])
     return (f"{which}: the changes include any change of light between the visits (the skin around the area "
@@ -1148,8 +1156,10 @@ def compare(
                         "not measured")
     elif own_pixels is not None:
         area_change = 100.0 * (own_pixels / registration.area_scale(centre) / base_pixels - 1.0)
+    # Each visit against its own skin ("ring": the baseline's reference hidden or thin, too little shared).
+    same_skin = follow.reference_source != "ring"
     light_warning = light_change_warning(base.calibration.found, follow.calibration.found, base.reference.lab,
-                                         follow.reference.lab)
+                                         follow.reference.lab, same_skin)
     if light_warning:
         warnings.append(light_warning)
     if base.contrast.delta_a < constants.REDNESS_MIN_DELTA_A:

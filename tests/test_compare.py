@@ -140,6 +140,9 @@ def test_light_warning_names_the_photo_without_a_card():
     # S_L = 1 + 0.015 (57.5 - 50)^2 / sqrt(20 + (57.5 - 50)^2) = 1.097 at the mean L* 57.5 (Sharma et al. 2005).
     assert "reads 5.0 L* darker at the follow-up, ΔE00 4.6 apart" in warning
     assert "reads 5.0 L* lighter" in light_change_warning(False, False, after, before)
+    # Each visit against its own skin: how far apart two different patches read is not a change of light.
+    own = light_change_warning(False, False, before, after, same_skin=False)
+    assert own.startswith("neither photo has a colour card: ") and "reads" not in own and "apart" not in own
 
 
 def test_mapped_reference_falls_back_when_it_is_not_skin_here():

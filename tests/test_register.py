@@ -168,6 +168,9 @@ def test_a_sliver_of_reference_skin_is_not_carried_into_the_follow_up(seed):
     assert comparison.followup.reference_source == "ring"
     assert THIN_REFERENCE_WARNING["ring"] in comparison.warnings
     assert abs(comparison.fade_percent - pair.true_fade_percent) <= 5.0
+    # No card: the light warning, without how far apart two different patches of skin read.
+    light = [w for w in comparison.warnings if "colour card: the changes include" in w]
+    assert len(light) == 1 and "apart" not in light[0]
 
 
 @pytest.mark.parametrize("outside", [10, 20])
@@ -252,11 +255,10 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     comparison = compare(baseline, followup, roi=box)
     # The ink itself reads the same in both visits (unchanged tattoo, same ink pixels after alignment).
     assert np.abs(np.subtract(comparison.followup.treated.lab, comparison.baseline.treated.lab)).max() <= 2.5
-    # Fade is the ink/skin contrast ratio, and without a card the light on the reference skin differs
-    # between the two photos (21_2 -> 21_4: the follow-up's skin reads about 9 L* darker, its ink the
-    # same, so it reads +22 %); the issue's 15 % is not met on every card-less pair (see
-    # bench/eval_real_pairs.py).
-    assert abs(comparison.fade_percent) <= 25.0
+    # Fade is the ink/skin contrast ratio; the issue's 15 % for an unchanged tattoo. Without a card the light
+    # on the reference skin may differ between the photos: 21_2's reference is a thin sliver at a corner,
+    # 9 L* darker in 21_4, and carried over it read +22 %; each photo's own skin around the area reads +0.2 %.
+    assert abs(comparison.fade_percent) <= 15.0
     # ... and the warning says how much the skin around the area changed, so the practitioner can judge.
     warning, = [warning for warning in comparison.warnings if "colour card" in warning and "spread" not in warning]
     assert warning.startswith("neither photo has a colour card: ")
@@ -264,6 +266,9 @@ def test_real_same_view_aligns_on_the_tattoo_with_no_fade(baseline_name, followu
     # these unchanged tattoos), and it says so.
     assert comparison.area_change_percent is None and SPREAD_WITHOUT_CARDS_WARNING in comparison.warnings
     assert comparison.hue_shift_deg is None and comparison.to_dict()["hue_shift_deg"] is None
+    if comparison.followup.reference_source == "ring":  # two different patches of skin: no "reads … apart"
+        assert "reads" not in warning and "apart" not in warning
+        return
     size, way = re.search(r"reads (\d+\.\d) L\* (lighter|darker) at the follow-up", warning).groups()
     said = float(size) if way == "lighter" else -float(size)
     assert said == pytest.approx(comparison.followup.reference.lab[0] - comparison.baseline.reference.lab[0], abs=0.051)
