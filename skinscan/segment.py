@@ -557,8 +557,12 @@ def reference_is_thin(reference, treated):
         stands for a strip of skin (a frame filled with ink leaves a sliver at a corner): one spot's
         light, not the skin around the area.
     """
-    measured = reference.measured_pixels * reference.sample_step**2
-    return measured < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels)
+    return _photo_pixels(reference) < max(REFERENCE_THIN_PIXELS, REFERENCE_THIN_FRACTION * treated.pixels)
+
+
+def _photo_pixels(region):
+    """The photo pixels a region's medians stand for: its measured pixels × sample step²."""
+    return region.measured_pixels * region.sample_step**2
 
 
 def reference_warnings(reference, treated):
@@ -574,9 +578,8 @@ def reference_warnings(reference, treated):
     """
     warnings = []
     if reference_is_thin(reference, treated):
-        measured = reference.measured_pixels * reference.sample_step**2
         warnings.append(
-            f"the reference skin is thin ({measured} pixels): check it on the overlay or choose a patch (--reference-roi)"
+            f"the reference skin is thin ({_photo_pixels(reference)} pixels): check it on the overlay or choose a patch (--reference-roi)"
         )
     if reference.lab_iqr[0] > REFERENCE_UNEVEN_IQR_L:
         warnings.append(
